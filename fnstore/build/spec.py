@@ -1,0 +1,171 @@
+"""Build specs: load YAML, validate against the JSON Schema, resolve paths, expand folders."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from fnstore.errors import InputError
+from fnstore.labels import LabelRule
+
+PEAK_FILE = re.compile(
+    r"^ChIPseq\.(?P<cell>[^.]+)\.(?P<tf>[^.]+)\.(?P<kind>conservative|relaxed)(\.train)?\.narrowPeak(\.gz)?$"
+)
+
+
+def spec_schema() -> dict[str, Any]:
+    text = resources.files("fnstore.schemas").joinpath("build-spec.schema.json").read_text()
+    return json.loads(text)
+
+
+@dataclass
+class PeakTask:
+    tf: str
+    cell: str
+    conservative: str
+    relaxed: str | None = None
+
+
+@dataclass
+class DreamSource:
+    path: str
+    tf: str
+
+
+@dataclass
+class BuildSpec:
+    """A validated spec with absolute paths; the builder reads only this."""
+
+    raw: dict[str, Any]
+    source: str
+    fasta: str
+    chroms: list[str] | None
+    chrom_sizes: str | None
+    bin_size: int
+    stride: int
+    blacklist: list[str]
+    signal_dtype: str
+    cell_tracks: dict[str, dict[str, str]]
+    cell_meta: dict[str, str]
+    peak_tasks: list[PeakTask]
+    dream: list[DreamSource]
+    annotations: dict[str, str]
+    rule: LabelRule
+    position_chunk: int
+    bin_chunk: int
+    name: str = "fnstore"
+    assembly: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def input_files(self) -> list[str]:
+        files = [self.fasta] + ([self.chrom_sizes] if self.chrom_sizes else []) + self.blacklist
+        for tracks in self.cell_tracks.values():
+            files += list(tracks.values())
+        files += list(self.cell_meta.values())
+        for t in self.peak_tasks:
+            files += [t.conservative] + ([t.relaxed] if t.relaxed else [])
+        files += [d.path for d in self.dream] + list(self.annotations.values())
+        return files
+
+
+def _schema_error_message(err: Any) -> str:
+    where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
+    return f"spec does not match the schema at {where}: {err.message}"
+
+
+def load_spec(spec: str | os.PathLike | dict[str, Any]) -> BuildSpec:
+    """Read and validate a spec (a YAML path or an already-parsed dict)."""
+    import jsonschema
+
+    if isinstance(spec, dict):
+        raw, source, base = spec, "<spec>", Path.cwd()
+    else:
+        path = Path(spec)
+        if not path.exists():
+            raise InputError(path, "no such spec file")
+        try:
+            raw = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as exc:
+            raise InputError(path, f"not valid YAML ({str(exc).splitlines()[0]})") from None
+        source, base = str(path), path.parent
+        if not isinstance(raw, dict):
+            raise InputError(path, "spec must be a YAML mapping")
+    validator = jsonschema.Draft202012Validator(spec_schema())
+    errors = sorted(validator.iter_errors(raw), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise InputError(source, _schema_error_message(errors[0]))
+
+    def resolve(p: str) -> str:
+        q = Path(os.path.expanduser(p))
+        return str(q if q.is_absolute() else (base / q).resolve())
+
+    genome = raw["genome"]
+    cells = raw.get("cells") or {}
+    peak_tasks: list[PeakTask] = []
+    dream: list[DreamSource] = []
+    for item in raw.get("labels") or []:
+        if "conservative" in item:
+            peak_tasks.append(PeakTask(item["tf"], item["cell"], resolve(item["conservative"]),
+                                       resolve(item["relaxed"]) if item.get("relaxed") else None))
+        elif "dream_tsv" in item:
+            p = resolve(item["dream_tsv"])
+            dream.append(DreamSource(p, item.get("tf") or Path(p).name.split(".")[0]))
+        else:
+            peak_tasks += scan_peaks_dir(resolve(item["peaks_dir"]), item.get("tfs"), item.get("cells"))
+    seen: dict[tuple[str, str], str] = {}
+    for t in peak_tasks:
+        key = (t.tf, t.cell)
+        if key in seen:
+            raise InputError(t.conservative, f"duplicate TF x cell pair {t.tf} x {t.cell} (also from {seen[key]})")
+        seen[key] = t.conservative
+    rule = LabelRule(**(raw.get("label_rule") or {}))
+    bins = raw.get("bins") or {}
+    chunks = raw.get("chunks") or {}
+    from fnstore.store import DEFAULT_BIN_CHUNK, DEFAULT_POSITION_CHUNK
+
+    return BuildSpec(
+        raw=raw, source=source, fasta=resolve(genome["fasta"]), chroms=genome.get("chroms"),
+        chrom_sizes=resolve(genome["chrom_sizes"]) if genome.get("chrom_sizes") else None,
+        bin_size=int(bins.get("size", 200)), stride=int(bins.get("stride", 50)),
+        blacklist=[resolve(b) for b in raw.get("blacklist") or []],
+        signal_dtype=raw.get("signal_dtype", "auto"),
+        cell_tracks={c: {t: resolve(p) for t, p in (v.get("tracks") or {}).items()} for c, v in cells.items()},
+        cell_meta={c: resolve(v["metadata"]) for c, v in cells.items() if v.get("metadata")},
+        peak_tasks=peak_tasks, dream=dream,
+        annotations={k: resolve(v) for k, v in (raw.get("annotations") or {}).items()},
+        rule=rule,
+        position_chunk=int(chunks.get("positions", DEFAULT_POSITION_CHUNK)),
+        bin_chunk=int(chunks.get("bins", DEFAULT_BIN_CHUNK)),
+        name=raw.get("name", "fnstore"), assembly=raw.get("assembly"),
+    )
+
+
+def scan_peaks_dir(folder: str, tfs: list[str] | None, cells: list[str] | None) -> list[PeakTask]:
+    """Pair ENCODE-DREAM ``ChIPseq.<CELL>.<TF>.{conservative,relaxed}`` files found under a folder."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise InputError(root, "no such peaks folder")
+    found: dict[tuple[str, str], dict[str, str]] = {}
+    for path in sorted(root.rglob("*")):
+        m = PEAK_FILE.match(path.name)
+        if not m or (tfs and m["tf"] not in tfs) or (cells and m["cell"] not in cells):
+            continue
+        slot = found.setdefault((m["tf"], m["cell"]), {})
+        if m["kind"] in slot:
+            raise InputError(path, f"duplicate {m['kind']} peak file for {m['tf']} x {m['cell']} (also {slot[m['kind']]})")
+        slot[m["kind"]] = str(path)
+    tasks = []
+    for (tf, cell), files in sorted(found.items()):
+        if "conservative" not in files:
+            raise InputError(files["relaxed"], f"relaxed peaks for {tf} x {cell} without a conservative file")
+        tasks.append(PeakTask(tf, cell, files["conservative"], files.get("relaxed")))
+    if not tasks:
+        raise InputError(root, "no ChIPseq.<CELL>.<TF>.conservative*.narrowPeak[.gz] files found")
+    return tasks
