@@ -360,6 +360,51 @@ class Store:
         last = (end - 1) // self.stride + 1
         return lo + min(first, hi - lo), lo + max(0, min(last, hi - lo))
 
+    def bin_ranges(self, chroms: Sequence[str] | None = None,
+                   regions: str | os.PathLike | Sequence[tuple[str, int, int]] | None = None) -> list[tuple[int, int]]:
+        """Sorted, merged, half-open global bin ranges of chromosomes and/or regions.
+
+        Ranges rather than index arrays, so a whole-genome selection is a few tuples, not
+        60 million indices. ``regions`` are ``(chrom, start, end)`` tuples or a BED path; a
+        bin is selected when it overlaps a region by at least 1 bp. With both, regions on
+        chromosomes outside ``chroms`` are dropped.
+        """
+        chroms = list(self.chroms) if chroms is None else list(chroms)
+        for c in chroms:
+            self.chrom_index(c)
+        if regions is None:
+            ranges = [self.bin_range(c) for c in chroms]
+        else:
+            if isinstance(regions, str | os.PathLike):
+                from fnstore.build.readers import read_bed
+
+                iv = read_bed(regions)
+                regions = [(c, int(s), int(e)) for c, (ss, ee) in iv.by_chrom.items() for s, e in zip(ss, ee, strict=True)]
+            wanted = set(chroms)
+            ranges = []
+            for c, s, e in regions:
+                self._check_range(c, int(s), int(e))
+                if c in wanted:
+                    ranges.append(self.bins_overlapping(c, int(s), int(e)))
+        merged: list[tuple[int, int]] = []
+        for lo, hi in sorted(r for r in ranges if r[1] > r[0]):
+            if merged and lo <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+            else:
+                merged.append((lo, hi))
+        return merged
+
+    def bins(self, chroms: Sequence[str] | None = None,
+             regions: str | os.PathLike | Sequence[tuple[str, int, int]] | None = None) -> Any:
+        """A pandas DataFrame of bins (``chrom``, ``start``, ``end``, global ``index``) in store order."""
+        import pandas as pd
+
+        ranges = self.bin_ranges(chroms, regions)
+        idx = np.concatenate([np.arange(lo, hi, dtype=np.int64) for lo, hi in ranges] or [np.zeros(0, np.int64)])
+        chrom, start = self.bin_coords(idx)
+        names = pd.Categorical.from_codes(chrom, categories=self.chroms)
+        return pd.DataFrame({"chrom": names, "start": start, "end": start + self.bin_size, "index": idx})
+
     def global_position(self, chrom: str, pos: int | np.ndarray) -> int | np.ndarray:
         return self.chrom_offsets[self.chrom_index(chrom)] + pos
 
@@ -396,8 +441,25 @@ class Store:
     def labels_array(self) -> zarr.Array:
         return self.root["labels"]
 
-    def labels(self, tasks: Sequence[int] | None = None, bins: slice | np.ndarray = slice(None)) -> np.ndarray:
-        """int8 label matrix ``(bins, tasks)``: U=0, B=1, A=2, no data=-1."""
+    def labels(self, tasks: Sequence[int] | None = None, bins: slice | np.ndarray = slice(None), *,
+               tf: str | None = None, cell: str | None = None,
+               chroms: Sequence[str] | None = None) -> np.ndarray:
+        """int8 label matrix ``(bins, tasks)``: U=0, B=1, A=2, no data=-1.
+
+        Positional form: task indices and a bin slice/index array. Keyword form for people:
+        ``labels(tf="CTCF", chroms=["chr20"])``; columns are then ``tasks_for(tf, cell)`` and
+        rows ``bins(chroms=...)``, in store order.
+        """
+        if tf is not None or cell is not None:
+            if tasks is not None:
+                raise StoreError(f"{self.path}: give task indices or tf=/cell=, not both")
+            tasks = [t.index for t in self.tasks_for(tf=tf, cell=cell)]
+        if chroms is not None:
+            if not (isinstance(bins, slice) and bins == slice(None)):
+                raise StoreError(f"{self.path}: give bins or chroms=, not both")
+            ranges = self.bin_ranges(chroms=chroms)
+            bins = (slice(*ranges[0]) if len(ranges) == 1 else
+                    np.concatenate([np.arange(lo, hi, dtype=np.int64) for lo, hi in ranges] or [np.zeros(0, np.int64)]))
         cols = list(range(len(self.tasks))) if tasks is None else list(tasks)
         arr = self.root["labels"]
         if isinstance(bins, slice):
@@ -449,10 +511,18 @@ class Store:
         }
 
     def to_xarray(self) -> Any:
-        """The store as an ``xarray.Dataset`` (lazy, dask-backed)."""
+        """The store as an ``xarray.Dataset`` (lazy, dask-backed).
+
+        Signal tracks (group ``signals``) are merged in as ``signal_<track>(cell, position)``;
+        ``bin_chrom``/``bin_start`` and ``task_tf``/``task_cell`` become coordinates.
+        """
         import xarray as xr
 
-        return xr.open_zarr(_zarr_store(self.path, "r"), consolidated=False)
+        ds = xr.open_zarr(_zarr_store(self.path, "r"), consolidated=False)
+        if self.tracks:
+            sig = xr.open_zarr(_zarr_store(self.path, "r"), group="signals", consolidated=False)
+            ds = ds.merge(sig.rename({t: f"signal_{t}" for t in sig.data_vars}))
+        return ds.set_coords([v for v in ("bin_chrom", "bin_start", "task_tf", "task_cell") if v in ds])
 
 
 def store_size(path: str | os.PathLike) -> int | None:

@@ -483,15 +483,47 @@ def _execute(plan: Plan, store: str, todo: list[int], dream: np.ndarray | None, 
             bar.close()
 
 
+def _pack_zip(folder: str, target: str) -> None:
+    """Zip a finished directory store (chunks are already compressed: store them as they are)."""
+    import shutil
+    import zipfile
+
+    tmp = f"{target}.tmp"
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for path in sorted(Path(folder).rglob("*")):
+            if path.is_file() and not path.name.endswith(".partial"):
+                zf.write(path, path.relative_to(folder).as_posix())
+    os.replace(tmp, target)
+    shutil.rmtree(folder)
+
+
 def build_store(spec: str | os.PathLike | dict[str, Any] | BuildSpec, store: str | os.PathLike, *,
                 overwrite: bool = False, resume: bool = False, scheduler: str = "threads",
                 workers: int | None = None, progress: bool = False) -> str:
     """Build (or finish building) a store; returns a one-paragraph summary.
 
+    A ``.zip`` target is built as a directory beside it (``NAME.zip.building``, which is
+    what ``--resume`` continues) and packed only when complete.
     Raises :class:`InputError` for bad input before anything is written.
     """
-    t0 = time.perf_counter()
     store = str(store)
+    if store.endswith(".zip") and not is_remote(store):
+        work = f"{store}.building"
+        if os.path.exists(store) and not overwrite:
+            raise InputError(store, "already exists (use --overwrite to replace it)")
+        summary = _build(spec, work, overwrite=overwrite or (os.path.exists(work) and not resume),
+                         resume=resume, scheduler=scheduler, workers=workers, progress=progress)
+        if os.path.exists(store):
+            os.remove(store)
+        _pack_zip(work, store)
+        return summary.replace(work, store)
+    return _build(spec, store, overwrite=overwrite, resume=resume, scheduler=scheduler,
+                  workers=workers, progress=progress)
+
+
+def _build(spec: str | os.PathLike | dict[str, Any] | BuildSpec, store: str, *, overwrite: bool,
+           resume: bool, scheduler: str, workers: int | None, progress: bool) -> str:
+    t0 = time.perf_counter()
     bs = spec if isinstance(spec, BuildSpec) else load_spec(spec)
     exists = store_exists(store)
     if exists and not (overwrite or resume):
