@@ -25,6 +25,11 @@ from fnstore.errors import InputError
 DEFAULT_FDRS: tuple[float, ...] = (0.05, 0.10, 0.25, 0.50)
 
 
+class MetricInputError(InputError, ValueError):
+    """Input no metric is defined on; an :class:`InputError` for the CLI and a
+    ``ValueError`` for code that treats metrics like scikit-learn's."""
+
+
 @dataclass(frozen=True)
 class Counts:
     """Cumulative counts at each distinct score, highest score first.
@@ -44,29 +49,35 @@ def _validate(y: np.ndarray | Sequence, s: np.ndarray | Sequence) -> tuple[np.nd
     y = np.asarray(y)
     s = np.asarray(s)
     if y.ndim != 1 or s.ndim != 1:
-        raise InputError("labels", f"expected 1-D labels and scores, got shapes {y.shape} and {s.shape}")
+        raise MetricInputError(
+            "labels", f"expected 1-D labels and scores, got shapes {y.shape} and {s.shape}"
+        )
     if y.shape != s.shape:
-        raise InputError("labels", f"{y.size} labels but {s.size} scores")
+        raise MetricInputError("labels", f"{y.size} labels but {s.size} scores")
     if y.size == 0:
-        raise InputError("labels", "no labelled rows to score")
+        raise MetricInputError("labels", "no labelled rows to score")
     if y.dtype != np.bool_:
         if not np.issubdtype(y.dtype, np.number):
-            raise InputError("labels", f"labels must be 0/1 or boolean, got dtype {y.dtype}")
+            raise MetricInputError("labels", f"labels must be 0/1 or boolean, got dtype {y.dtype}")
         bad = (y != 0) & (y != 1)
         if bad.any():
-            raise InputError("labels", f"labels must be 0/1, found {y[bad][0]!r}")
+            raise MetricInputError("labels", f"labels must be 0/1, found {y[bad][0]!r}")
         y = y == 1
     if s.dtype not in (np.float32, np.float64):
         if not (np.issubdtype(s.dtype, np.number) or s.dtype == np.bool_):
-            raise InputError("scores", f"scores must be numeric, got dtype {s.dtype}")
+            raise MetricInputError("scores", f"scores must be numeric, got dtype {s.dtype}")
         s = s.astype(np.float64)
     if np.isnan(s).any():
-        raise InputError("scores", f"{int(np.isnan(s).sum())} scores are NaN")
+        raise MetricInputError("scores", f"{int(np.isnan(s).sum())} scores are NaN")
     n_pos = int(np.count_nonzero(y))
     if n_pos == 0:
-        raise InputError("labels", f"all {y.size} rows are negative (no bound bins): metrics are undefined")
+        raise MetricInputError(
+            "labels", f"all {y.size} rows are negative (no bound bins): metrics are undefined"
+        )
     if n_pos == y.size:
-        raise InputError("labels", f"all {y.size} rows are positive (no unbound bins): metrics are undefined")
+        raise MetricInputError(
+            "labels", f"all {y.size} rows are positive (no unbound bins): metrics are undefined"
+        )
     return y, s
 
 
@@ -151,7 +162,7 @@ def auprc_davis_goadrich(y: np.ndarray | Sequence, s: np.ndarray | Sequence) -> 
 
 def _recall_at_fdr(c: Counts, fdr: float) -> float:
     if not 0.0 <= fdr <= 1.0:
-        raise InputError("fdr", f"FDR must be between 0 and 1, got {fdr}")
+        raise MetricInputError("fdr", f"FDR must be between 0 and 1, got {fdr}")
     ok = c.fps <= fdr * (c.tps + c.fps)  # FP / (TP + FP) <= fdr without dividing
     return float(c.tps[ok].max() / c.n_pos) if ok.any() else 0.0
 
@@ -168,7 +179,9 @@ def recall_at_fdr(y: np.ndarray | Sequence, s: np.ndarray | Sequence, fdr: float
 # --------------------------------------------------------------------------- curves
 
 
-def roc_curve(y: np.ndarray | Sequence, s: np.ndarray | Sequence) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def roc_curve(
+    y: np.ndarray | Sequence, s: np.ndarray | Sequence
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(fpr, tpr, thresholds)`` at every distinct score, highest threshold first.
 
     Starts at (0, 0) with threshold +inf, like scikit-learn with ``drop_intermediate=False``.
@@ -180,7 +193,9 @@ def roc_curve(y: np.ndarray | Sequence, s: np.ndarray | Sequence) -> tuple[np.nd
     return fpr, tpr, thr
 
 
-def pr_curve(y: np.ndarray | Sequence, s: np.ndarray | Sequence) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def pr_curve(
+    y: np.ndarray | Sequence, s: np.ndarray | Sequence
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(precision, recall, thresholds)`` at every distinct score, highest threshold first.
 
     Only real operating points (no artificial recall-0 point); note scikit-learn's
