@@ -289,3 +289,23 @@ def test_resume_refuses_changed_inputs(tmp_path, toy):
     write_gz(Path(toy["labels"][0]["conservative"]), PEAK.format(c="chrA", s=100, e=300))
     result = CliRunner().invoke(main, ["build", str(spec_path), str(out), "--resume", "--quiet"])
     assert result.exit_code == 1 and "changed" in result.output
+
+
+@pytest.mark.parametrize("scheduler", ["sync", "processes"])
+def test_schedulers_build_identical_stores(tmp_path, toy, scheduler):
+    build_store(toy, tmp_path / "threads.zarr")
+    build_store(toy, tmp_path / f"{scheduler}.zarr", scheduler=scheduler, workers=2)
+    a, b = _arrays(open_store(tmp_path / "threads.zarr")), _arrays(open_store(tmp_path / f"{scheduler}.zarr"))
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def test_distributed_scheduler_address(tmp_path, toy):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster:
+        build_store(toy, tmp_path / "dist.zarr", scheduler=cluster.scheduler_address)
+    build_store(toy, tmp_path / "threads.zarr")
+    a, b = _arrays(open_store(tmp_path / "threads.zarr")), _arrays(open_store(tmp_path / "dist.zarr"))
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
