@@ -149,7 +149,9 @@ def parse_meme(text: str, source: str | os.PathLike = "<string>") -> list[Motif]
             width = int(_number(header["w"], "w", src, lineno))
             alength = int(_number(header.get("alength", "4"), "alength", src, lineno))
             if alength != 4:
-                raise InputError(src, f"line {lineno}: alength={alength}, only DNA (4) is supported")
+                raise InputError(
+                    src, f"line {lineno}: alength={alength}, only DNA (4) is supported"
+                )
             if width <= 0:
                 raise InputError(src, f"line {lineno}: motif {current.name!r} has w={width}")
             if "nsites" in header:
@@ -172,7 +174,8 @@ def parse_meme(text: str, source: str | os.PathLike = "<string>") -> list[Motif]
                 i += 1
             if len(rows) != width:
                 raise InputError(
-                    src, f"motif {current.name!r}: header says w={width} but {len(rows)} rows follow"
+                    src,
+                    f"motif {current.name!r}: header says w={width} but {len(rows)} rows follow",
                 )
             pwm = np.asarray(rows, dtype=np.float64)
             _check_pwm(pwm, src, current.name)

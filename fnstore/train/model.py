@@ -272,7 +272,9 @@ def build_model(
     cfg = config if config is not None else model_config(preset, **overrides)
     cfg.validate()
     if n_tracks < 0 or n_tasks < 1 or n_extra < 0:
-        raise InputError("model", f"bad sizes n_tracks={n_tracks} n_tasks={n_tasks} n_extra={n_extra}")
+        raise InputError(
+            "model", f"bad sizes n_tracks={n_tracks} n_tasks={n_tasks} n_extra={n_extra}"
+        )
 
     x_in = keras.Input(shape=(cfg.window, 4 + n_tracks), name="x")
     inputs = [x_in]
@@ -284,8 +286,9 @@ def build_model(
 
     # Layers are created once and called on both strands: that is the weight sharing.
     trunk: list[layers.Layer] = [
-        layers.Conv1D(cfg.n_kernels, cfg.kernel_width, padding="valid", activation="relu",
-                      name=CONV_LAYER),
+        layers.Conv1D(
+            cfg.n_kernels, cfg.kernel_width, padding="valid", activation="relu", name=CONV_LAYER
+        ),
         layers.Dropout(cfg.conv_dropout, name="conv_dropout"),
     ]
     if cfg.position_dense:
@@ -319,8 +322,9 @@ def build_model(
         if cfg.extra_dropout:
             head.append(layers.Dropout(cfg.extra_dropout, name="extra_dropout"))
         head.append(
-            layers.Dense(cfg.extra_dense_units or cfg.dense_units, activation="relu",
-                         name="extra_dense")
+            layers.Dense(
+                cfg.extra_dense_units or cfg.dense_units, activation="relu", name="extra_dense"
+            )
         )
     if cfg.dense_dropout:
         head.append(layers.Dropout(cfg.dense_dropout, name="dense_dropout"))
@@ -336,7 +340,8 @@ def build_model(
         return h
 
     out = layers.Average(name="strand_average")([strand(x_in), strand(x_rc)])
-    return keras.Model(inputs=inputs, outputs=out, name=name)
+    # A single-input model takes a bare array; with ``extra`` a list or a dict by input name.
+    return keras.Model(inputs=inputs if n_extra else x_in, outputs=out, name=name)
 
 
 def model_input_sizes(model: keras.Model) -> tuple[int, int, int]:
