@@ -385,7 +385,7 @@ def read_predictions(path: str | os.PathLike, store: Store) -> tuple[np.ndarray,
 # --------------------------------------------------------------------------- writing
 
 
-def _write_rows(
+def write_rows(
     fh: Any,
     chrom_names: Sequence[str],
     chrom_codes: np.ndarray,
@@ -433,7 +433,7 @@ def write_regions(
         # gzip level 3: within ~10% of level 9's size at several times the speed
         fh: Any = gzip.open(tmp, "wb", compresslevel=3) if p.endswith(".gz") else open(tmp, "wb")
         with fh:
-            _write_rows(
+            write_rows(
                 fh,
                 chrom_names,
                 np.asarray(chrom_codes),
