@@ -92,18 +92,6 @@ def rc_channel_order(n_tracks: int, strand_pairs: Iterable[Sequence[int]] = ()) 
     return [3, 2, 1, 0] + [4 + i for i in order]
 
 
-def strand_pairs_for_tracks(track_names: Sequence[str]) -> list[tuple[int, int]]:
-    """``(fwd, rev)`` index pairs for tracks named ``<x>_fwd`` / ``<x>_rev`` (FactorNet's rule)."""
-    pairs = []
-    for i, name in enumerate(track_names):
-        if name.endswith("_fwd"):
-            partner = name[:-4] + "_rev"
-            if partner not in track_names:
-                raise InputError("tracks", f"{name!r} has no {partner!r} partner")
-            pairs.append((i, list(track_names).index(partner)))
-    return pairs
-
-
 @keras.saving.register_keras_serializable(package="fnstore", name="ReverseComplement")
 class ReverseComplement(layers.Layer):
     """Reverse complement of ``(batch, L, 4 + n_tracks)``: flip length, permute channels."""

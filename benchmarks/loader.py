@@ -1,0 +1,316 @@
+"""Loader benchmark (run by hand): fnstore's sampler vs a FactorNet-style per-example reader.
+
+    python benchmarks/loader.py [--workdir /tmp/fnstore-bench] [--budget 600MiB]
+
+Prints, measured in one run on the same example indices (ATF7 in GM12878, L = 1000, the
+two GM12878 tracks DNase + ATAC, random shift and reverse complement, batch 128):
+
+(a) sampler samples/s on the chr20 store and on a 10x store (chr20 tiled ten times,
+    630 Mb), each in its own process with the same memory budget, with its RSS;
+(b) a FactorNet-style reader: pysam FASTA fetch + pyBigWig open/values per example,
+    one-hot per example; and the ratio (a)/(b);
+(c) model training samples/s (``paper`` preset) fed by the sampler vs by prebuilt
+    in-memory arrays of the same batches, and the sampler's overhead.
+
+Builds its stores under --workdir once (chr20 ~15 s, 10x ~1 min). Uses the real chr20
+data in ../shared/data, like the tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+TF, CELL, TRACKS, L, BATCH = "ATF7", "GM12878", ["DNase", "ATAC"], 1000, 128
+
+
+def shared_data() -> Path:
+    sys.path.insert(0, str(REPO / "tests"))
+    from conftest import shared_data_dir
+
+    d = shared_data_dir()
+    if d is None:
+        sys.exit("needs the real chr20 data (../shared/data)")
+    return d
+
+
+def build_chr20(work: Path) -> Path:
+    path = work / "chr20.zarr"
+    if (path / "zarr.json").exists():
+        return path
+    from conftest import SYNTHETIC_DNASE_CELLS, chr20_spec_dict, write_synthetic_dnase
+
+    from fnstore.build import build_store
+
+    shared = shared_data()
+    real = shared / "atac" / "esATAC_chr20_ATAC_Tn5cuts.derived.bw"
+    dnase = {
+        c: write_synthetic_dnase(real, work / f"{c}.DNase.bw", seed=i, scale=1 + i)
+        for i, c in enumerate(SYNTHETIC_DNASE_CELLS)
+    }
+    build_store(chr20_spec_dict(shared, dnase, tfs=[TF]), path, overwrite=True)
+    return path
+
+
+def build_tiled(src_path: Path, work: Path, copies: int = 10) -> Path:
+    """chr20 tiled ``copies`` times (sequence, GM12878 signals, ATF7 labels, blacklist)."""
+    path = work / f"chr20x{copies}.zarr"
+    if (path / "zarr.json").exists():
+        return path
+    from fnstore.store import Layout, create_store, mark_complete, open_for_writing, open_store
+
+    src = open_store(src_path)
+    n = int(src.chrom_lengths[0])
+    layout = Layout(
+        chroms=[f"chr20_{k}" for k in range(copies)],
+        lengths=[n] * copies,
+        bin_size=src.bin_size,
+        stride=src.stride,
+        cells=[CELL],
+        tracks=TRACKS,
+        tasks=[(TF, CELL)],
+        annotations=[],
+        meta_features=[],
+    )
+    create_store(path, layout, {"track_present": {t: [True] for t in TRACKS}})
+    root = open_for_writing(path)
+    C, off0 = src.position_chunk, int(src.chrom_offsets[0])
+    seq = src.sequence_array[off0 : off0 + n]
+    sigs = {t: src.signal_array(t)[src.cell_index(CELL), off0 : off0 + n] for t in TRACKS}
+    labels = src.labels([src.task_index(TF, CELL)])
+    black = src.blacklist()
+    nb = src.n_bins
+    for k in range(copies):
+        off = int(layout.offsets[k])
+        for lo in range(0, n, C):
+            hi = min(lo + C, n)
+            root["sequence"][off + lo : off + hi] = seq[lo:hi]
+            for t in TRACKS:
+                root["signals"][t][0, off + lo : off + hi] = sigs[t][lo:hi]
+        root["labels"][k * nb : (k + 1) * nb, :] = labels
+        root["blacklist"][k * nb : (k + 1) * nb] = black
+        root["bin_chrom"][k * nb : (k + 1) * nb] = k
+        root["bin_start"][k * nb : (k + 1) * nb] = np.arange(nb) * src.stride
+    mark_complete(root)
+    return path
+
+
+def rss_mb() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def sampler_for(store: str, budget: str, **kw):
+    from fnstore.train.sampler import Sampler
+
+    return Sampler(
+        store,
+        TF,
+        [CELL],
+        window=L,
+        batch_size=BATCH,
+        tracks=TRACKS,
+        reverse_complement=True,
+        annotations=False,
+        metadata=False,
+        memory_budget=budget,
+        seed=0,
+        **kw,
+    )
+
+
+def part_a(store: str, budget: str, epochs: int) -> dict:
+    """Sampler throughput: one cold epoch, then warm epochs (fresh negatives each)."""
+    t = time.perf_counter()
+    s = sampler_for(store, budget)
+    init = time.perf_counter() - t
+    out = {
+        "store": store,
+        "init_s": round(init, 2),
+        "examples_per_epoch": s.epoch_size(),
+        "block_shuffled": s.reader.evicting,
+        "cache_mb": round(s.reader.nbytes / 2**20),
+    }
+    rates = []
+    for e in range(epochs + 1):
+        t, c = time.perf_counter(), time.process_time()
+        loads = s.reader.seq_cache.loads
+        n = 0
+        for inputs, _ in s:
+            n += len(inputs["x"])
+        wall, cpu = time.perf_counter() - t, time.process_time() - c
+        if e == 0:
+            out["cold_epoch_per_s"] = round(n / wall)
+        else:
+            rates.append((n / wall, n / cpu, s.reader.seq_cache.loads - loads))
+    out["warm_per_s_wall"] = round(float(np.median([r[0] for r in rates])))
+    out["warm_per_s_cpu"] = round(float(np.median([r[1] for r in rates])))
+    out["seq_chunk_loads_per_epoch"] = int(np.median([r[2] for r in rates]))
+    out["rss_mb"] = round(rss_mb())
+    return out
+
+
+def part_b(store: str, work: Path, n: int) -> dict:
+    """Same first ``n`` examples: fnstore sampler vs FactorNet-style per-example reads."""
+    import pyBigWig
+    import pysam
+
+    from fnstore.encoding import ONE_HOT_LUT, encode_ascii
+    from fnstore.store import open_store
+
+    st = open_store(store)
+    s = sampler_for(store, "2GiB")
+    plan = s.plan()
+    rows = np.arange(n)
+    chrom_idx, bstart = st.bin_coords(plan.bin[rows])
+    starts = bstart + st.bin_size // 2 - L // 2 + plan.shift[rows]
+    shared = shared_data()
+    fasta = str(shared / "hg19" / "hg19_chr20.fa.gz")
+    bws = [
+        str(work / f"{CELL}.DNase.bw"),
+        str(shared / "atac" / "esATAC_chr20_ATAC_Tn5cuts.derived.bw"),
+    ]
+
+    def factornet_style(i: int) -> np.ndarray:
+        chrom, a = st.chroms[int(chrom_idx[i])], int(starts[i])
+        fa = pysam.FastaFile(fasta)  # per example, like a per-example generator
+        seq = fa.fetch(chrom, a, a + L)
+        fa.close()
+        x = np.empty((L, 4 + len(bws)), np.float32)
+        x[:, :4] = ONE_HOT_LUT[encode_ascii(seq)]
+        for t, bw_path in enumerate(bws):
+            bw = pyBigWig.open(bw_path)
+            x[:, 4 + t] = np.nan_to_num(np.asarray(bw.values(chrom, a, a + L), dtype=np.float32))
+            bw.close()
+        if plan.rc[i]:
+            x = x[::-1, [3, 2, 1, 0, 4, 5]]
+        return x
+
+    t = time.perf_counter()
+    ref = [factornet_style(i) for i in range(n)]
+    per_example = n / (time.perf_counter() - t)
+    # check both readers agree on these examples (fnstore stores float16 signals)
+    for b in range(2):
+        r, n_fwd = s.batch_rows(b)
+        x = s.batch(b)[0]["x"]
+        for j in range(0, len(r), 17):
+            np.testing.assert_array_equal(x[j, :, :4], ref[r[j]][:, :4])
+            np.testing.assert_allclose(x[j, :, 4:], ref[r[j]][:, 4:], rtol=2e-3, atol=1e-3)
+    t = time.perf_counter()
+    for b in range(-(-n // BATCH)):
+        s.batch(b)
+    cold = n / (time.perf_counter() - t)
+    return {
+        "factornet_style_per_s": round(per_example),
+        "fnstore_cold_same_examples_per_s": round(cold),
+    }
+
+
+def part_c(store: str, steps: int) -> dict:
+    """Training samples/s (paper preset) fed by the sampler vs in-memory arrays."""
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    import keras
+
+    from fnstore.train.model import build_model, masked_binary_crossentropy
+
+    s = sampler_for(store, "2GiB", max_batches=steps)
+    keras.utils.set_random_seed(0)
+    model = build_model(len(TRACKS), 1, 0, "paper")
+    model.compile(optimizer="adam", loss=masked_binary_crossentropy)
+    xs = np.concatenate([s.batch(i)[0]["x"] for i in range(steps)])
+    ys = np.concatenate([s.batch(i)[1] for i in range(steps)])
+    model.fit(xs[:BATCH], ys[:BATCH], batch_size=BATCH, epochs=1, verbose=0)  # compile
+    out = {}
+    for name in ("memory", "sampler", "memory", "sampler"):
+        t = time.perf_counter()
+        if name == "memory":
+            model.fit(xs, ys, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
+        else:
+            model.fit(s.as_keras(workers=1), epochs=1, verbose=0)
+        out.setdefault(name, []).append(len(xs) / (time.perf_counter() - t))
+    mem, samp = max(out["memory"]), max(out["sampler"])
+    return {
+        "train_memory_per_s": round(mem, 1),
+        "train_sampler_per_s": round(samp, 1),
+        "overhead_pct": round(100 * (mem / samp - 1), 1),
+    }
+
+
+def child(args: argparse.Namespace) -> None:
+    if args.part == "a":
+        res = part_a(args.store, args.budget, args.epochs)
+    elif args.part == "b":
+        res = part_b(args.store, Path(args.workdir), args.n)
+    else:
+        res = part_c(args.store, args.steps)
+    print("RESULT " + json.dumps(res))
+
+
+def run_child(*extra: str) -> dict:
+    cmd = [sys.executable, __file__, "--child", *extra]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode:
+        sys.exit(proc.stderr[-4000:])
+    line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")][-1]
+    return json.loads(line[7:])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--workdir", default="/tmp/fnstore-bench")
+    p.add_argument("--budget", default="600MiB", help="Sampler memory budget (both stores).")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--n", type=int, default=1000, help="Examples for (b).")
+    p.add_argument("--steps", type=int, default=12, help="Training steps for (c).")
+    p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--part", help=argparse.SUPPRESS)
+    p.add_argument("--store", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.child:
+        return child(args)
+    work = Path(args.workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    shared_data()
+    t = time.perf_counter()
+    chr20 = build_chr20(work)
+    big = build_tiled(chr20, work)
+    print(f"stores ready in {time.perf_counter() - t:.0f} s: {chr20}, {big}")
+    common = ["--workdir", str(work), "--budget", args.budget, "--epochs", str(args.epochs)]
+    a1 = run_child(*common, "--part", "a", "--store", str(chr20))
+    a2 = run_child(*common, "--part", "a", "--store", str(big))
+    b = run_child(*common, "--part", "b", "--store", str(chr20), "--n", str(args.n))
+    c = run_child(*common, "--part", "c", "--store", str(chr20), "--steps", str(args.steps))
+    print(
+        f"(a) sampler, L={L}, tracks {'+'.join(TRACKS)}, shift +-50 + RC, batch {BATCH}, budget {args.budget}"
+    )
+    for name, r in (("chr20", a1), ("10x chr20", a2)):
+        print(
+            f"    {name:10s} {r['warm_per_s_wall']:>9,}/s wall, {r['warm_per_s_cpu']:>9,}/s per CPU-s "
+            f"(cold first epoch {r['cold_epoch_per_s']:,}/s), {r['examples_per_epoch']:,} ex/epoch, "
+            f"RSS {r['rss_mb']} MB, cache {r['cache_mb']} MB, block-shuffled {r['block_shuffled']}, "
+            f"seq chunk loads/epoch {r['seq_chunk_loads_per_epoch']}, init {r['init_s']} s"
+        )
+    print(f"    RSS ratio 10x/chr20: {a2['rss_mb'] / a1['rss_mb']:.2f}")
+    print(
+        f"(b) FactorNet-style per-example reader: {b['factornet_style_per_s']:,}/s on the first "
+        f"{args.n} examples (fnstore cold on the same: {b['fnstore_cold_same_examples_per_s']:,}/s)"
+    )
+    print(f"    ratio (a)/(b): {a1['warm_per_s_wall'] / b['factornet_style_per_s']:.0f}x")
+    print(
+        f"(c) training, paper preset, {args.steps} steps: in-memory {c['train_memory_per_s']}/s, "
+        f"sampler {c['train_sampler_per_s']}/s, overhead {c['overhead_pct']}%"
+    )
+    print(json.dumps({"a_chr20": a1, "a_10x": a2, "b": b, "c": c}))
+
+
+if __name__ == "__main__":
+    main()

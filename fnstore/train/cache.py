@@ -1,0 +1,145 @@
+"""A fixed-size arena of decompressed store chunks, shared by every batch a sampler reads.
+
+Why an arena and not a dict of arrays: a batch's windows are gathered with ONE fancy index
+into a flat view of the arena (``sliding_window_view``-style), which needs every cached
+chunk to live in one NumPy buffer. Each slot holds a whole position chunk plus a *halo*
+(the first ``halo`` positions of the next chunk), so a window that starts near the end of
+a chunk is still one contiguous row of the arena. Heads of chunks are remembered forever
+(a few kB each), so a halo costs at most one extra chunk decompression per chunk per
+process lifetime.
+
+Eviction is least-recently-used over slots, never evicting a slot the current batch needs.
+Pure NumPy; the caller supplies a ``load(key, start, stop)`` function that returns the
+data of one key's positions ``[start, stop)`` chunk-relative, so this module knows nothing
+about Zarr.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from fnstore.errors import InputError
+
+#: load(key, start, stop) -> array of shape (stop - start, *row_shape)
+Loader = Callable[[int, int, int], np.ndarray]
+
+
+class ChunkCache:
+    """LRU cache of ``n_slots`` chunks, each ``chunk + halo`` positions of ``row_shape`` values.
+
+    Keys are integers ``row * n_chunks + chunk`` (row = cell for signals, 0 for sequence);
+    the chunk after key ``k`` is ``k + 1`` (callers never ask for a halo past the end of a
+    chromosome, and chromosomes never share a chunk).
+    """
+
+    def __init__(
+        self,
+        load: Loader,
+        n_keys: int,
+        n_slots: int,
+        chunk: int,
+        halo: int,
+        dtype: np.dtype | type,
+        row_shape: tuple[int, ...] = (),
+        n_needed: int | None = None,
+    ) -> None:
+        if n_slots < 1:
+            raise InputError("memory budget", "too small to cache a single chunk")
+        self.load = load
+        self.chunk = int(chunk)
+        self.halo = int(halo)
+        self.slot_len = self.chunk + self.halo
+        needed = n_keys if n_needed is None else min(n_needed, n_keys)
+        self.n_slots = int(max(1, min(n_slots, needed)))
+        # np.empty does not touch pages: RSS grows only as slots are filled
+        self.arena = np.empty((self.n_slots, self.slot_len, *row_shape), dtype=dtype)
+        self.slot_of = np.full(n_keys, -1, dtype=np.int64)
+        self.key_of = np.full(self.n_slots, -1, dtype=np.int64)
+        self.halo_ok = np.zeros(self.n_slots, dtype=bool)
+        self.last_used = np.zeros(self.n_slots, dtype=np.int64)
+        self.heads: dict[int, np.ndarray] = {}
+        self.tick = 0
+        self.n_loaded = 0
+        self.loads = 0  # chunk decompressions so far (for benchmarks and tests)
+        #: False when every key fits: then no recency bookkeeping is needed per batch
+        self.evicting = self.n_slots < needed
+
+    @property
+    def flat(self) -> np.ndarray:
+        """The arena as ``(n_slots * slot_len, *row_shape)``: slot ``s`` starts at ``s * slot_len``."""
+        return self.arena.reshape(self.n_slots * self.slot_len, *self.arena.shape[2:])
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.arena.nbytes)
+
+    def slots(self, keys: np.ndarray, need_halo: np.ndarray | None = None) -> np.ndarray:
+        """Slot of each key, loading missing keys (and halos where ``need_halo``) first."""
+        slot = self.slot_of[keys]
+        missing = slot < 0
+        if self.evicting:
+            # mark this batch's keys as most recent so eviction never picks them
+            self.tick += 1
+            self.last_used[slot[~missing]] = self.tick
+        if missing.any():
+            wanted = np.unique(keys[missing])
+            if self.evicting and len(np.unique(keys)) > self.n_slots:
+                raise InputError(
+                    "memory budget",
+                    f"one batch needs {len(np.unique(keys))} chunks but only {self.n_slots} fit; "
+                    "raise the memory budget or lower the batch size",
+                )
+            for key in wanted.tolist():
+                self._load(int(key))
+            slot = self.slot_of[keys]
+        if need_halo is not None:
+            lacking = need_halo & ~self.halo_ok[slot]
+            if lacking.any():
+                for key in np.unique(keys[lacking]).tolist():
+                    self._fill_halo(int(key), int(self.slot_of[key]))
+        return slot
+
+    def _victim(self) -> int:
+        if self.n_loaded < self.n_slots:
+            return self.n_loaded
+        return int(np.argmin(self.last_used))
+
+    def _load(self, key: int) -> None:
+        s = self._victim()
+        old = int(self.key_of[s])
+        if old >= 0:
+            self.slot_of[old] = -1
+        else:
+            self.n_loaded += 1
+        data = self.load(key, 0, self.chunk)
+        self.arena[s, : self.chunk] = data
+        self.loads += 1
+        self.key_of[s] = key
+        self.slot_of[key] = s
+        self.last_used[s] = self.tick
+        self.halo_ok[s] = False
+        if self.halo:
+            self.heads[key] = np.array(data[: self.halo], copy=True)
+            nxt = self.heads.get(key + 1)
+            if nxt is not None:
+                self.arena[s, self.chunk :] = nxt
+                self.halo_ok[s] = True
+            prev = self.slot_of[key - 1] if key > 0 else -1
+            if prev >= 0 and not self.halo_ok[prev]:
+                self.arena[prev, self.chunk :] = self.heads[key]
+                self.halo_ok[prev] = True
+
+    def _fill_halo(self, key: int, s: int) -> None:
+        head = self.heads.get(key + 1)
+        if head is None:
+            nxt = self.slot_of[key + 1] if key + 1 < len(self.slot_of) else -1
+            if nxt >= 0:
+                head = np.array(self.arena[nxt, : self.halo], copy=True)
+            else:
+                head = np.asarray(self.load(key + 1, 0, self.halo))
+                self.loads += 1
+            self.heads[key + 1] = head
+        self.arena[s, self.chunk :] = head
+        self.halo_ok[s] = True
