@@ -13,7 +13,6 @@ from fnstore.build import build_store, load_spec
 from fnstore.build.readers import read_bed
 from fnstore.store import open_store
 
-
 # ----------------------------------------------------------------- slow, independent references
 
 

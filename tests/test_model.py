@@ -26,8 +26,8 @@ from fnstore.train.model import (  # noqa: E402
     model_config,
     rc_channel_order,
     save_model_dir,
-    strand_pairs_for_tracks,
 )
+from fnstore.train.tracks import strand_pairs_for as strand_pairs_for_tracks  # noqa: E402
 
 #: a small architecture so generic tests run in well under a second each
 SMALL = {

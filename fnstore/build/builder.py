@@ -471,7 +471,8 @@ def _execute(plan: Plan, store: str, todo: list[int], dream: np.ndarray | None, 
             with _Bar():
                 dask.compute(*tasks, scheduler=scheduler, num_workers=workers)
         else:
-            from distributed import Client, progress as dprogress  # optional dependency
+            from distributed import Client  # optional dependency
+            from distributed import progress as dprogress
 
             with Client(scheduler) as client:
                 futures = client.compute(tasks)

@@ -406,7 +406,8 @@ def legacy_model_config(
     legacy: LegacyModel, keras1_hard_sigmoid: bool = True
 ) -> tuple[Any, dict[str, Any]]:
     """``(ModelConfig, overrides)`` that rebuild ``legacy`` with the factornet-2017 preset."""
-    from fnstore.train.model import model_config, strand_pairs_for_tracks
+    from fnstore.train.model import model_config
+    from fnstore.train.tracks import strand_pairs_for as strand_pairs_for_tracks
 
     arch = legacy.architecture
     overrides = dict(arch.hyperparameters)
