@@ -9,9 +9,11 @@ a chunk is still one contiguous row of the arena. Heads of chunks are remembered
 process lifetime.
 
 Eviction is least-recently-used over slots, never evicting a slot the current batch needs.
-Pure NumPy; the caller supplies a ``load(key, start, stop)`` function that returns the
-data of one key's positions ``[start, stop)`` chunk-relative, so this module knows nothing
-about Zarr.
+Pure NumPy; the caller supplies a ``load(key, start, stop, out)`` function that writes the
+data of one key's positions ``[start, stop)`` (chunk-relative) into ``out``, a view of the
+arena slot, so this module knows nothing about Zarr. Writing in place (rather than
+returning an array that is then copied in) saves a full-chunk copy per load, and lets the
+loader cast or interleave straight into the arena.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ import numpy as np
 
 from fnstore.errors import InputError
 
-#: load(key, start, stop) -> array of shape (stop - start, *row_shape)
-Loader = Callable[[int, int, int], np.ndarray]
+#: load(key, start, stop, out): fill ``out`` (shape ``(stop - start, *row_shape)``)
+Loader = Callable[[int, int, int, np.ndarray], None]
 
 
 class ChunkCache:
@@ -113,8 +115,8 @@ class ChunkCache:
             self.slot_of[old] = -1
         else:
             self.n_loaded += 1
-        data = self.load(key, 0, self.chunk)
-        self.arena[s, : self.chunk] = data
+        data = self.arena[s, : self.chunk]
+        self.load(key, 0, self.chunk, data)
         self.loads += 1
         self.key_of[s] = key
         self.slot_of[key] = s
@@ -138,7 +140,8 @@ class ChunkCache:
             if nxt >= 0:
                 head = np.array(self.arena[nxt, : self.halo], copy=True)
             else:
-                head = np.asarray(self.load(key + 1, 0, self.halo))
+                head = np.empty_like(self.arena[s, self.chunk :])
+                self.load(key + 1, 0, self.halo, head)
                 self.loads += 1
             self.heads[key + 1] = head
         self.arena[s, self.chunk :] = head

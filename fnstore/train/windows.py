@@ -32,8 +32,40 @@ from fnstore.train.cache import ChunkCache
 #: one-hot rows as single 16-byte values; the reverse table one-hots the complement
 _LUT = np.ascontiguousarray(ONE_HOT_LUT).view(np.complex128).ravel()
 _LUT_RC = np.ascontiguousarray(ONE_HOT_LUT[:, ::-1]).view(np.complex128).ravel()
+#: float32 value of every float16 bit pattern
+_F16_TO_F32 = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16).view(np.float16).astype(
+    np.float32
+)
 #: dtype whose one item covers the T float32 signal values of one position
 _ROW_VIEW = {1: np.float32, 2: np.complex64, 4: np.complex128}
+
+
+def _to_float32(values: np.ndarray, out: np.ndarray) -> None:
+    """Cast store signal values into ``out`` (a strided arena column).
+
+    float16 goes through a 65,536-entry table (exact, NaN and infinity included): NumPy's
+    float16 cast into a strided column costs several ns per value, which dominated loading
+    once the chunks an epoch needs no longer fit the cache (each is then decompressed and
+    cast once per epoch).
+    """
+    if values.dtype == np.float16:
+        np.take(_F16_TO_F32, values.view(np.uint16), out=out, mode="clip")
+    else:
+        out[...] = values
+
+
+def _reversed_windows(flat: np.ndarray, length: int) -> np.ndarray:
+    """Read-only view ``(n - length + 1, length, ...)``: window ``p`` is ``flat[p:p+length]``
+    reversed along axis 0 (negative stride), so a fancy index of reverse-strand starts copies
+    each window already reversed: no reversed gather and no second contiguous copy.
+    """
+    n = flat.shape[0] - length + 1
+    return as_strided(
+        flat[length - 1 :],
+        shape=(n, length, *flat.shape[1:]),
+        strides=(flat.strides[0], -flat.strides[0], *flat.strides[1:]),
+        writeable=False,
+    )
 
 
 def _windows(flat: np.ndarray, length: int) -> np.ndarray:
@@ -98,8 +130,12 @@ class WindowReader:
         seq_slots = min(n_slots, want)
         sig_slots = min(n_slots, want * len(self.cells)) if self.n_tracks else 0
         seq_arr = store.sequence_array
+
+        def load_sequence(key: int, a: int, b: int, out: np.ndarray) -> None:
+            out[...] = seq_arr[key * self.chunk + a : key * self.chunk + b]
+
         self.seq_cache = ChunkCache(
-            lambda key, a, b: seq_arr[key * self.chunk + a : key * self.chunk + b],
+            load_sequence,
             self.n_chunks,
             seq_slots,
             self.chunk,
@@ -111,13 +147,11 @@ class WindowReader:
         if self.n_tracks:
             arrays = [store.signal_array(t) for t in self.tracks]
 
-            def load_signals(key: int, a: int, b: int) -> np.ndarray:
+            def load_signals(key: int, a: int, b: int, out: np.ndarray) -> None:
                 row, chunk = divmod(key, self.n_chunks)
                 lo = chunk * self.chunk
-                out = np.empty((b - a, self.n_tracks), dtype=np.float32)
                 for t, arr in enumerate(arrays):
-                    out[:, t] = arr[self.store_cell_rows[row], lo + a : lo + b]
-                return out
+                    _to_float32(arr[self.store_cell_rows[row], lo + a : lo + b], out[:, t])
 
             self.sig_cache = ChunkCache(
                 load_signals,
@@ -133,8 +167,18 @@ class WindowReader:
 
     def _views(self) -> None:
         self._seq_fwd = _windows(self.seq_cache.flat, self.window)
+        self._seq_rev = _reversed_windows(self.seq_cache.flat, self.window)
         if self.sig_cache is not None:
-            self._sig_fwd = _windows(self.sig_cache.flat, self.window)
+            flat = self.sig_cache.flat
+            self._sig_fwd = _windows(flat, self.window)
+            view = _ROW_VIEW.get(self.n_tracks)
+            # one item per position when the tracks fit a complex/float item: a reversed
+            # window is then a plain reversed copy (a permuted strand pair cannot use it)
+            self._sig_rev = (
+                _reversed_windows(flat.view(view)[:, 0], self.window)
+                if view is not None and self.rc_perm is None
+                else None
+            )
 
     @property
     def nbytes(self) -> int:
@@ -168,8 +212,8 @@ class WindowReader:
         if n_fwd:
             seq_part[:n_fwd] = np.take(_LUT, self._seq_fwd[pos[:n_fwd]])
         if n_fwd < B:
-            # gather forward (a block copy per row), then look up the reversed codes
-            seq_part[n_fwd:] = np.take(_LUT_RC, self._seq_fwd[pos[n_fwd:]][:, ::-1])
+            # gather already-reversed rows, then look up the complement one-hots
+            seq_part[n_fwd:] = np.take(_LUT_RC, self._seq_rev[pos[n_fwd:]])
 
         if self.sig_cache is not None:
             key = np.asarray(cell, dtype=np.int64) * self.n_chunks + chunk
@@ -191,7 +235,9 @@ class WindowReader:
 
             if n_fwd:
                 sig_part[:n_fwd] = rows(self._sig_fwd[pos[:n_fwd]])
-            if n_fwd < B:
+            if n_fwd < B and self._sig_rev is not None:
+                sig_part[n_fwd:] = self._sig_rev[pos[n_fwd:]]
+            elif n_fwd < B:
                 rev = self._sig_fwd[pos[n_fwd:]][:, ::-1]
                 # a reversed copy first: NumPy writes a reversed view far slower
                 rev = np.ascontiguousarray(
