@@ -16,7 +16,8 @@ channels carry information, which is what a motif check needs.
 
 Results (2 CPU cores, HOCOMOCO v9, 2000 windows): the legacy HNF4A model has 4 kernels whose
 best match is HNF4A_f1 (r = 0.85-0.96, E down to 7e-6), and they are 3 of its 4 kernels
-that best separate bound from random windows; a CTCF model trained with --train-ctcf
+that best separate bound from random windows, and the model itself ranks 500 HNF4A-bound
+HepG2 bins above 2000 random unbound ones with auROC 0.81; a CTCF model trained with --train-ctcf
 (validation auROC 0.94) has 7 kernels whose best match is CTCF_f2 (r = 0.74-0.95), its 7
 most bound-discriminating kernels.
 """
@@ -79,6 +80,40 @@ def build_chr20_store(shared: Path, work: Path) -> Path:
     }
     build_store(spec, store, progress=False)
     return store
+
+
+def bound_vs_random_auroc(
+    model_dir: Path,
+    store_path: Path,
+    tf: str,
+    cell: str,
+    n_bound: int = 500,
+    n_random: int = 2000,
+    seed: int = 0,
+) -> float:
+    """auROC of a model's scores on ``n_bound`` bound (B) vs ``n_random`` unbound (U)
+    non-blacklisted bins of ``cell`` (the check in tests/test_legacy_real.py)."""
+    import numpy as np
+
+    from fnstore.inputs import resolve_inputs
+    from fnstore.labels import BOUND, UNBOUND
+    from fnstore.metrics import roc_auc
+    from fnstore.predict import score_bins
+    from fnstore.scoring import make_scorer
+    from fnstore.store import open_store
+    from fnstore.train.model import load_model_dir
+
+    store = open_store(store_path)
+    model, card = load_model_dir(model_dir)
+    labels = store.labels(tasks=[store.task_index(tf, cell)], bins=slice(None))[:, 0]
+    usable = ~store.blacklist(np.arange(store.n_bins))
+    rng = np.random.default_rng(seed)
+    bound = rng.choice(np.flatnonzero((labels == BOUND) & usable), n_bound, replace=False)
+    random = rng.choice(np.flatnonzero((labels == UNBOUND) & usable), n_random, replace=False)
+    scorer, _ = make_scorer(model, store.stride)
+    inputs = resolve_inputs(store, card, cell)
+    scores = score_bins(store, inputs, scorer, np.concatenate([bound, random]))[:, 0]
+    return roc_auc(np.r_[np.ones(n_bound), np.zeros(n_random)], scores)
 
 
 def rank_of(summary: dict, names: set[str]) -> list[tuple[int, int, dict]]:
@@ -152,6 +187,12 @@ def main() -> None:
             track_aliases={"DGF": "DNase"},
         )
     t = time.time()
+    auroc = bound_vs_random_auroc(legacy, store, "HNF4A", "HepG2")
+    print(
+        f"legacy HNF4A model, chr20 HepG2: auROC {auroc:.3f} "
+        f"(500 HNF4A-bound vs 2000 random unbound bins, {time.time() - t:.0f} s)"
+    )
+    t = time.time()
     summary = run_kernel_motifs(
         legacy,
         store,
@@ -164,6 +205,7 @@ def main() -> None:
     results.append(
         report("legacy HNF4A model, HepG2 windows", summary, {"HNF4A", "HNF4G"}, time.time() - t)
     )
+    results[-1]["auroc_bound_vs_random"] = auroc
 
     if args.train_ctcf and not args.ctcf_model:
         from fnstore.train.fit import train

@@ -9,7 +9,8 @@ accessibility, so what is checked is that the model's *sequence* part, converted
 synthetic one only adds noise); both are scored, as both must work.
 
 Measured (500 bound vs 2000 random unbound bins, seed 0): auROC 0.815 with the zero track,
-0.793 with the synthetic one; the threshold sits safely below both.
+0.793 with the synthetic one; the threshold sits safely below both. Imported WITHOUT the
+Theano kernel flip the same check gives 0.535, so it does catch a broken conversion.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ LEGACY = "HNF4A_onePeak_Unique35_DGF"
 CHR20_LENGTH = 63_025_520
 N_BOUND, N_RANDOM = 500, 2000
 MIN_AUROC = 0.75
+#: an import without the kernel flip must rank no better than this (measured 0.535)
+MAX_AUROC_UNFLIPPED = 0.65
 #: legacy bigWig name -> store track name
 ALIASES = {"DGF": "DNase", "Unique35": "mappability"}
 
@@ -92,21 +95,37 @@ def test_card_maps_legacy_tracks_to_store_tracks(hnf4a_model) -> None:
     assert [t["tf"] for t in card["tasks"]] == ["HNF4A"]
 
 
-@pytest.mark.parametrize("dnase", ["DNase", "DNase_synthetic"])
-def test_hnf4a_ranks_bound_windows_above_random(hepg2_store, hnf4a_model, dnase: str) -> None:
+def bound_vs_random_auroc(store, model, card, dnase: str) -> float:
+    """auROC of the model's scores on the sampled bound vs random bins of HepG2."""
     from fnstore.inputs import resolve_inputs
     from fnstore.metrics import roc_auc
     from fnstore.predict import score_bins
     from fnstore.scoring import make_scorer
 
-    model, card = hnf4a_model
-    inputs = resolve_inputs(hepg2_store, card, "HepG2", track_aliases={"DNase": dnase})
+    inputs = resolve_inputs(store, card, "HepG2", track_aliases={"DNase": dnase})
     assert inputs.store_tracks == ("mappability", dnase)
-    scorer, fallback = make_scorer(model, hepg2_store.stride)
+    scorer, fallback = make_scorer(model, store.stride)
     assert fallback is None
-    bins, y = sample_bins(hepg2_store, np.random.default_rng(0))
-    scores = score_bins(hepg2_store, inputs, scorer, bins)[:, 0]
+    bins, y = sample_bins(store, np.random.default_rng(0))
+    scores = score_bins(store, inputs, scorer, bins)[:, 0]
     assert np.all(np.isfinite(scores))
-    auroc = roc_auc(y, scores)
+    return roc_auc(y, scores)
+
+
+@pytest.mark.parametrize("dnase", ["DNase", "DNase_synthetic"])
+def test_hnf4a_ranks_bound_windows_above_random(hepg2_store, hnf4a_model, dnase: str) -> None:
+    auroc = bound_vs_random_auroc(hepg2_store, *hnf4a_model, dnase)
     print(f"\n{LEGACY} on chr20 HepG2 ({dnase}): auROC {auroc:.3f} ({N_BOUND} B vs {N_RANDOM} U)")
     assert auroc > MIN_AUROC
+
+
+def test_unflipped_kernels_lose_the_ranking(hepg2_store, shared_data: Path) -> None:
+    """Control: the check above fails for an import that skips the Theano kernel flip."""
+    from fnstore.interpret.legacy import import_legacy
+
+    model, card = import_legacy(
+        shared_data / "legacy_models" / LEGACY, track_aliases=ALIASES, flip_kernels=False
+    )
+    auroc = bound_vs_random_auroc(hepg2_store, model, card, "DNase")
+    print(f"\n{LEGACY} without the kernel flip: auROC {auroc:.3f}")
+    assert auroc < MAX_AUROC_UNFLIPPED
