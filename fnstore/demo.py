@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from fnstore.errors import InputError
+from fnstore.train.examples import Region
 
 EXAMPLE_DIR = Path(__file__).resolve().parent / "example"
 EXAMPLE_SPEC = EXAMPLE_DIR / "spec.yaml"
@@ -41,16 +42,6 @@ FULL: dict[str, Any] = {}
 QUICK: dict[str, Any] = {"steps_per_epoch": 6, "valid_steps": 2}
 
 Echo = Callable[[str], None]
-
-
-@dataclass
-class Region:
-    chrom: str
-    start: int
-    end: int
-
-    def __str__(self) -> str:
-        return f"{self.chrom}:{self.start}-{self.end}"
 
 
 @dataclass
