@@ -1,6 +1,8 @@
 """Loader benchmark (run by hand): fnstore's sampler vs a FactorNet-style per-example reader.
 
-    python benchmarks/loader.py [--workdir /tmp/fnstore-bench] [--budget 600MiB]
+    python benchmarks/loader.py [--workdir /tmp/fnstore-bench] [--budget 600MiB] [--quick]
+
+``--quick`` runs (a) only (both stores), for iterating on the loader.
 
 Prints, measured in one run on the same example indices (ATF7 in GM12878, L = 1000, the
 two GM12878 tracks DNase + ATAC, random shift and reverse complement, batch 128):
@@ -271,6 +273,7 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--n", type=int, default=1000, help="Examples for (b).")
     p.add_argument("--steps", type=int, default=12, help="Training steps for (c).")
+    p.add_argument("--quick", action="store_true", help="Run (a) only: skip (b) and (c).")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--part", help=argparse.SUPPRESS)
     p.add_argument("--store", help=argparse.SUPPRESS)
@@ -287,8 +290,10 @@ def main() -> None:
     common = ["--workdir", str(work), "--budget", args.budget, "--epochs", str(args.epochs)]
     a1 = run_child(*common, "--part", "a", "--store", str(chr20))
     a2 = run_child(*common, "--part", "a", "--store", str(big))
-    b = run_child(*common, "--part", "b", "--store", str(chr20), "--n", str(args.n))
-    c = run_child(*common, "--part", "c", "--store", str(chr20), "--steps", str(args.steps))
+    b = c = None
+    if not args.quick:
+        b = run_child(*common, "--part", "b", "--store", str(chr20), "--n", str(args.n))
+        c = run_child(*common, "--part", "c", "--store", str(chr20), "--steps", str(args.steps))
     print(
         f"(a) sampler, L={L}, tracks {'+'.join(TRACKS)}, shift +-50 + RC, batch {BATCH}, budget {args.budget}"
     )
@@ -300,6 +305,9 @@ def main() -> None:
             f"seq chunk loads/epoch {r['seq_chunk_loads_per_epoch']}, init {r['init_s']} s"
         )
     print(f"    RSS ratio 10x/chr20: {a2['rss_mb'] / a1['rss_mb']:.2f}")
+    if b is None or c is None:
+        print(json.dumps({"a_chr20": a1, "a_10x": a2}))
+        return
     print(
         f"(b) FactorNet-style per-example reader: {b['factornet_style_per_s']:,}/s on the first "
         f"{args.n} examples (fnstore cold on the same: {b['fnstore_cold_same_examples_per_s']:,}/s)"

@@ -6,8 +6,9 @@ Why it is fast (the loader must never be what a GPU waits for):
   (sequence as uint8 codes, signals already cast to float32 so no per-batch
   float16 conversion, all tracks of a cell interleaved per position);
 * a batch's windows are one fancy index into a strided "every window" view of the arena
-  (a block copy per window; reverse-strand windows are then reversed as uint8 codes
-  before the table look-up, and as one contiguous copy for signals);
+  (a block copy per window); reverse-strand windows come from a second view with a
+  negative position stride, so they are copied already reversed (uint8 codes before the
+  table look-up; signals as one item per position) with no extra pass;
 * the one-hot is one ``np.take`` of a 5-row table whose rows are 16-byte ``complex128``
   values (one A/C/G/T/N one-hot row each; the complement table for reverse windows), and
   results are written straight into the ``(B, L, 4 + T)`` output through strided
@@ -33,8 +34,8 @@ from fnstore.train.cache import ChunkCache
 _LUT = np.ascontiguousarray(ONE_HOT_LUT).view(np.complex128).ravel()
 _LUT_RC = np.ascontiguousarray(ONE_HOT_LUT[:, ::-1]).view(np.complex128).ravel()
 #: float32 value of every float16 bit pattern
-_F16_TO_F32 = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16).view(np.float16).astype(
-    np.float32
+_F16_TO_F32 = (
+    np.arange(1 << 16, dtype=np.uint32).astype(np.uint16).view(np.float16).astype(np.float32)
 )
 #: dtype whose one item covers the T float32 signal values of one position
 _ROW_VIEW = {1: np.float32, 2: np.complex64, 4: np.complex128}
