@@ -329,6 +329,12 @@ def _coords(store: Store, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
     return names, start, start + store.bin_size
 
 
+def _coord_columns(store: Store, idx: np.ndarray) -> dict[str, np.ndarray]:
+    """``chrom`` (str), ``start`` and ``end`` columns of global bins, for table-like writers."""
+    chrom, start, end = _coords(store, idx)
+    return {"chrom": chrom.astype(str), "start": start, "end": end}
+
+
 def _chrom_dtype(store: Store) -> str:
     return f"U{max(len(c) for c in store.chroms)}"
 
@@ -384,16 +390,7 @@ def export_labels(
                 path,
             )
             for idx, labels in blocks(store, sel, progress, desc="labels"):
-                chrom, start, end = _coords(store, idx)
-                w.write(
-                    {
-                        "chrom": chrom.astype(str),
-                        "start": start,
-                        "end": end,
-                        "bin": idx,
-                        "labels": labels,
-                    }
-                )
+                w.write({**_coord_columns(store, idx), "bin": idx, "labels": labels})
             w.close(tails={"labels": (len(names),)})
             result.rows = w.rows
             return result
@@ -407,11 +404,8 @@ def export_labels(
             )
 
             def table(idx: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
-                chrom, start, end = _coords(store, idx)
                 return {
-                    "chrom": chrom.astype(str),
-                    "start": start,
-                    "end": end,
+                    **_coord_columns(store, idx),
                     **{n: labels[:, j] for j, n in enumerate(names)},
                 }
 
@@ -523,12 +517,9 @@ def export_features(
                 path,
             )
             for idx, _ in blocks(store, sel, progress, desc="features"):
-                chrom, start, end = _coords(store, idx)
                 w.write(
                     {
-                        "chrom": chrom.astype(str),
-                        "start": start,
-                        "end": end,
+                        **_coord_columns(store, idx),
                         "bin": idx,
                         "blacklist": _read_blacklist(store, idx),
                         "annotations": _read_annotations(store, idx),
