@@ -339,6 +339,17 @@ def _chrom_dtype(store: Store) -> str:
     return f"U{max(len(c) for c in store.chroms)}"
 
 
+def _coord_dtypes(store: Store, index: str = "bin", **more: Any) -> dict[str, Any]:
+    """Column dtypes of an npz/HDF5 table: bin coordinates, the bin index, then ``more``."""
+    return {
+        "chrom": _chrom_dtype(store),
+        "start": np.int64,
+        "end": np.int64,
+        index: np.int64,
+        **more,
+    }
+
+
 def _str_array(values: Sequence[str]) -> np.ndarray:
     return np.asarray(list(values), dtype=f"U{max([len(v) for v in values] + [1])}")
 
@@ -373,13 +384,7 @@ def export_labels(
             w = cleanup.add(
                 NpzWriter(
                     path,
-                    {
-                        "chrom": _chrom_dtype(store),
-                        "start": np.int64,
-                        "end": np.int64,
-                        "bin": np.int64,
-                        "labels": np.int8,
-                    },
+                    _coord_dtypes(store, labels=np.int8),
                     fixed={
                         "tasks": _str_array(names),
                         "tf": _str_array([t.tf for t in sel.tasks]),
@@ -499,14 +504,7 @@ def export_features(
             w = cleanup.add(
                 NpzWriter(
                     path,
-                    {
-                        "chrom": _chrom_dtype(store),
-                        "start": np.int64,
-                        "end": np.int64,
-                        "bin": np.int64,
-                        "blacklist": np.bool_,
-                        "annotations": np.uint8,
-                    },
+                    _coord_dtypes(store, blacklist=np.bool_, annotations=np.uint8),
                     fixed={
                         "annotation_names": _str_array(annots),
                         "cells": _str_array(cells),
@@ -586,13 +584,7 @@ def export_bins(
         if fmt == "npz":
             w: Any = NpzWriter(
                 path,
-                {
-                    "chrom": _chrom_dtype(store),
-                    "start": np.int64,
-                    "end": np.int64,
-                    "index": np.int64,
-                    "blacklist": np.bool_,
-                },
+                _coord_dtypes(store, "index", blacklist=np.bool_),
             )
         elif fmt == "parquet":
             w = ParquetWriter(path, {"fnstore_store_id": store.store_id})
@@ -664,14 +656,7 @@ def export_sequence(
     max_rows = max(64, (1 << 22) // (4 * window))
     ascii_lut = np.frombuffer(b"ACGTN", dtype=np.uint8)
     with _Cleanup() as cleanup:
-        dtypes = {
-            "x": np.uint8,
-            "y": np.int8,
-            "chrom": _chrom_dtype(store),
-            "start": np.int64,
-            "end": np.int64,
-            "bin": np.int64,
-        }
+        dtypes = {"x": np.uint8, "y": np.int8, **_coord_dtypes(store)}
         tails = {"x": (4, window), "y": (len(names),)}
         fixed = {"tasks": _str_array(names)}
         if fmt == "npz":

@@ -20,6 +20,7 @@ import argparse
 import gzip
 import io
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -49,15 +50,10 @@ PAIRS = [
 ]
 META_CELLS = ["GM12878", "HepG2", "H1-hESC"]
 ATAC = "atac/esATAC_chr20_ATAC_Tn5cuts.derived.bw"
-ANNOTATIONS = {
-    "cpgisland": "cpgisland.bed.gz",
-    "cds": "wgEncodeGencodeBasicV19.cds.merged.bed.gz",
-    "intron": "wgEncodeGencodeBasicV19.intron.merged.bed.gz",
-    "promoter": "wgEncodeGencodeBasicV19.promoter.merged.bed.gz",
-    "utr5": "wgEncodeGencodeBasicV19.utr5.merged.bed.gz",
-    "utr3": "wgEncodeGencodeBasicV19.utr3.merged.bed.gz",
-    "tss": "wgEncodeGencodeBasicV19.txStart.bed.gz",
-}
+# the shared data's annotation files, named as the tests name them
+sys.path.insert(0, str(REPO / "tests"))
+from conftest import ANNOTATIONS  # noqa: E402
+
 BLACKLISTS = ["blacklist.bed.gz"]
 #: narrowPeak has 10 standard columns; the ENCODE-DREAM relaxed files carry 10 more with
 #: absolute chr20 coordinates that would be wrong after the shift, so they are dropped.

@@ -320,48 +320,18 @@ def test_unknown_cell_and_tf(toy_store, tiny_model, tmp_path):
     )
 
 
-def test_off_grid_regions_are_refused(toy_store, tiny_model, tmp_path):
-    bed = write_regions(tmp_path / "bad.bed.gz", [("chrA", 600), ("chrA", 625)])
-    one_line_error(
-        [
-            str(tiny_model),
-            str(toy_store),
-            str(tmp_path / "o"),
-            "--cell",
-            "Y",
-            "--regions",
-            str(bed),
-        ],
-        "line 2",
-        "grid",
-    )
-    bed = write_regions(tmp_path / "wide.bed.gz", [("chrA", 600)], size=250)
-    one_line_error(
-        [
-            str(tiny_model),
-            str(toy_store),
-            str(tmp_path / "o"),
-            "--cell",
-            "Y",
-            "--regions",
-            str(bed),
-        ],
-        "line 1",
-        "200 bp",
-    )
-    bed = write_regions(tmp_path / "chr1.bed.gz", [("chr1", 600)])
-    one_line_error(
-        [
-            str(tiny_model),
-            str(toy_store),
-            str(tmp_path / "o"),
-            "--cell",
-            "Y",
-            "--regions",
-            str(bed),
-        ],
-        "chr1",
-    )
+@pytest.mark.parametrize(
+    ("rows", "size", "expected"),
+    [
+        ([("chrA", 600), ("chrA", 625)], 200, ("line 2", "grid")),  # off the 50 bp grid
+        ([("chrA", 600)], 250, ("line 1", "200 bp")),  # not one bin wide
+        ([("chr1", 600)], 200, ("chr1",)),  # not a store chromosome
+    ],
+)
+def test_bad_region_files_are_refused(toy_store, tiny_model, tmp_path, rows, size, expected):
+    bed = write_regions(tmp_path / "bad.bed.gz", rows, size=size)
+    args = [str(tiny_model), str(toy_store), str(tmp_path / "o"), "--cell", "Y"]
+    one_line_error([*args, "--regions", str(bed)], *expected)
 
 
 def test_cli_writes_files(toy_store, tiny_model, tmp_path):
