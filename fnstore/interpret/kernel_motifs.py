@@ -39,6 +39,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from fnstore.errors import InputError
 from fnstore.motifs import Motif, read_meme, reverse_complement, write_meme
+from fnstore.train.tracks import rc_channel_order
 
 #: name of the first convolution in fnstore models (fnstore.train.model.CONV_LAYER)
 CONV_LAYER_NAME = "motif_conv"
@@ -108,7 +109,7 @@ def rc_order_of(model: Any, n_channels: int) -> list[int]:
         order = getattr(layer, "order", None)
         if type(layer).__name__ == "ReverseComplement" and order is not None:
             return [int(v) for v in order]
-    return [3, 2, 1, 0] + list(range(4, n_channels))
+    return rc_channel_order(n_channels - 4)
 
 
 def conv_activations(x: np.ndarray, conv: ConvKernels) -> np.ndarray:
@@ -178,7 +179,7 @@ def collect_kernel_sites(
     n, length, channels = x.shape
     if length < conv.width:
         raise InputError("windows", f"length {length} is shorter than the kernels ({conv.width})")
-    order = list(rc_order) if rc_order is not None else [3, 2, 1, 0, *range(4, channels)]
+    order = list(rc_order) if rc_order is not None else rc_channel_order(channels - 4)
     n_tracks, w, k_count = channels - 4, conv.width, conv.n_kernels
 
     def strands(xb: np.ndarray) -> list[np.ndarray]:

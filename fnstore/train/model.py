@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ import numpy as np
 from keras import layers, ops
 
 from fnstore.errors import InputError
+from fnstore.train.tracks import rc_channel_order
 
 MODEL_FILE = "model.keras"
 CARD_FILE = "model_card.json"
@@ -75,21 +76,6 @@ def masked_binary_crossentropy(y_true: Any, y_pred: Any) -> Any:
     total = ops.sum(bce * mask, axis=-1)
     count = ops.sum(mask, axis=-1)
     return total / ops.maximum(count, 1.0)
-
-
-def rc_channel_order(n_tracks: int, strand_pairs: Iterable[Sequence[int]] = ()) -> list[int]:
-    """Channel permutation that turns forward-strand channels into reverse-strand ones.
-
-    ACGT reversed is the complement (A<->T, C<->G); signal tracks keep their place unless
-    listed in ``strand_pairs`` (track indices, e.g. a ``_fwd``/``_rev`` pair), which swap.
-    """
-    order = list(range(n_tracks))
-    for pair in strand_pairs:
-        a, b = (int(v) for v in pair)
-        if not (0 <= a < n_tracks and 0 <= b < n_tracks) or a == b:
-            raise InputError("strand_pairs", f"bad track pair {list(pair)} for {n_tracks} tracks")
-        order[a], order[b] = b, a
-    return [3, 2, 1, 0] + [4 + i for i in order]
 
 
 @keras.saving.register_keras_serializable(package="fnstore", name="ReverseComplement")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from fnstore.errors import InputError
 
@@ -21,3 +21,18 @@ def strand_pairs_for(track_names: Sequence[str]) -> list[tuple[int, int]]:
                 raise InputError("tracks", f"{name!r} has no {partner!r} partner")
             pairs.append((i, names.index(partner)))
     return pairs
+
+
+def rc_channel_order(n_tracks: int, strand_pairs: Iterable[Sequence[int]] = ()) -> list[int]:
+    """Channel permutation that turns forward-strand channels into reverse-strand ones.
+
+    ACGT reversed is the complement (A<->T, C<->G); signal tracks keep their place unless
+    listed in ``strand_pairs`` (track indices, e.g. a ``_fwd``/``_rev`` pair), which swap.
+    """
+    order = list(range(n_tracks))
+    for pair in strand_pairs:
+        a, b = (int(v) for v in pair)
+        if not (0 <= a < n_tracks and 0 <= b < n_tracks) or a == b:
+            raise InputError("strand_pairs", f"bad track pair {list(pair)} for {n_tracks} tracks")
+        order[a], order[b] = b, a
+    return [3, 2, 1, 0] + [4 + i for i in order]
