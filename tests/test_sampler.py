@@ -63,7 +63,8 @@ def test_windows_are_real_shifted_flanks(chr20_store):
     assert np.abs(plan.shift).max() <= 40 and (plan.shift != 0).mean() > 0.9
     inputs, y = s.batch(0)
     x = inputs["x"]
-    assert x.shape == (64, L, 5) and x.dtype == np.float32 and y.shape == (64, 1)
+    # the store's float16: exact for one-hot and stored signals, half of float32's bytes
+    assert x.shape == (64, L, 5) and x.dtype == np.float16 and y.shape == (64, 1)
     rows, n_fwd = s.batch_rows(0)
     assert n_fwd == len(rows)
     for j, row in enumerate(rows[:16]):
@@ -102,6 +103,47 @@ def test_reverse_complement_roundtrip(chr20_store):
         back = x[j, ::-1]  # RC(RC(x)) = x: reverse positions; ACGT reversed = complement
         assert np.array_equal(back[:, [3, 2, 1, 0]], one_hot(codes))
         np.testing.assert_array_equal(back[:, 4:], sig)
+
+
+@pytest.mark.parametrize("dtype", [None, "float32"])
+@pytest.mark.parametrize(
+    ("tracks", "pairs"),
+    [
+        ([], []),  # one-hot only
+        (["DNase"], []),  # one item per position
+        (["DNase", "ATAC"], []),  # both tracks in one item
+        (["DNase", "ATAC"], [(0, 1)]),  # strand pair: per-track copies, columns swapped
+        (["DNase", "ATAC", "DNase"], []),  # no item is 3 values wide: per-track copies
+    ],
+)
+def test_every_gather_path_matches_the_store(chr20_store, dtype, tracks, pairs):
+    """Each kernel path, in both output dtypes, against windows read through the Store API."""
+    s = make(
+        chr20_store,
+        reverse_complement=True,
+        cells=["GM12878"],
+        tfs="ATF7",
+        tracks=tracks,
+        strand_pairs=pairs,
+        dtype=dtype,
+        batch_size=24,
+    )
+    plan = s.plan()
+    inputs, _ = s.batch(2)
+    x = inputs["x"]
+    assert x.dtype == np.dtype(dtype or chr20_store.signal_dtype)
+    assert x.shape == (24, L, 4 + len(tracks))
+    rows, n_fwd = s.batch_rows(2)
+    assert 0 < n_fwd < len(rows)
+    perm = list(range(len(tracks)))
+    for a, b in pairs:
+        perm[a], perm[b] = perm[b], perm[a]
+    for j, row in enumerate(rows):
+        _, _, codes, sig = expected_window(chr20_store, s, plan, row)
+        if j >= n_fwd:
+            codes, sig = reverse_complement_codes(codes), sig[::-1][:, perm]
+        assert np.array_equal(x[j, :, :4], one_hot(codes))
+        np.testing.assert_array_equal(x[j, :, 4:], sig)
 
 
 def test_strand_pairs_swap_on_reverse(chr20_store):

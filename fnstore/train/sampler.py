@@ -87,7 +87,10 @@ class Sampler:
     ``split="valid"`` gives the fixed validation set of the same configuration (on
     ``valid_cell`` when given). ``tracks=None`` uses every store track all cells have.
     ``max_batches`` caps batches per epoch (quick runs); ``shard_index``/``num_shards``
-    take every ``num_shards``-th batch (one shard per data-parallel worker).
+    take every ``num_shards``-th batch (one shard per data-parallel worker). ``dtype`` of
+    ``x`` is the store's signal dtype unless given (float16 for default stores: exact for
+    the one-hot and the stored signals, half the bytes of float32; Keras casts inputs to
+    the model's dtype on the device, other frameworks may want ``dtype="float32"``).
     """
 
     def __init__(
@@ -116,6 +119,7 @@ class Sampler:
         shard_index: int = 0,
         num_shards: int = 1,
         strand_pairs: Sequence[Sequence[int]] | None = None,
+        dtype: str | None = None,
     ) -> None:
         self.store = store if isinstance(store, Store) else open_store(store)
         st = self.store
@@ -149,6 +153,7 @@ class Sampler:
         self.max_batches = max_batches
         self.shard_index, self.num_shards = int(shard_index), int(num_shards)
         self.memory_budget = parse_size(memory_budget)
+        self.dtype = str(np.dtype(st.signal_dtype if dtype is None else dtype))
 
         # ---- features
         if tracks is None:
@@ -236,6 +241,7 @@ class Sampler:
             self.memory_budget,
             self.strand_pairs,
             chunks_needed=self._chunks,
+            dtype=self.dtype,
         )
 
     def __getstate__(self) -> dict[str, Any]:
@@ -457,6 +463,7 @@ class Sampler:
             "memory_budget": self.memory_budget,
             "strand_pairs": self.strand_pairs,
             "max_shift": self.max_shift,
+            "dtype": self.dtype,
         }
 
     def describe(self) -> dict[str, Any]:
@@ -481,6 +488,7 @@ class Sampler:
             "batches_per_epoch": len(self),
             "seed": self.seed,
             "memory_budget": self.memory_budget,
+            "dtype": self.dtype,
             "cache_bytes": self.reader.nbytes,
             "block_shuffled": self.reader.evicting,
         }
