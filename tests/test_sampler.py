@@ -105,6 +105,7 @@ def test_reverse_complement_roundtrip(chr20_store):
         np.testing.assert_array_equal(back[:, 4:], sig)
 
 
+@pytest.mark.parametrize("budget", [None, "120MiB"])  # small: evicting, planar signals
 @pytest.mark.parametrize("dtype", [None, "float32"])
 @pytest.mark.parametrize(
     ("tracks", "pairs"),
@@ -116,8 +117,9 @@ def test_reverse_complement_roundtrip(chr20_store):
         (["DNase", "ATAC", "DNase"], []),  # no item is 3 values wide: per-track copies
     ],
 )
-def test_every_gather_path_matches_the_store(chr20_store, dtype, tracks, pairs):
-    """Each kernel path, in both output dtypes, against windows read through the Store API."""
+def test_every_gather_path_matches_the_store(chr20_store, dtype, tracks, pairs, budget):
+    """Each kernel path, in both output dtypes and both signal-arena layouts, against
+    windows read through the Store API."""
     s = make(
         chr20_store,
         reverse_complement=True,
@@ -127,7 +129,9 @@ def test_every_gather_path_matches_the_store(chr20_store, dtype, tracks, pairs):
         strand_pairs=pairs,
         dtype=dtype,
         batch_size=24,
+        memory_budget=budget,
     )
+    assert s.reader.planar == (budget is not None and bool(tracks))
     plan = s.plan()
     inputs, _ = s.batch(2)
     x = inputs["x"]

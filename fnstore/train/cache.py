@@ -14,6 +14,17 @@ data of one key's positions ``[start, stop)`` (chunk-relative) into ``out``, a v
 arena slot, so this module knows nothing about Zarr. Writing in place (rather than
 returning an array that is then copied in) saves a full-chunk copy per load, and lets the
 loader cast or interleave straight into the arena.
+
+A cache may hold its data *packed*, ``pack`` positions per arena item (``encode`` turns
+positions into items): the sequence cache keeps two base codes per byte, so a genome ten
+times chr20's stays resident in a budget that would hold less than half of it as one
+byte per base, and sequence chunks are then decompressed once per process, not once per
+epoch. ``load`` then fills a staging buffer of positions that ``encode`` packs.
+
+A cache of several values per position may also be *planar* (``planar=True``: slot
+arrays ``(row, position)`` rather than ``(position, row)``), so a loader can decompress
+each track's chunk straight into place. The window reader uses it only when chunks are
+decompressed again every epoch; interleaved rows are faster to gather from.
 """
 
 from __future__ import annotations
@@ -24,8 +35,11 @@ import numpy as np
 
 from fnstore.errors import InputError
 
-#: load(key, start, stop, out): fill ``out`` (shape ``(stop - start, *row_shape)``)
+#: load(key, start, stop, out): fill ``out`` (shape ``(stop - start, *row_shape)``, or
+#: ``(*row_shape, stop - start)`` in a planar cache)
 Loader = Callable[[int, int, int, np.ndarray], None]
+#: encode(positions, out): pack ``positions`` values into ``out`` (len(positions) // pack)
+Encoder = Callable[[np.ndarray, np.ndarray], None]
 
 
 class ChunkCache:
@@ -33,7 +47,9 @@ class ChunkCache:
 
     Keys are integers ``row * n_chunks + chunk`` (row = cell for signals, 0 for sequence);
     the chunk after key ``k`` is ``k + 1`` (callers never ask for a halo past the end of a
-    chromosome, and chromosomes never share a chunk).
+    chromosome, and chromosomes never share a chunk). With ``pack > 1`` the halo is
+    rounded up to a multiple of ``pack`` and ``dtype`` is the packed items' dtype; the
+    values ``load`` writes are ``value_dtype``.
     """
 
     def __init__(
@@ -46,17 +62,32 @@ class ChunkCache:
         dtype: np.dtype | type,
         row_shape: tuple[int, ...] = (),
         n_needed: int | None = None,
+        pack: int = 1,
+        encode: Encoder | None = None,
+        value_dtype: np.dtype | type | None = None,
+        planar: bool = False,
     ) -> None:
         if n_slots < 1:
             raise InputError("memory budget", "too small to cache a single chunk")
+        if pack > 1 and (encode is None or chunk % pack or row_shape):
+            raise ValueError("a packed cache needs an encoder, chunk % pack == 0, scalar rows")
         self.load = load
+        self.pack = int(pack)
+        self.encode = encode
         self.chunk = int(chunk)
-        self.halo = int(halo)
+        self.halo = -(-int(halo) // self.pack) * self.pack
         self.slot_len = self.chunk + self.halo
         needed = n_keys if n_needed is None else min(n_needed, n_keys)
         self.n_slots = int(max(1, min(n_slots, needed)))
         # np.empty does not touch pages: RSS grows only as slots are filled
-        self.arena = np.empty((self.n_slots, self.slot_len, *row_shape), dtype=dtype)
+        self.planar = bool(planar)
+        span = (self.slot_len // self.pack,)
+        shape = (*row_shape, *span) if self.planar else (*span, *row_shape)
+        self.arena = np.empty((self.n_slots, *shape), dtype=dtype)
+        self.row_shape = tuple(row_shape)
+        self.value_dtype = np.dtype(dtype if value_dtype is None else value_dtype)
+        #: positions of one chunk before packing (packed caches only)
+        self._staging = np.empty(self.chunk, dtype=self.value_dtype) if self.pack > 1 else None
         self.slot_of = np.full(n_keys, -1, dtype=np.int64)
         self.key_of = np.full(self.n_slots, -1, dtype=np.int64)
         self.halo_ok = np.zeros(self.n_slots, dtype=bool)
@@ -70,8 +101,18 @@ class ChunkCache:
 
     @property
     def flat(self) -> np.ndarray:
-        """The arena as ``(n_slots * slot_len, *row_shape)``: slot ``s`` starts at ``s * slot_len``."""
-        return self.arena.reshape(self.n_slots * self.slot_len, *self.arena.shape[2:])
+        """The arena as one axis of items: slot ``s`` starts at position ``s * slot_len``
+        (item ``s * slot_len // pack``). Not for planar caches: index ``arena`` itself."""
+        return self.arena.reshape(-1, *self.arena.shape[2:])
+
+    def _span(self, s: int, lo: int, hi: int | None = None) -> np.ndarray:
+        """Items ``[lo, hi)`` of slot ``s`` (item indices), whatever the layout."""
+        if self.planar:
+            return self.arena[s, ..., lo:hi]
+        return self.arena[s, lo:hi]
+
+    def _head_of(self, data: np.ndarray) -> np.ndarray:
+        return np.array(data[..., : self.halo] if self.planar else data[: self.halo], copy=True)
 
     @property
     def nbytes(self) -> int:
@@ -115,34 +156,42 @@ class ChunkCache:
             self.slot_of[old] = -1
         else:
             self.n_loaded += 1
-        data = self.arena[s, : self.chunk]
+        body = self._span(s, 0, self.chunk // self.pack)
+        data = body if self._staging is None else self._staging
         self.load(key, 0, self.chunk, data)
+        if self._staging is not None:
+            self.encode(data, body)
         self.loads += 1
         self.key_of[s] = key
         self.slot_of[key] = s
         self.last_used[s] = self.tick
         self.halo_ok[s] = False
         if self.halo:
-            self.heads[key] = np.array(data[: self.halo], copy=True)
+            # heads are kept as values (unpacked): a halo is re-encoded where it is placed
+            self.heads[key] = self._head_of(data)
             nxt = self.heads.get(key + 1)
             if nxt is not None:
-                self.arena[s, self.chunk :] = nxt
-                self.halo_ok[s] = True
+                self._put_halo(s, nxt)
             prev = self.slot_of[key - 1] if key > 0 else -1
             if prev >= 0 and not self.halo_ok[prev]:
-                self.arena[prev, self.chunk :] = self.heads[key]
-                self.halo_ok[prev] = True
+                self._put_halo(int(prev), self.heads[key])
+
+    def _put_halo(self, s: int, head: np.ndarray) -> None:
+        tail = self._span(s, self.chunk // self.pack)
+        if self.encode is None:
+            tail[...] = head
+        else:
+            self.encode(head, tail)
+        self.halo_ok[s] = True
 
     def _fill_halo(self, key: int, s: int) -> None:
+        # every loaded chunk left its head in self.heads, so a missing head means the next
+        # chunk was never loaded: read just its head
         head = self.heads.get(key + 1)
         if head is None:
-            nxt = self.slot_of[key + 1] if key + 1 < len(self.slot_of) else -1
-            if nxt >= 0:
-                head = np.array(self.arena[nxt, : self.halo], copy=True)
-            else:
-                head = np.empty_like(self.arena[s, self.chunk :])
-                self.load(key + 1, 0, self.halo, head)
-                self.loads += 1
+            shape = (*self.row_shape, self.halo) if self.planar else (self.halo, *self.row_shape)
+            head = np.empty(shape, dtype=self.value_dtype)
+            self.load(key + 1, 0, self.halo, head)
+            self.loads += 1
             self.heads[key + 1] = head
-        self.arena[s, self.chunk :] = head
-        self.halo_ok[s] = True
+        self._put_halo(s, head)

@@ -31,7 +31,7 @@ import numpy as np
 
 from fnstore.encoding import ONE_HOT_LUT
 from fnstore.errors import InputError
-from fnstore.store import Store
+from fnstore.store import Store, whole_chunk_reader
 from fnstore.train.cache import ChunkCache
 
 #: float32 value of every float16 bit pattern
@@ -48,11 +48,40 @@ _ITEM_OF_WIDTH = {
 
 
 def _one_hot_tables(dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
-    """Forward and complement one-hot tables of ``dtype`` as one item per code."""
+    """Forward and complement one-hot tables of ``dtype``, indexed ``byte * 2 + parity``.
+
+    The sequence cache packs two base codes per byte (low nibble first); one look-up of
+    (byte, position parity) gives the position's one-hot row as one item. Codes above N
+    (never written by fnstore) read as N.
+    """
     item = _ITEM_OF_WIDTH[4 * dtype.itemsize]
-    fwd = np.ascontiguousarray(ONE_HOT_LUT.astype(dtype)).view(item).ravel()
-    rev = np.ascontiguousarray(ONE_HOT_LUT[:, ::-1].astype(dtype)).view(item).ravel()
+    nibbles = np.arange(256)[:, None] >> np.array([0, 4]) & 15
+    codes = np.minimum(nibbles, len(ONE_HOT_LUT) - 1).ravel()
+    fwd = np.ascontiguousarray(ONE_HOT_LUT.astype(dtype)[codes]).view(item).ravel()
+    rev = np.ascontiguousarray(ONE_HOT_LUT[:, ::-1].astype(dtype)[codes]).view(item).ravel()
     return fwd, rev
+
+
+def _pack_codes(codes: np.ndarray, out: np.ndarray) -> None:
+    """Two base codes per byte, the even position in the low nibble."""
+    np.bitwise_or(codes[0::2], codes[1::2] << 4, out=out)
+
+
+def _share_budget(
+    budget: int, want_seq: int, want_sig: int, seq_bytes: int, sig_bytes: int
+) -> tuple[int, int]:
+    """Slots of the sequence and signal caches within ``budget`` bytes.
+
+    The packed sequence is shared by every cell and small, so when not everything fits it
+    stays wholly resident if that leaves a quarter of the budget to signals; otherwise
+    both caches get the same number of slots (a block of the epoch needs as many of each).
+    """
+    if want_seq * seq_bytes + want_sig * sig_bytes <= budget or not want_sig:
+        return min(want_seq, max(1, budget // seq_bytes)), want_sig
+    if want_seq * seq_bytes <= 0.75 * budget:
+        return want_seq, max(1, (budget - want_seq * seq_bytes) // sig_bytes)
+    n = max(1, budget // (seq_bytes + sig_bytes))
+    return min(n, want_seq), min(n, want_sig)
 
 
 def _cast_into(values: np.ndarray, out: np.ndarray) -> None:
@@ -77,7 +106,7 @@ def _cast_into(values: np.ndarray, out: np.ndarray) -> None:
 def _gather(seq, sig_fwd, sig_rev, seq_pos, sig_pos, n_fwd, lut, lut_rc, out_seq, out_sig):  # noqa: ANN001
     """One-hot ``seq`` codes and copy one signal item per position, both strands, one pass.
 
-    Row ``b`` reads ``[seq_pos[b], seq_pos[b] + L)`` (and the same span of the signal
+    ``seq`` holds two codes per byte (see :func:`_one_hot_tables`). Row ``b`` reads ``[seq_pos[b], seq_pos[b] + L)`` (and the same span of the signal
     arena from ``sig_pos[b]``); rows ``n_fwd:`` are read backwards, through ``lut_rc`` and
     from ``sig_rev`` (the strand-swapped column, when tracks come in strand pairs).
     """
@@ -85,13 +114,43 @@ def _gather(seq, sig_fwd, sig_rev, seq_pos, sig_pos, n_fwd, lut, lut_rc, out_seq
     for b in range(n_fwd):
         p, q = seq_pos[b], sig_pos[b]
         for i in range(length):
-            out_seq[b, i] = lut[seq[p + i]]
+            out_seq[b, i] = lut[(seq[(p + i) >> 1] << 1) | ((p + i) & 1)]
             out_sig[b, i] = sig_fwd[q + i]
     for b in range(n_fwd, n_rows):
         p, q = seq_pos[b] + length - 1, sig_pos[b] + length - 1
         for i in range(length):
-            out_seq[b, i] = lut_rc[seq[p - i]]
+            out_seq[b, i] = lut_rc[(seq[(p - i) >> 1] << 1) | ((p - i) & 1)]
             out_sig[b, i] = sig_rev[q - i]
+
+
+@numba.njit(nogil=True, cache=True, boundscheck=False)
+def _gather_planar(
+    seq, sig, seq_pos, sig_pos, n_fwd, fwd_off, rev_off, lut, lut_rc, out_seq, out_sig
+):  # noqa: ANN001
+    """:func:`_gather` from a planar signal arena (each track's chunk contiguous).
+
+    Track ``t`` of row ``b`` starts at ``sig[sig_pos[b] + fwd_off[t]]`` (reverse rows:
+    ``rev_off[t]``, the strand partner's plane). One value per item, track by track.
+    """
+    n_rows, length = out_seq.shape
+    n_tracks = out_sig.shape[2]
+    for b in range(n_rows):
+        p = seq_pos[b]
+        if b < n_fwd:
+            for i in range(length):
+                out_seq[b, i] = lut[(seq[(p + i) >> 1] << 1) | ((p + i) & 1)]
+            for t in range(n_tracks):
+                q = sig_pos[b] + fwd_off[t]
+                for i in range(length):
+                    out_sig[b, i, t] = sig[q + i]
+        else:
+            p += length - 1
+            for i in range(length):
+                out_seq[b, i] = lut_rc[(seq[(p - i) >> 1] << 1) | ((p - i) & 1)]
+            for t in range(n_tracks):
+                q = sig_pos[b] + rev_off[t] + length - 1
+                for i in range(length):
+                    out_sig[b, i, t] = sig[q - i]
 
 
 @numba.njit(nogil=True, cache=True, boundscheck=False)
@@ -101,11 +160,11 @@ def _gather_codes(seq, seq_pos, n_fwd, lut, lut_rc, out_seq):  # noqa: ANN001
     for b in range(n_fwd):
         p = seq_pos[b]
         for i in range(length):
-            out_seq[b, i] = lut[seq[p + i]]
+            out_seq[b, i] = lut[(seq[(p + i) >> 1] << 1) | ((p + i) & 1)]
     for b in range(n_fwd, n_rows):
         p = seq_pos[b] + length - 1
         for i in range(length):
-            out_seq[b, i] = lut_rc[seq[p - i]]
+            out_seq[b, i] = lut_rc[(seq[(p - i) >> 1] << 1) | ((p - i) & 1)]
 
 
 @numba.njit(nogil=True, cache=True, boundscheck=False)
@@ -169,16 +228,22 @@ class WindowReader:
             perm[a], perm[b] = perm[b], perm[a]
         self.rc_perm = None if perm == list(range(self.n_tracks)) else np.asarray(perm)
 
-        slot_len = self.chunk + self.window
-        per_slot = slot_len * (1 + self.dtype.itemsize * self.n_tracks)
         want = self.n_chunks if chunks_needed is None else chunks_needed
-        n_slots = max(1, int(memory_budget) // per_slot)
-        seq_slots = min(n_slots, want)
-        sig_slots = min(n_slots, want * len(self.cells)) if self.n_tracks else 0
+        seq_slots, sig_slots = _share_budget(
+            int(memory_budget),
+            want,
+            want * len(self.cells) if self.n_tracks else 0,
+            seq_bytes=(self.chunk + -(-self.window // 2) * 2) // 2,
+            sig_bytes=(self.chunk + self.window) * self.dtype.itemsize * self.n_tracks,
+        )
         seq_arr = store.sequence_array
+        read_seq_chunk = whole_chunk_reader(seq_arr)
 
         def load_sequence(key: int, a: int, b: int, out: np.ndarray) -> None:
-            out[...] = seq_arr[key * self.chunk + a : key * self.chunk + b]
+            if (a, b) == (0, self.chunk):
+                read_seq_chunk((key,), out)
+            else:  # a halo: the head of a chunk
+                out[...] = seq_arr[key * self.chunk + a : key * self.chunk + b]
 
         self.seq_cache = ChunkCache(
             load_sequence,
@@ -188,16 +253,34 @@ class WindowReader:
             self.window,
             np.uint8,
             n_needed=want,
+            pack=2,
+            encode=_pack_codes,
         )
         self.sig_cache: ChunkCache | None = None
+        self.planar = False
         if self.n_tracks:
             arrays = [store.signal_array(t) for t in self.tracks]
+            readers = [whole_chunk_reader(arr) for arr in arrays]
+            # one chunk of each store dtype, reused: decoded here, then cast into the arena
+            staging = {arr.dtype: np.empty((1, self.chunk), dtype=arr.dtype) for arr in arrays}
+
+            # chunks decompressed again every epoch go straight into a planar arena; ones
+            # decompressed once are interleaved (a copy, paid once) for the faster gather
+            self.planar = sig_slots < want * len(self.cells)
 
             def load_signals(key: int, a: int, b: int, out: np.ndarray) -> None:
                 row, chunk = divmod(key, self.n_chunks)
-                lo = chunk * self.chunk
+                cell_row, lo = self.store_cell_rows[row], chunk * self.chunk
                 for t, arr in enumerate(arrays):
-                    _cast_into(arr[self.store_cell_rows[row], lo + a : lo + b], out[:, t])
+                    dest = out[t] if self.planar else out[:, t]
+                    if (a, b) != (0, self.chunk):  # a halo: the head of a chunk
+                        _cast_into(arr[cell_row, lo + a : lo + b], dest)
+                    elif self.planar and arr.dtype == self.dtype:
+                        readers[t]((cell_row, chunk), dest[None])
+                    else:
+                        buf = staging[arr.dtype]
+                        readers[t]((cell_row, chunk), buf)
+                        _cast_into(buf[0], dest)
 
             self.sig_cache = ChunkCache(
                 load_signals,
@@ -208,6 +291,7 @@ class WindowReader:
                 self.dtype,
                 (self.n_tracks,),
                 n_needed=want * len(self.cells),
+                planar=self.planar,
             )
 
     @property
@@ -225,7 +309,9 @@ class WindowReader:
 
     @property
     def slots(self) -> int:
-        return self.seq_cache.n_slots
+        """Chunks a block of an epoch may span: the smallest evicting cache's slots."""
+        caches = [c for c in (self.seq_cache, self.sig_cache) if c is not None and c.evicting]
+        return min(c.n_slots for c in caches) if caches else self.seq_cache.n_slots
 
     def read(self, cell: np.ndarray, start: np.ndarray, n_fwd: int) -> np.ndarray:
         """Windows ``[start, start + L)`` (global positions) of ``cell`` (indices into
@@ -256,6 +342,25 @@ class WindowReader:
             _gather_codes(seq, seq_pos, n_fwd, self._lut, self._lut_rc, seq_out)
             return x
         key = np.asarray(cell, dtype=np.int64) * self.n_chunks + chunk
+        column = _ITEM_OF_WIDTH[self.dtype.itemsize]
+        perm = self.rc_perm if self.rc_perm is not None else np.arange(self.n_tracks)
+        if self.planar:
+            slot_len = self.sig_cache.slot_len
+            sig_pos = self.sig_cache.slots(key, straddle) * (self.n_tracks * slot_len) + off
+            _gather_planar(
+                seq,
+                self.sig_cache.arena.reshape(-1).view(column),
+                seq_pos,
+                sig_pos,
+                n_fwd,
+                np.arange(self.n_tracks) * slot_len,
+                perm * slot_len,
+                self._lut,
+                self._lut_rc,
+                seq_out,
+                x[..., 4:].view(column),
+            )
+            return x
         sig_pos = self.sig_cache.slots(key, straddle) * self.sig_cache.slot_len + off
         flat = self.sig_cache.flat
         item = self._sig_item
@@ -268,9 +373,7 @@ class WindowReader:
             )
             return x
         # per track (strand pairs swap columns on reverse rows, or no item fits T values)
-        column = _ITEM_OF_WIDTH[self.dtype.itemsize]
         values = flat.view(column)
-        perm = self.rc_perm if self.rc_perm is not None else np.arange(self.n_tracks)
         fwd, rev = values[:, 0], values[:, int(perm[0])]
         _gather(
             seq,
