@@ -198,33 +198,20 @@ def create_store(path: str | os.PathLike, layout: Layout, attrs: dict[str, Any])
             dimension_names=["cell", "position"],
         )
     bin_chunks = (min(bc, max(n_bins, 1)),)
-    root.create_array(
-        "bin_chrom",
-        shape=(n_bins,),
-        chunks=bin_chunks,
-        dtype="int16",
-        fill_value=-1,
-        compressors=comp,
-        dimension_names=["bin"],
-    )
-    root.create_array(
-        "bin_start",
-        shape=(n_bins,),
-        chunks=bin_chunks,
-        dtype="int64",
-        fill_value=-1,
-        compressors=comp,
-        dimension_names=["bin"],
-    )
-    root.create_array(
-        "blacklist",
-        shape=(n_bins,),
-        chunks=bin_chunks,
-        dtype="bool",
-        fill_value=False,
-        compressors=comp,
-        dimension_names=["bin"],
-    )
+    for name, dtype, fill in (
+        ("bin_chrom", "int16", -1),
+        ("bin_start", "int64", -1),
+        ("blacklist", "bool", False),
+    ):
+        root.create_array(
+            name,
+            shape=(n_bins,),
+            chunks=bin_chunks,
+            dtype=dtype,
+            fill_value=fill,
+            compressors=comp,
+            dimension_names=["bin"],
+        )
     root.create_array(
         "labels",
         shape=(n_bins, n_tasks),
