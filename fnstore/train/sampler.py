@@ -68,7 +68,11 @@ def parse_size(value: int | str | None) -> int:
 
 @dataclass
 class Plan:
-    """One epoch's examples in batch order (row ``i`` belongs to batch ``i // batch_size``)."""
+    """One epoch's examples in batch order (row ``i`` belongs to batch ``i // batch_size``).
+
+    Within a batch, forward-strand rows come first: a batch is then a plain slice of the
+    plan, and each strand a contiguous block of the reader's output.
+    """
 
     cell: np.ndarray  # index into Sampler.cells
     bin: np.ndarray  # global bin index
@@ -76,6 +80,7 @@ class Plan:
     rc: np.ndarray  # bool
     start: np.ndarray  # global position of the window's first base (forward strand)
     y: np.ndarray  # (n, n_tfs) float32, -1 = masked
+    n_fwd: np.ndarray  # per batch: its forward-strand rows come first, then the reverse
 
     def __len__(self) -> int:
         return len(self.bin)
@@ -225,6 +230,7 @@ class Sampler:
                 f"no bound bins for {', '.join(self.tfs)} in {', '.join(self.cells)} in the "
                 f"{split} split" + (f" (validation regions: {where})" if split == "valid" else ""),
             )
+        self._epoch_size: int | None = None
         self._chunks = self._chunks_needed(usable)
         del usable
         _return_freed_memory()
@@ -305,6 +311,11 @@ class Sampler:
     # ------------------------------------------------------------------ plans
     def epoch_size(self) -> int:
         """Examples in a (full) epoch."""
+        if self._epoch_size is None:
+            self._epoch_size = self._count_examples()
+        return self._epoch_size
+
+    def _count_examples(self) -> int:
         n_pos = sum(
             len(r[0]) if self.one_per_peak else len(p)
             for p, r in zip(self._pos, self._runs, strict=True)
@@ -359,7 +370,19 @@ class Sampler:
             order = rng.permutation(n)
             if self.reader.evicting:
                 order = self._blocked(order, cell, start, rng)
-        return Plan(cell[order], bin_[order], shift[order], rc[order], start[order], yy[order])
+        # forward rows first within each batch (a stable partition keeps the shuffle)
+        batch = np.arange(n) // self.batch_size
+        order = order[np.argsort(batch * 2 + rc[order], kind="stable")]
+        n_fwd = np.bincount(batch, weights=~rc[order], minlength=-(-n // self.batch_size))
+        return Plan(
+            cell[order],
+            bin_[order],
+            shift[order],
+            rc[order],
+            start[order],
+            yy[order],
+            n_fwd.astype(np.int64),
+        )
 
     def _blocked(
         self, order: np.ndarray, cell: np.ndarray, start: np.ndarray, rng: np.random.Generator
@@ -385,25 +408,26 @@ class Sampler:
     def batch_rows(self, i: int, epoch: int | None = None) -> tuple[np.ndarray, int]:
         """Plan rows of batch ``i`` in output order (forward windows first) and how many
         are forward."""
+        lo, hi, n_fwd = self._batch_span(i, epoch)
+        return np.arange(lo, hi), n_fwd
+
+    def _batch_span(self, i: int, epoch: int | None) -> tuple[int, int, int]:
         if not 0 <= i < len(self):
             raise IndexError(f"batch {i} out of range ({len(self)} batches)")
         g = i * self.num_shards + self.shard_index
         plan = self.plan(epoch)
-        rows = np.arange(g * self.batch_size, min((g + 1) * self.batch_size, len(plan)))
-        rc = plan.rc[rows]
-        if rc.any():
-            rows = np.concatenate([rows[~rc], rows[rc]])
-        return rows, int((~rc).sum())
+        lo = g * self.batch_size
+        return lo, min(lo + self.batch_size, len(plan)), int(plan.n_fwd[g])
 
     def batch(self, i: int, epoch: int | None = None) -> Batch:
         """Batch ``i`` of ``epoch`` (default: current): ``({"x": ..., "extra": ...}, y)``."""
-        rows, n_fwd = self.batch_rows(i, epoch)
+        lo, hi, n_fwd = self._batch_span(i, epoch)
         plan = self.plan(epoch)
-        x = self.reader.read(plan.cell[rows], plan.start[rows], n_fwd)
+        x = self.reader.read(plan.cell[lo:hi], plan.start[lo:hi], n_fwd)
         inputs = {"x": x}
         if self.n_extra:
-            inputs["extra"] = self.extra(plan.cell[rows], plan.bin[rows])
-        return inputs, plan.y[rows]
+            inputs["extra"] = self.extra(plan.cell[lo:hi], plan.bin[lo:hi])
+        return inputs, plan.y[lo:hi].copy()
 
     def extra(self, cell: np.ndarray, bins: np.ndarray) -> np.ndarray:
         """Cell metadata then annotation flags, ``(n, n_extra)`` float32."""
