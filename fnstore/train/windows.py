@@ -2,16 +2,20 @@
 
 Why it is fast (the loader must never be what a GPU waits for):
 
-* chunks are decompressed once into a :class:`~fnstore.train.cache.ChunkCache` arena
-  (sequence as uint8 codes, signals already in the output dtype so no per-batch
-  conversion, all tracks of a cell interleaved per position);
+* chunks are decoded straight from their files (:func:`fnstore.store.whole_chunk_reader`)
+  into a :class:`~fnstore.train.cache.ChunkCache` arena: sequence packed two base codes
+  per byte (a genome ten times chr20 stays resident in a few hundred MB), signals already
+  in the output dtype, all tracks of a cell interleaved per position; when the signal
+  chunks an epoch needs do not fit, so that they are decoded again every epoch, their
+  arena is planar instead and each track decodes in place (interleaving cost more than
+  the decode), at some cost in the gather;
 * the output dtype defaults to the store's signal dtype (float16 in stores built with the
   defaults): one-hot values and float16 signals are exact in it, so nothing is lost, and a
   batch is half the bytes of float32 to write, queue and copy to an accelerator; Keras
   layers cast their inputs to the model's compute dtype on the device;
 * a batch is one pass of a small Numba kernel that walks each window once, writing a
-  position's one-hot row (one 8- or 16-byte item from a 5-row table, the complement table
-  on reverse windows) and its T signal values (one item too when they fit 2, 4, 8 or 16
+  position's one-hot row (one 8- or 16-byte item from a table indexed by packed byte and
+  position parity, the complement table on reverse windows) and its T signal values (one item too when they fit 2, 4, 8 or 16
   bytes) straight into the ``(B, L, 4 + T)`` output; reverse windows are walked
   backwards, so they come out reversed with no extra pass. Measured on chr20
   (``benchmarks/loader.py``), this is 1.6-1.8x the best pure-NumPy gather we had (fancy
