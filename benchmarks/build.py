@@ -49,12 +49,26 @@ def measure(cmd: list[str]) -> tuple[float, float]:
 def build(spec: dict, out: Path, workdir: Path, name: str) -> tuple[float, float]:
     spec_path = workdir / f"{name}.yaml"
     spec_path.write_text(yaml.safe_dump(spec, sort_keys=False))
-    return measure([sys.executable, "-m", "fnstore.cli", "build", str(spec_path), str(out),
-                    "--overwrite", "--quiet"])
+    return measure(
+        [
+            sys.executable,
+            "-m",
+            "fnstore.cli",
+            "build",
+            str(spec_path),
+            str(out),
+            "--overwrite",
+            "--quiet",
+        ]
+    )
 
 
 def du(path: Path) -> int:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.is_dir() else path.stat().st_size
+    return (
+        sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+        if path.is_dir()
+        else path.stat().st_size
+    )
 
 
 def tenfold_inputs(shared: Path, workdir: Path, copies: int = 10) -> dict:
@@ -81,8 +95,12 @@ def tenfold_inputs(shared: Path, workdir: Path, copies: int = 10) -> dict:
         dst = pyBigWig.open(str(bw_path), "w")
         dst.addHeader([(c, n) for c in names])
         for c in names:
-            dst.addEntries([c] * len(ivs), [s for s, _, _ in ivs], ends=[e for _, e, _ in ivs],
-                           values=[float(v) for _, _, v in ivs])
+            dst.addEntries(
+                [c] * len(ivs),
+                [s for s, _, _ in ivs],
+                ends=[e for _, e, _ in ivs],
+                values=[float(v) for _, _, v in ivs],
+            )
         dst.close()
     peaks_dir = workdir / "tenfold_peaks"
     peaks_dir.mkdir(exist_ok=True)
@@ -106,7 +124,9 @@ def tenfold_inputs(shared: Path, workdir: Path, copies: int = 10) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--shared", default=str(REPO.parent / "shared" / "data"))
     ap.add_argument("--workdir", default="/tmp/fnstore-bench-build")
     ap.add_argument("--skip-tenfold", action="store_true")
@@ -115,8 +135,10 @@ def main() -> None:
     workdir.mkdir(parents=True, exist_ok=True)
 
     real = shared / "atac" / "esATAC_chr20_ATAC_Tn5cuts.derived.bw"
-    dnase = {c: write_synthetic_dnase(real, workdir / f"{c}.DNase.bw", seed=i, scale=1 + i)
-             for i, c in enumerate(("GM12878", "HepG2", "K562", "A549"))}
+    dnase = {
+        c: write_synthetic_dnase(real, workdir / f"{c}.DNase.bw", seed=i, scale=1 + i)
+        for i, c in enumerate(("GM12878", "HepG2", "K562", "A549"))
+    }
     spec = chr20_spec_dict(shared, dnase)
     inputs = {spec["genome"]["fasta"], *spec["blacklist"], *spec["annotations"].values()}
     inputs |= {str(p) for p in (shared / "peaks").rglob("*.narrowPeak.gz")}
@@ -127,10 +149,14 @@ def main() -> None:
 
     out16 = workdir / "chr20.f16.zarr"
     wall, rss = build(spec, out16, workdir, "chr20")
-    print(f"chr20 build ({n_peaks} peak files, {len(dnase) + 1} bigWigs, 7 annotations, 2 cores): "
-          f"{wall:.1f} s wall, peak RSS {rss:.0f} MiB")
+    print(
+        f"chr20 build ({n_peaks} peak files, {len(dnase) + 1} bigWigs, 7 annotations, 2 cores): "
+        f"{wall:.1f} s wall, peak RSS {rss:.0f} MiB"
+    )
     size16 = du(out16)
-    print(f"  store {size16 / 2**20:.1f} MiB vs inputs {in_bytes / 2**20:.1f} MiB (ratio {size16 / in_bytes:.2f})")
+    print(
+        f"  store {size16 / 2**20:.1f} MiB vs inputs {in_bytes / 2**20:.1f} MiB (ratio {size16 / in_bytes:.2f})"
+    )
 
     out32 = workdir / "chr20.f32.zarr"
     wall32, _ = build(dict(spec, signal_dtype="float32"), out32, workdir, "chr20f32")
@@ -142,8 +168,10 @@ def main() -> None:
     s16, s32 = open_store(out16), open_store(out32)
     sig16 = s16.root["signals"]["DNase"]
     sig32 = s32.root["signals"]["DNase"]
-    print(f"float16 vs float32 signals: store {size16 / 2**20:.1f} vs {size32 / 2**20:.1f} MiB "
-          f"(float16 is {size16 / size32:.2f}x the size); build {wall:.1f} vs {wall32:.1f} s")
+    print(
+        f"float16 vs float32 signals: store {size16 / 2**20:.1f} vs {size32 / 2**20:.1f} MiB "
+        f"(float16 is {size16 / size32:.2f}x the size); build {wall:.1f} vs {wall32:.1f} s"
+    )
     worst_abs = worst_rel = 0.0
     for cell, path in dnase.items():
         bw = pyBigWig.open(str(path))
@@ -155,8 +183,10 @@ def main() -> None:
         worst_abs = max(worst_abs, float(np.abs(a16 - truth).max()))
         worst_rel = max(worst_rel, float((np.abs(a16 - truth)[nz] / np.abs(truth[nz])).max()))
         assert np.allclose(a32, truth, rtol=1e-6, atol=1e-6)
-    print(f"  float16 error vs pyBigWig over 4 x 13 Mb: max abs {worst_abs:.3g}, max rel {worst_rel:.2e} "
-          f"(float32: exact); chosen by auto: {s16.signal_dtype}")
+    print(
+        f"  float16 error vs pyBigWig over 4 x 13 Mb: max abs {worst_abs:.3g}, max rel {worst_rel:.2e} "
+        f"(float32: exact); chosen by auto: {s16.signal_dtype}"
+    )
 
     if args.skip_tenfold:
         return
@@ -167,9 +197,11 @@ def main() -> None:
     out1, out10 = workdir / "onefold.zarr", workdir / "tenfold.zarr"
     wall1, rss1 = build(spec1, out1, workdir, "onefold")
     wall10, rss10 = build(spec10, out10, workdir, "tenfold")
-    print(f"same inputs on 1 vs 10 chromosomes (63 Mb vs 630 Mb, {n_peaks} peak files each): "
-          f"{wall1:.1f} vs {wall10:.1f} s, peak RSS {rss1:.0f} vs {rss10:.0f} MiB "
-          f"(ratio {rss10 / rss1:.2f}; goal <= 1.5)")
+    print(
+        f"same inputs on 1 vs 10 chromosomes (63 Mb vs 630 Mb, {n_peaks} peak files each): "
+        f"{wall1:.1f} vs {wall10:.1f} s, peak RSS {rss1:.0f} vs {rss10:.0f} MiB "
+        f"(ratio {rss10 / rss1:.2f}; goal <= 1.5)"
+    )
 
 
 if __name__ == "__main__":

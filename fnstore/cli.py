@@ -63,18 +63,39 @@ def main() -> None:
 @main.command()
 @click.argument("spec", required=False, type=click.Path(dir_okay=False))
 @click.argument("store", required=False, type=str)
-@click.option("--from-factornet", "factornet_dir", type=click.Path(file_okay=False),
-              help="Build from a FactorNet data folder (data/<cell>/chip.txt, bigwig.txt, meta.txt).")
-@click.option("--genome", type=click.Path(dir_okay=False), help="Genome FASTA for --from-factornet.")
+@click.option(
+    "--from-factornet",
+    "factornet_dir",
+    type=click.Path(file_okay=False),
+    help="Build from a FactorNet data folder (data/<cell>/chip.txt, bigwig.txt, meta.txt).",
+)
+@click.option(
+    "--genome", type=click.Path(dir_okay=False), help="Genome FASTA for --from-factornet."
+)
 @click.option("--overwrite", is_flag=True, help="Replace an existing store.")
 @click.option("--resume", is_flag=True, help="Finish an interrupted build of the same spec.")
-@click.option("--scheduler", default="threads", show_default=True,
-              help="'threads', 'sync', 'processes' or a dask.distributed scheduler ADDRESS.")
-@click.option("--workers", type=int, default=None, help="Threads/processes for the local scheduler.")
+@click.option(
+    "--scheduler",
+    default="threads",
+    show_default=True,
+    help="'threads', 'sync', 'processes' or a dask.distributed scheduler ADDRESS.",
+)
+@click.option(
+    "--workers", type=int, default=None, help="Threads/processes for the local scheduler."
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @one_line_errors
-def build(spec: str | None, store: str | None, factornet_dir: str | None, genome: str | None,
-          overwrite: bool, resume: bool, scheduler: str, workers: int | None, quiet: bool) -> None:
+def build(
+    spec: str | None,
+    store: str | None,
+    factornet_dir: str | None,
+    genome: str | None,
+    overwrite: bool,
+    resume: bool,
+    scheduler: str,
+    workers: int | None,
+    quiet: bool,
+) -> None:
     """Build STORE (a path, a .zip, or an fsspec URL) from a YAML build SPEC.
 
     \b
@@ -96,15 +117,24 @@ def build(spec: str | None, store: str | None, factornet_dir: str | None, genome
         raise click.UsageError("give a SPEC file or --from-factornet DIR")
     else:
         spec_obj = spec
-    summary = build_store(spec_obj, store, overwrite=overwrite, resume=resume,
-                          scheduler=scheduler, workers=workers, progress=not quiet)
+    summary = build_store(
+        spec_obj,
+        store,
+        overwrite=overwrite,
+        resume=resume,
+        scheduler=scheduler,
+        workers=workers,
+        progress=not quiet,
+    )
     click.echo(summary)
 
 
 @main.command()
 @click.argument("store", type=str)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-@click.option("--no-counts", is_flag=True, help="Skip per-task B/U/A counts (faster on huge stores).")
+@click.option(
+    "--no-counts", is_flag=True, help="Skip per-task B/U/A counts (faster on huge stores)."
+)
 @one_line_errors
 def info(store: str, as_json: bool, no_counts: bool) -> None:
     """Summarise a store: chromosomes, bins, cells, tracks, tasks with B/U/A counts, size.
@@ -123,8 +153,12 @@ def info(store: str, as_json: bool, no_counts: bool) -> None:
 
 @main.command()
 @click.argument("store", type=str)
-@click.option("--checksums/--no-checksums", default=True, show_default=True,
-              help="Re-hash the input files recorded in the provenance, where they still exist.")
+@click.option(
+    "--checksums/--no-checksums",
+    default=True,
+    show_default=True,
+    help="Re-hash the input files recorded in the provenance, where they still exist.",
+)
 @one_line_errors
 def validate(store: str, checksums: bool) -> None:
     """Check a store: schema version, shapes, completeness, recorded checksums.
@@ -150,46 +184,80 @@ def validate(store: str, checksums: bool) -> None:
 @main.command()
 @click.argument("store", type=str)
 @click.argument("model_dir", type=click.Path(file_okay=False))
-@click.option("--tf", "tfs", multiple=True, required=True, help="TF to model (repeat for multi-task).")
+@click.option(
+    "--tf", "tfs", multiple=True, required=True, help="TF to model (repeat for multi-task)."
+)
 @click.option("--cells", multiple=True, required=True, help="Training cells, comma-separated.")
-@click.option("--preset", default="factornet-2017", show_default=True,
-              type=click.Choice(["factornet-2017", "paper"]), help="Architecture preset.")
+@click.option(
+    "--preset",
+    default="factornet-2017",
+    show_default=True,
+    type=click.Choice(["factornet-2017", "paper"]),
+    help="Architecture preset.",
+)
 @click.option("--window", type=int, help="Window length L.")
 @click.option("--kernels", "n_kernels", type=int, help="Convolution kernels.")
 @click.option("--kernel-width", type=int, help="Convolution kernel width.")
 @click.option("--conv-dropout", type=float, help="Dropout after the convolution.")
 @click.option("--position-dense", type=int, help="Per-position dense units (0 drops it).")
 @click.option("--pool", "pool_size", type=int, help="Max-pool size.")
-@click.option("--lstm", "lstm_units", type=int, help="LSTM units per direction (0: global max pool).")
+@click.option(
+    "--lstm", "lstm_units", type=int, help="LSTM units per direction (0: global max pool)."
+)
 @click.option("--lstm-dropout", type=float, help="LSTM input dropout.")
 @click.option("--lstm-recurrent-dropout", type=float, help="LSTM recurrent dropout.")
-@click.option("--lstm-recurrent-activation",
-              type=click.Choice(["sigmoid", "hard_sigmoid", "keras1_hard_sigmoid"]))
+@click.option(
+    "--lstm-recurrent-activation",
+    type=click.Choice(["sigmoid", "hard_sigmoid", "keras1_hard_sigmoid"]),
+)
 @click.option("--recurrent-dropout", type=float, help="Dropout after the recurrent block.")
 @click.option("--dense", "dense_units", type=int, help="Dense units.")
 @click.option("--extra-dropout", type=float, help="Dropout after joining metadata/annotations.")
 @click.option("--extra-dense", "extra_dense_units", type=int, help="Dense units after the join.")
 @click.option("--dense-dropout", type=float, help="Dropout before the sigmoid.")
-@click.option("--motif", "motifs", multiple=True, help="Initialise kernels from this motif (name or TF).")
+@click.option(
+    "--motif", "motifs", multiple=True, help="Initialise kernels from this motif (name or TF)."
+)
 @click.option("--motif-file", type=click.Path(dir_okay=False), help="MEME file for --motif.")
 @click.option("--epochs", type=int, default=20, show_default=True)
 @click.option("--patience", type=int, default=3, show_default=True, help="Early-stopping patience.")
 @click.option("--batch-size", type=int, default=128, show_default=True, help="Global batch size.")
-@click.option("--negatives", type=float, default=1.0, show_default=True, help="Negatives per positive.")
+@click.option(
+    "--negatives", type=float, default=1.0, show_default=True, help="Negatives per positive."
+)
 @click.option("--learning-rate", type=float, default=1e-3, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--valid-chroms", multiple=True,
-              help="Validation chromosomes or CHROM:START-END (default chr11, or the last 10% of a one-chromosome store).")
-@click.option("--valid-fraction", type=float, default=0.1, show_default=True,
-              help="Held-out tail of a one-chromosome store.")
+@click.option(
+    "--valid-chroms",
+    multiple=True,
+    help="Validation chromosomes or CHROM:START-END (default chr11, or the last 10% of a one-chromosome store).",
+)
+@click.option(
+    "--valid-fraction",
+    type=float,
+    default=0.1,
+    show_default=True,
+    help="Held-out tail of a one-chromosome store.",
+)
 @click.option("--valid-cell", help="Held-out cell for cross-cell validation.")
-@click.option("--tracks", multiple=True, help="Signal tracks, comma-separated (default: all the cells have).")
+@click.option(
+    "--tracks", multiple=True, help="Signal tracks, comma-separated (default: all the cells have)."
+)
 @click.option("--annotations/--no-annotations", default=True, show_default=True)
 @click.option("--metadata/--no-metadata", default=True, show_default=True)
-@click.option("--max-shift", type=int, default=50, show_default=True, help="Random window shift (bp).")
-@click.option("--rc/--no-rc", "reverse_complement", default=False, show_default=True,
-              help="Reverse-complement half the training windows (the model is strand-symmetric anyway).")
-@click.option("--one-per-peak", is_flag=True, help="One random bin per run of bound bins as positives.")
+@click.option(
+    "--max-shift", type=int, default=50, show_default=True, help="Random window shift (bp)."
+)
+@click.option(
+    "--rc/--no-rc",
+    "reverse_complement",
+    default=False,
+    show_default=True,
+    help="Reverse-complement half the training windows (the model is strand-symmetric anyway).",
+)
+@click.option(
+    "--one-per-peak", is_flag=True, help="One random bin per run of bound bins as positives."
+)
 @click.option("--steps-per-epoch", type=int, help="Cap batches per epoch (quick runs).")
 @click.option("--valid-steps", type=int, help="Cap validation batches.")
 @click.option("--workers", type=int, default=0, show_default=True, help="Batch reader workers.")
@@ -198,14 +266,38 @@ def validate(store: str, checksums: bool) -> None:
 @click.option("--memory-budget", default="2GiB", show_default=True, help="Chunk cache size.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @one_line_errors
-def train(store: str, model_dir: str, tfs: tuple[str, ...], cells: tuple[str, ...], preset: str,
-          motifs: tuple[str, ...], motif_file: str | None, epochs: int, patience: int,
-          batch_size: int, negatives: float, learning_rate: float, seed: int,
-          valid_chroms: tuple[str, ...], valid_fraction: float, valid_cell: str | None,
-          tracks: tuple[str, ...], annotations: bool, metadata: bool, max_shift: int,
-          reverse_complement: bool, one_per_peak: bool, steps_per_epoch: int | None,
-          valid_steps: int | None, workers: int, processes: bool, devices: int,
-          memory_budget: str, quiet: bool, **hyper: Any) -> None:
+def train(
+    store: str,
+    model_dir: str,
+    tfs: tuple[str, ...],
+    cells: tuple[str, ...],
+    preset: str,
+    motifs: tuple[str, ...],
+    motif_file: str | None,
+    epochs: int,
+    patience: int,
+    batch_size: int,
+    negatives: float,
+    learning_rate: float,
+    seed: int,
+    valid_chroms: tuple[str, ...],
+    valid_fraction: float,
+    valid_cell: str | None,
+    tracks: tuple[str, ...],
+    annotations: bool,
+    metadata: bool,
+    max_shift: int,
+    reverse_complement: bool,
+    one_per_peak: bool,
+    steps_per_epoch: int | None,
+    valid_steps: int | None,
+    workers: int,
+    processes: bool,
+    devices: int,
+    memory_budget: str,
+    quiet: bool,
+    **hyper: Any,
+) -> None:
     """Train a FactorNet model on STORE for TF(s) in reference cells; write MODEL_DIR
     (model.keras, model_card.json, checkpoint.keras, history.csv, learning_curve.png).
 
@@ -218,22 +310,42 @@ def train(store: str, model_dir: str, tfs: tuple[str, ...], cells: tuple[str, ..
     from fnstore.train.fit import train as run_train
 
     summary = run_train(
-        store, model_dir, split_csv(tfs) or [], split_csv(cells) or [], preset=preset,
+        store,
+        model_dir,
+        split_csv(tfs) or [],
+        split_csv(cells) or [],
+        preset=preset,
         hyperparameters={k: v for k, v in hyper.items() if v is not None},
-        motifs=split_csv(motifs) or [], motif_file=motif_file, epochs=epochs,
-        patience=patience, batch_size=batch_size, negatives=negatives,
-        learning_rate=learning_rate, seed=seed, valid_chroms=split_csv(valid_chroms),
-        valid_fraction=valid_fraction, valid_cell=valid_cell, tracks=split_csv(tracks),
-        annotations=annotations, metadata=metadata, max_shift=max_shift,
-        reverse_complement=reverse_complement, one_per_peak=one_per_peak,
-        steps_per_epoch=steps_per_epoch, valid_steps=valid_steps, workers=workers,
-        use_multiprocessing=processes, devices=devices, memory_budget=memory_budget,
+        motifs=split_csv(motifs) or [],
+        motif_file=motif_file,
+        epochs=epochs,
+        patience=patience,
+        batch_size=batch_size,
+        negatives=negatives,
+        learning_rate=learning_rate,
+        seed=seed,
+        valid_chroms=split_csv(valid_chroms),
+        valid_fraction=valid_fraction,
+        valid_cell=valid_cell,
+        tracks=split_csv(tracks),
+        annotations=annotations,
+        metadata=metadata,
+        max_shift=max_shift,
+        reverse_complement=reverse_complement,
+        one_per_peak=one_per_peak,
+        steps_per_epoch=steps_per_epoch,
+        valid_steps=valid_steps,
+        workers=workers,
+        use_multiprocessing=processes,
+        devices=devices,
+        memory_budget=memory_budget,
         verbose=0 if quiet else 1,
     )
     for tf, row in summary["validation"]["tasks"].items():
         scores = ", ".join(f"{k} {row[k]:.3f}" for k in ("auroc", "auprc") if k in row)
         click.echo(f"{tf}: validation {scores or row.get('note', '')}")
     click.echo(f"Wrote {summary['model_dir']} ({summary['seconds']:.0f} s)")
+
 
 # ----------------------------------------------------------------- predict / evaluate / ensemble
 # (commands: `predict`, `evaluate`, `ensemble`)
@@ -244,26 +356,55 @@ def train(store: str, model_dir: str, tfs: tuple[str, ...], cells: tuple[str, ..
 @click.argument("store", type=str)
 @click.argument("out", type=click.Path(file_okay=False))
 @click.option("--cell", required=True, help="Cell whose signal tracks the model reads.")
-@click.option("--chroms", multiple=True, help="Chromosomes to score (comma-separated or repeated; "
-              "default: all of the store's).")
-@click.option("--regions", type=click.Path(dir_okay=False),
-              help="BED of bins to score instead (e.g. ENCODE-DREAM ladder/test regions).")
+@click.option(
+    "--chroms",
+    multiple=True,
+    help="Chromosomes to score (comma-separated or repeated; default: all of the store's).",
+)
+@click.option(
+    "--regions",
+    type=click.Path(dir_okay=False),
+    help="BED of bins to score instead (e.g. ENCODE-DREAM ladder/test regions).",
+)
 @click.option("--tf", "tfs", multiple=True, help="Only these model tasks (default: every task).")
-@click.option("--batch-size", type=int, default=1024, show_default=True, help="Windows per model call.")
-@click.option("--method", type=click.Choice(["fast", "naive"]), default="fast", show_default=True,
-              help="fast: shared convolution over stretches (exact); naive: one window per bin.")
-@click.option("--track-alias", multiple=True, help="MODEL_TRACK=STORE_TRACK: feed a store track "
-              "of another name to a model track.")
-@click.option("--chunk-bins", type=int, default=32_768, show_default=True,
-              help="Bins per resumable chunk.")
+@click.option(
+    "--batch-size", type=int, default=1024, show_default=True, help="Windows per model call."
+)
+@click.option(
+    "--method",
+    type=click.Choice(["fast", "naive"]),
+    default="fast",
+    show_default=True,
+    help="fast: shared convolution over stretches (exact); naive: one window per bin.",
+)
+@click.option(
+    "--track-alias",
+    multiple=True,
+    help="MODEL_TRACK=STORE_TRACK: feed a store track of another name to a model track.",
+)
+@click.option(
+    "--chunk-bins", type=int, default=32_768, show_default=True, help="Bins per resumable chunk."
+)
 @click.option("--resume", is_flag=True, help="Continue an interrupted run into OUT.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs in OUT.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @one_line_errors
-def predict(model_dir: str, store: str, out: str, cell: str, chroms: tuple[str, ...],
-            regions: str | None, tfs: tuple[str, ...], batch_size: int, method: str,
-            track_alias: tuple[str, ...], chunk_bins: int, resume: bool, overwrite: bool,
-            quiet: bool) -> None:
+def predict(
+    model_dir: str,
+    store: str,
+    out: str,
+    cell: str,
+    chroms: tuple[str, ...],
+    regions: str | None,
+    tfs: tuple[str, ...],
+    batch_size: int,
+    method: str,
+    track_alias: tuple[str, ...],
+    chunk_bins: int,
+    resume: bool,
+    overwrite: bool,
+    quiet: bool,
+) -> None:
     """Score every bin of chromosomes (or of a region BED) of STORE for one cell with the
     model in MODEL_DIR; write F.<TF>.<cell>.tab.gz (ENCODE-DREAM), .bedGraph.gz, .bw and
     .zarr into folder OUT.
@@ -277,9 +418,19 @@ def predict(model_dir: str, store: str, out: str, cell: str, chroms: tuple[str, 
     from fnstore.predict import predict as run_predict
 
     result = run_predict(
-        model_dir, store, out, cell, chroms=split_csv(chroms), regions=regions,
-        tfs=split_csv(tfs), method=method, batch_size=batch_size, chunk_bins=chunk_bins,
-        track_aliases=parse_track_aliases(track_alias), resume=resume, overwrite=overwrite,
+        model_dir,
+        store,
+        out,
+        cell,
+        chroms=split_csv(chroms),
+        regions=regions,
+        tfs=split_csv(tfs),
+        method=method,
+        batch_size=batch_size,
+        chunk_bins=chunk_bins,
+        track_aliases=parse_track_aliases(track_alias),
+        resume=resume,
+        overwrite=overwrite,
         progress=not quiet,
     )
     click.echo(result.summary())
@@ -291,27 +442,55 @@ def _parse_fdrs(ctx: click.Context, param: click.Parameter, value: str) -> list[
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a comma-separated list of numbers") from None
     if not fdrs or any(not 0 < f < 1 for f in fdrs):
-        raise click.BadParameter(f"{value!r}: each FDR must be a fraction between 0 and 1, e.g. 0.1")
+        raise click.BadParameter(
+            f"{value!r}: each FDR must be a fraction between 0 and 1, e.g. 0.1"
+        )
     return fdrs
 
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PRED... STORE")
-@click.option("--store", "store_opt", metavar="STORE",
-              help="The store; then every positional argument is a prediction file.")
+@click.option(
+    "--store",
+    "store_opt",
+    metavar="STORE",
+    help="The store; then every positional argument is a prediction file.",
+)
 @click.option("--tf", required=True, help="TF whose labels to score against.")
 @click.option("--cell", required=True, help="Cell type whose labels to score against.")
-@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON (a list, one per file).")
-@click.option("--plots", metavar="PREFIX",
-              help="Write ROC and PR curves of all files: PREFIX.roc.png and PREFIX.pr.png.")
-@click.option("--fdr", "fdrs", default="0.05,0.1,0.25,0.5", show_default=True, callback=_parse_fdrs,
-              metavar="LIST",
-              help="FDR levels at which to report recall.")
-@click.option("--allow-partial", is_flag=True,
-              help="Score only the predicted bins instead of failing when labelled bins lack a prediction.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the results as JSON (a list, one per file)."
+)
+@click.option(
+    "--plots",
+    metavar="PREFIX",
+    help="Write ROC and PR curves of all files: PREFIX.roc.png and PREFIX.pr.png.",
+)
+@click.option(
+    "--fdr",
+    "fdrs",
+    default="0.05,0.1,0.25,0.5",
+    show_default=True,
+    callback=_parse_fdrs,
+    metavar="LIST",
+    help="FDR levels at which to report recall.",
+)
+@click.option(
+    "--allow-partial",
+    is_flag=True,
+    help="Score only the predicted bins instead of failing when labelled bins lack a prediction.",
+)
 @one_line_errors
-def evaluate(paths: tuple[str, ...], store_opt: str | None, tf: str, cell: str, as_json: bool,
-             plots: str | None, fdrs: list[float], allow_partial: bool) -> None:
+def evaluate(
+    paths: tuple[str, ...],
+    store_opt: str | None,
+    tf: str,
+    cell: str,
+    as_json: bool,
+    plots: str | None,
+    fdrs: list[float],
+    allow_partial: bool,
+) -> None:
     """Score prediction files against the labels of TF in CELL: auROC, auPRC, recall at FDR.
 
     PRED files are ENCODE-DREAM submissions (chrom start stop score, e.g. F.CTCF.K562.tab.gz),
@@ -335,8 +514,9 @@ def evaluate(paths: tuple[str, ...], store_opt: str | None, tf: str, cell: str, 
         preds, store = list(paths[:-1]), paths[-1]
     else:
         preds, store = list(paths), store_opt
-    results = run_evaluate(preds, store, tf, cell, fdrs=fdrs, allow_partial=allow_partial,
-                           curves=bool(plots))
+    results = run_evaluate(
+        preds, store, tf, cell, fdrs=fdrs, allow_partial=allow_partial, curves=bool(plots)
+    )
     if plots:
         for png in plot_curves(results, plots):
             click.echo(f"wrote {png}", err=as_json)
@@ -349,8 +529,13 @@ def evaluate(paths: tuple[str, ...], store_opt: str | None, tf: str, cell: str, 
 @main.command()
 @click.argument("out", type=str)
 @click.argument("preds", nargs=-1, required=True, metavar="PRED...")
-@click.option("--method", type=click.Choice(["rank", "mean"]), default="rank", show_default=True,
-              help="rank: average of ranks scaled to [0, 1] (FactorNet's submissions); mean: average score.")
+@click.option(
+    "--method",
+    type=click.Choice(["rank", "mean"]),
+    default="rank",
+    show_default=True,
+    help="rank: average of ranks scaled to [0, 1] (FactorNet's submissions); mean: average score.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
 @one_line_errors
 def ensemble(out: str, preds: tuple[str, ...], method: str, overwrite: bool) -> None:
@@ -367,7 +552,10 @@ def ensemble(out: str, preds: tuple[str, ...], method: str, overwrite: bool) -> 
     from fnstore.ensemble import ensemble as run_ensemble
 
     summary = run_ensemble(out, list(preds), method=method, overwrite=overwrite)
-    click.echo(f"{summary['out']}: {method} average of {len(preds)} files, {summary['n_rows']:,} rows")
+    click.echo(
+        f"{summary['out']}: {method} average of {len(preds)} files, {summary['n_rows']:,} rows"
+    )
+
 
 # ----------------------------------------------------------------- export
 # (commands: `export`)
@@ -376,26 +564,61 @@ def ensemble(out: str, preds: tuple[str, ...], method: str, overwrite: bool) -> 
 @main.command("export")
 @click.argument("store", type=str)
 @click.argument("out", type=click.Path())
-@click.option("--what", type=click.Choice(["labels", "features", "signals", "sequence", "bins"]),
-              required=True, help="What to export.")
-@click.option("--format", "fmt", default=None,
-              help="labels: dream|bed|npz|parquet; features: tsv|parquet|npz; signals: bigwig|bedgraph; "
-                   "sequence: fasta|npz|hdf5; bins: bed|tsv|parquet|npz (default: from OUT's suffix).")
-@click.option("--chroms", multiple=True, help="Chromosomes (comma-separated or repeated; default all).")
-@click.option("--regions", type=click.Path(dir_okay=False), help="BED file: bins overlapping these regions.")
+@click.option(
+    "--what",
+    type=click.Choice(["labels", "features", "signals", "sequence", "bins"]),
+    required=True,
+    help="What to export.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    default=None,
+    help="labels: dream|bed|npz|parquet; features: tsv|parquet|npz; signals: bigwig|bedgraph; "
+    "sequence: fasta|npz|hdf5; bins: bed|tsv|parquet|npz (default: from OUT's suffix).",
+)
+@click.option(
+    "--chroms", multiple=True, help="Chromosomes (comma-separated or repeated; default all)."
+)
+@click.option(
+    "--regions", type=click.Path(dir_okay=False), help="BED file: bins overlapping these regions."
+)
 @click.option("--tf", multiple=True, help="TF(s) whose labels to export or filter on.")
 @click.option("--cell", multiple=True, help="Cell type(s).")
 @click.option("--track", multiple=True, help="Signal track(s) for --what signals (default all).")
-@click.option("--label", type=click.Choice(["B", "U", "A"], case_sensitive=False), default=None,
-              help="Keep bins where any selected task has this label (BED of labels: default B).")
-@click.option("--window", type=int, default=None, help="Sequence window length in bp (default: bin size).")
-@click.option("--shift", type=int, default=0, show_default=True,
-              help="Move sequence windows by this many bp from the bin centre.")
+@click.option(
+    "--label",
+    type=click.Choice(["B", "U", "A"], case_sensitive=False),
+    default=None,
+    help="Keep bins where any selected task has this label (BED of labels: default B).",
+)
+@click.option(
+    "--window", type=int, default=None, help="Sequence window length in bp (default: bin size)."
+)
+@click.option(
+    "--shift",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Move sequence windows by this many bp from the bin centre.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @one_line_errors
-def export_cmd(store: str, out: str, what: str, fmt: str | None, chroms: tuple[str, ...],
-               regions: str | None, tf: tuple[str, ...], cell: tuple[str, ...], track: tuple[str, ...],
-               label: str | None, window: int | None, shift: int, quiet: bool) -> None:
+def export_cmd(
+    store: str,
+    out: str,
+    what: str,
+    fmt: str | None,
+    chroms: tuple[str, ...],
+    regions: str | None,
+    tf: tuple[str, ...],
+    cell: tuple[str, ...],
+    track: tuple[str, ...],
+    label: str | None,
+    window: int | None,
+    shift: int,
+    quiet: bool,
+) -> None:
     """Export a slice of STORE to OUT for other tools (streams chunk by chunk).
 
     Several output files (a DREAM TSV per TF, a bigWig per cell x track) go into folder OUT.
@@ -409,10 +632,23 @@ def export_cmd(store: str, out: str, what: str, fmt: str | None, chroms: tuple[s
     """
     from fnstore.export import export
 
-    result = export(store, out, what, fmt, chroms=split_csv(chroms), regions=regions, tf=split_csv(tf),
-                    cell=split_csv(cell), label=label.upper() if label else None, tracks=split_csv(track),
-                    window=window, shift=shift, progress=not quiet)
+    result = export(
+        store,
+        out,
+        what,
+        fmt,
+        chroms=split_csv(chroms),
+        regions=regions,
+        tf=split_csv(tf),
+        cell=split_csv(cell),
+        label=label.upper() if label else None,
+        tracks=split_csv(track),
+        window=window,
+        shift=shift,
+        progress=not quiet,
+    )
     click.echo(result)
+
 
 # ----------------------------------------------------------------- interpret / legacy
 # (commands: `motifs`, `saliency`, `import-legacy`)
@@ -422,22 +658,52 @@ def export_cmd(store: str, out: str, what: str, fmt: str | None, chroms: tuple[s
 @click.argument("model_dir", type=click.Path(file_okay=False))
 @click.argument("store", type=str)
 @click.argument("out", type=click.Path(file_okay=False))
-@click.option("--cell", help="Cell whose signal and bound bins to use (default: first training "
-              "cell in the store, else the first cell with a task for the model's TF).")
-@click.option("--chroms", multiple=True, metavar="LIST",
-              help="Chromosomes or CHROM:START-END regions to draw windows from (default: the "
-              "model card's held-out validation regions, else the whole store).")
-@click.option("--n-windows", type=int, default=2000, show_default=True,
-              help="Windows to scan: about half bound bins of the model's TF, half random bins.")
-@click.option("--db", type=click.Path(dir_okay=False),
-              help="MEME motif database to match kernels against (default: $FNSTORE_MOTIF_DB).")
+@click.option(
+    "--cell",
+    help="Cell whose signal and bound bins to use (default: first training "
+    "cell in the store, else the first cell with a task for the model's TF).",
+)
+@click.option(
+    "--chroms",
+    multiple=True,
+    metavar="LIST",
+    help="Chromosomes or CHROM:START-END regions to draw windows from (default: the "
+    "model card's held-out validation regions, else the whole store).",
+)
+@click.option(
+    "--n-windows",
+    type=int,
+    default=2000,
+    show_default=True,
+    help="Windows to scan: about half bound bins of the model's TF, half random bins.",
+)
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False),
+    help="MEME motif database to match kernels against (default: $FNSTORE_MOTIF_DB).",
+)
 @click.option("--top", type=int, default=5, show_default=True, help="Matches reported per kernel.")
-@click.option("--threshold", type=float, default=0.5, show_default=True,
-              help="A hit is an activation above this fraction of the kernel's maximum.")
+@click.option(
+    "--threshold",
+    type=float,
+    default=0.5,
+    show_default=True,
+    help="A hit is an activation above this fraction of the kernel's maximum.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for the random windows.")
 @one_line_errors
-def motifs(model_dir: str, store: str, out: str, cell: str | None, chroms: tuple[str, ...],
-           n_windows: int, db: str | None, top: int, threshold: float, seed: int) -> None:
+def motifs(
+    model_dir: str,
+    store: str,
+    out: str,
+    cell: str | None,
+    chroms: tuple[str, ...],
+    n_windows: int,
+    db: str | None,
+    top: int,
+    threshold: float,
+    seed: int,
+) -> None:
     """First-layer kernels of a model as motifs: MEME file, logos, footprints, database matches.
 
     Collects the subsequences of store windows where each kernel fires above THRESHOLD x its
@@ -453,9 +719,18 @@ def motifs(model_dir: str, store: str, out: str, cell: str | None, chroms: tuple
     from fnstore.interpret.kernel_motifs import default_database, format_summary, run_kernel_motifs
 
     database = db or default_database()
-    summary = run_kernel_motifs(model_dir, store, out, cell=cell, chroms=split_csv(chroms),
-                                n_windows=n_windows, db=database, top=top, threshold=threshold,
-                                seed=seed)
+    summary = run_kernel_motifs(
+        model_dir,
+        store,
+        out,
+        cell=cell,
+        chroms=split_csv(chroms),
+        n_windows=n_windows,
+        db=database,
+        top=top,
+        threshold=threshold,
+        seed=seed,
+    )
     click.echo(format_summary(summary))
     if not database:
         click.echo("(no motif database: give --db or set FNSTORE_MOTIF_DB to match kernels)")
@@ -467,13 +742,18 @@ def motifs(model_dir: str, store: str, out: str, cell: str | None, chroms: tuple
 @click.argument("store", type=str)
 @click.argument("out", type=click.Path())
 @click.option("--cell", required=True, help="Cell whose signal tracks feed the model.")
-@click.option("--region", required=True, metavar="CHROM:START-END",
-              help="0-based half-open region; longer than the window is tiled.")
+@click.option(
+    "--region",
+    required=True,
+    metavar="CHROM:START-END",
+    help="0-based half-open region; longer than the window is tiled.",
+)
 @click.option("--tf", help="Which of the model's tasks to explain (default: the first).")
 @click.option("--no-plot", is_flag=True, help="Write only the .npz.")
 @one_line_errors
-def saliency(model_dir: str, store: str, out: str, cell: str, region: str, tf: str | None,
-             no_plot: bool) -> None:
+def saliency(
+    model_dir: str, store: str, out: str, cell: str, region: str, tf: str | None, no_plot: bool
+) -> None:
     """Gradient and gradient x input of the model output per base, per strand, for a region.
 
     OUT is a folder (OUT/saliency.npz and OUT/saliency.png) or a file name ending in .npz
@@ -495,15 +775,25 @@ def saliency(model_dir: str, store: str, out: str, cell: str, region: str, tf: s
 @main.command("import-legacy")
 @click.argument("legacy_dir", type=click.Path(file_okay=False))
 @click.argument("model_dir", type=click.Path(file_okay=False))
-@click.option("--track-alias", "track_alias", multiple=True, metavar="LEGACY=TRACK",
-              help="Rename a legacy bigWig track in the model card (repeatable), e.g. DGF=DNase.")
-@click.option("--weights", type=click.Choice(["auto", "best", "final"]), default="auto",
-              show_default=True, help="Weights file: best_model.hdf5, final_model.hdf5, or "
-              "best when present (auto).")
+@click.option(
+    "--track-alias",
+    "track_alias",
+    multiple=True,
+    metavar="LEGACY=TRACK",
+    help="Rename a legacy bigWig track in the model card (repeatable), e.g. DGF=DNase.",
+)
+@click.option(
+    "--weights",
+    type=click.Choice(["auto", "best", "final"]),
+    default="auto",
+    show_default=True,
+    help="Weights file: best_model.hdf5, final_model.hdf5, or best when present (auto).",
+)
 @click.option("--overwrite", is_flag=True, help="Replace MODEL_DIR if it already holds a model.")
 @one_line_errors
-def import_legacy(legacy_dir: str, model_dir: str, track_alias: tuple[str, ...], weights: str,
-                  overwrite: bool) -> None:
+def import_legacy(
+    legacy_dir: str, model_dir: str, track_alias: tuple[str, ...], weights: str, overwrite: bool
+) -> None:
     """Convert a FactorNet (Keras 1, Theano) model folder into an fnstore model folder.
 
     Reads model.json, best_model.hdf5 or final_model.hdf5, chip.txt, bigwig.txt,
@@ -531,16 +821,25 @@ def import_legacy(legacy_dir: str, model_dir: str, track_alias: tuple[str, ...],
         f"{', '.join(card['tracks']) or 'none'}, {extra} extra features"
     )
 
+
 # ----------------------------------------------------------------- demo
 # (commands: `demo`)
 
 
 @main.command()
 @click.argument("outdir", required=False, default="fnstore-demo", type=click.Path(file_okay=False))
-@click.option("--epochs", type=click.IntRange(min=1), default=None,
-              help="Training epochs [default: 8, or 1 with --quick].")
-@click.option("--quick", is_flag=True, help="One short epoch (a smoke test, well under a minute of training).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed of the training run.")
+@click.option(
+    "--epochs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Training epochs [default: 8, or 1 with --quick].",
+)
+@click.option(
+    "--quick", is_flag=True, help="One short epoch (a smoke test, well under a minute of training)."
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Random seed of the training run."
+)
 @one_line_errors
 def demo(outdir: str, epochs: int | None, quick: bool, seed: int) -> None:
     """Build, train, predict and evaluate on the bundled real example, in OUTDIR.

@@ -18,12 +18,16 @@ def human_bytes(n: int | None) -> str:
 
 def table(rows: list[list[Any]], header: list[str]) -> str:
     """Left-aligned text columns, right-aligned numbers."""
-    cells = [[str(h) for h in header]] + [[f"{v:,}" if isinstance(v, int) else str(v) for v in r] for r in rows]
+    cells = [[str(h) for h in header]] + [
+        [f"{v:,}" if isinstance(v, int) else str(v) for v in r] for r in rows
+    ]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     numeric = [all(isinstance(r[i], int | float) for r in rows) for i in range(len(header))]
 
     def fmt(r: list[str]) -> str:
-        return "  ".join(c.rjust(w) if num else c.ljust(w) for c, w, num in zip(r, widths, numeric, strict=True)).rstrip()
+        return "  ".join(
+            c.rjust(w) if num else c.ljust(w) for c, w, num in zip(r, widths, numeric, strict=True)
+        ).rstrip()
 
     lines = [fmt(cells[0]), "  ".join("-" * w for w in widths)]
     return "\n".join(lines + [fmt(r) for r in cells[1:]])
@@ -35,12 +39,21 @@ def format_info(info: dict[str, Any]) -> str:
     total = sum(chroms.values())
     lines = [
         f"store      {info['path']}  (schema v{info['schema_version']}, {info['status']}, id {info['store_id'][:8]})",
-        f"genome     {len(chroms)} chromosome(s), {total:,} bp: " + ", ".join(list(chroms)[:8]) + (" ..." if len(chroms) > 8 else ""),
+        f"genome     {len(chroms)} chromosome(s), {total:,} bp: "
+        + ", ".join(list(chroms)[:8])
+        + (" ..." if len(chroms) > 8 else ""),
         f"bins       {info['n_bins']:,} bins of {info['bin_size']} bp every {info['stride']} bp; {info['n_blacklisted']:,} blacklisted",
         f"cells      {len(info['cells'])}: " + ", ".join(info["cells"]),
-        "tracks     " + ("; ".join(f"{t} ({len(c)} cells, {info['signal_dtype']})" for t, c in info["tracks"].items()) or "none"),
+        "tracks     "
+        + (
+            "; ".join(
+                f"{t} ({len(c)} cells, {info['signal_dtype']})" for t, c in info["tracks"].items()
+            )
+            or "none"
+        ),
         "annotations " + (", ".join(info["annotations"]) or "none"),
-        "metadata   " + (f"{len(info['meta_features'])} features" if info["meta_features"] else "none"),
+        "metadata   "
+        + (f"{len(info['meta_features'])} features" if info["meta_features"] else "none"),
         f"size       {human_bytes(info['size_bytes'])}",
         f"tasks      {len(info['tasks'])}",
     ]

@@ -40,7 +40,9 @@ def validate_store(path: str | os.PathLike, checksums: bool = True) -> list[str]
     if s.schema_version != SCHEMA_VERSION:
         problems.append(f"schema version {s.schema_version} != {SCHEMA_VERSION}")
     if s.status != STATUS_COMPLETE:
-        problems.append(f"status is {s.status!r}: the build did not finish (run `fnstore build --resume`)")
+        problems.append(
+            f"status is {s.status!r}: the build did not finish (run `fnstore build --resume`)"
+        )
     for name, shape in _expected_shapes(s).items():
         try:
             arr = s.root[name]
@@ -54,14 +56,21 @@ def validate_store(path: str | os.PathLike, checksums: bool = True) -> list[str]
     if PROGRESS_ARRAY in s.root:
         done = s.root[PROGRESS_ARRAY][:]
         if not done.all():
-            problems.append(f"{int((~done.astype(bool)).sum())} of {done.size} build chunks were never written")
+            problems.append(
+                f"{int((~done.astype(bool)).sum())} of {done.size} build chunks were never written"
+            )
     else:
         problems.append(f"array {PROGRESS_ARRAY} is missing")
     for lo in range(0, s.n_bins, s.bin_chunk) if not problems else []:
         hi = min(lo + s.bin_chunk, s.n_bins)
         chrom, start = s.bin_coords(slice(lo, hi))
-        if not (np.array_equal(s.root["bin_chrom"][lo:hi], chrom) and np.array_equal(s.root["bin_start"][lo:hi], start)):
-            problems.append(f"bin coordinates of bins {lo}-{hi} disagree with the chromosome layout")
+        if not (
+            np.array_equal(s.root["bin_chrom"][lo:hi], chrom)
+            and np.array_equal(s.root["bin_start"][lo:hi], start)
+        ):
+            problems.append(
+                f"bin coordinates of bins {lo}-{hi} disagree with the chromosome layout"
+            )
             break
     if checksums:
         for file, rec in s.provenance.get("inputs", {}).items():

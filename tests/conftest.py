@@ -63,7 +63,9 @@ def write_synthetic_dnase(real_bw: Path, out: Path, seed: int, scale: float = 1.
         keep = (starts >= 0) & (ends <= length)
         starts, ends = starts[keep], ends[keep]
         vals = vals[keep] * scale * rng.gamma(4.0, 0.25, size=keep.sum())
-        dst.addEntries([chrom] * len(starts), starts.tolist(), ends=ends.tolist(), values=vals.tolist())
+        dst.addEntries(
+            [chrom] * len(starts), starts.tolist(), ends=ends.tolist(), values=vals.tolist()
+        )
     dst.close()
     src.close()
     return out
@@ -73,8 +75,10 @@ def write_synthetic_dnase(real_bw: Path, out: Path, seed: int, scale: float = 1.
 def synthetic_dnase(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("dnase")
     real = shared_data / "atac" / "esATAC_chr20_ATAC_Tn5cuts.derived.bw"
-    return {cell: write_synthetic_dnase(real, folder / f"{cell}.DNase.bw", seed=i, scale=1 + i)
-            for i, cell in enumerate(SYNTHETIC_DNASE_CELLS)}
+    return {
+        cell: write_synthetic_dnase(real, folder / f"{cell}.DNase.bw", seed=i, scale=1 + i)
+        for i, cell in enumerate(SYNTHETIC_DNASE_CELLS)
+    }
 
 
 ANNOTATIONS = {
@@ -95,15 +99,19 @@ def chr20_spec_dict(shared: Path, dnase: dict[str, Path], tfs: list[str] | None 
         cells[meta.name.split(".")[0]] = {"metadata": str(meta)}
     for cell, bw in dnase.items():
         cells.setdefault(cell, {})["tracks"] = {"DNase": str(bw)}
-    cells["GM12878"]["tracks"]["ATAC"] = str(shared / "atac" / "esATAC_chr20_ATAC_Tn5cuts.derived.bw")
+    cells["GM12878"]["tracks"]["ATAC"] = str(
+        shared / "atac" / "esATAC_chr20_ATAC_Tn5cuts.derived.bw"
+    )
     labels: dict = {"peaks_dir": str(shared / "peaks")}
     if tfs:
         labels["tfs"] = tfs
     return {
         "name": "chr20-test",
         "assembly": "hg19",
-        "genome": {"fasta": str(shared / "hg19" / "hg19_chr20.fa.gz"),
-                   "chrom_sizes": str(shared / "hg19" / "hg19.autoX.chrom.sizes")},
+        "genome": {
+            "fasta": str(shared / "hg19" / "hg19_chr20.fa.gz"),
+            "chrom_sizes": str(shared / "hg19" / "hg19.autoX.chrom.sizes"),
+        },
         "blacklist": [str(shared / "annotations" / "blacklist.bed.gz")],
         "cells": cells,
         "labels": [labels],

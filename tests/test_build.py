@@ -54,9 +54,14 @@ def test_labels_match_slow_rule_on_sampled_bins(chr20_store, chr20_spec):
         col = store.labels([ti])[:, 0]
         # sample bins near peaks (where the rule matters) and anywhere
         picks = rng.permutation(len(cons))[:20]
-        near = [store.bin_index("chr20", max(0, (cons[i][1] // 50) * 50 + d)) for i in picks
-                for d in (-200, -150, -100, -50, 0, 50)]
-        bins = np.unique(np.concatenate([np.array(near).ravel(), rng.integers(0, store.n_bins, 200)]))
+        near = [
+            store.bin_index("chr20", max(0, (cons[i][1] // 50) * 50 + d))
+            for i in picks
+            for d in (-200, -150, -100, -50, 0, 50)
+        ]
+        bins = np.unique(
+            np.concatenate([np.array(near).ravel(), rng.integers(0, store.n_bins, 200)])
+        )
         _, starts = store.bin_coords(bins)
         for b, s in zip(bins, starts, strict=True):
             want = slow_label("chr20", int(s), int(s) + 200, cons, rel)
@@ -74,7 +79,9 @@ def test_sequence_matches_fasta(chr20_store, shared_data):
         s = int(s)
         got = chr20_store.sequence("chr20", s, s + 5000)
         want = fa.fetch("chr20", s, s + 5000).upper()
-        assert "".join("ACGTN"[c] for c in got) == "".join(ch if ch in "ACGT" else "N" for ch in want)
+        assert "".join("ACGTN"[c] for c in got) == "".join(
+            ch if ch in "ACGT" else "N" for ch in want
+        )
 
 
 def test_signals_match_pybigwig(chr20_store, chr20_spec):
@@ -84,12 +91,16 @@ def test_signals_match_pybigwig(chr20_store, chr20_spec):
             bw = pyBigWig.open(path)
             ivs = bw.intervals("chr20")
             # windows centred on real signal, plus random ones
-            centres = [ivs[i][0] for i in rng.integers(0, len(ivs), 10)] + list(rng.integers(0, 62_000_000, 5))
+            centres = [ivs[i][0] for i in rng.integers(0, len(ivs), 10)] + list(
+                rng.integers(0, 62_000_000, 5)
+            )
             for c in centres:
                 s = max(0, int(c) - 500)
                 want = np.nan_to_num(bw.values("chr20", s, s + 1000, numpy=True)).astype(np.float32)
                 got = chr20_store.signal(cell, track, "chr20", s, s + 1000)
-                np.testing.assert_allclose(got, want.astype(np.float16).astype(np.float32), rtol=0, atol=0)
+                np.testing.assert_allclose(
+                    got, want.astype(np.float16).astype(np.float32), rtol=0, atol=0
+                )
                 np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-3)
             bw.close()
     # a cell without a track reads as zeros and is marked absent
@@ -147,7 +158,9 @@ def test_store_opens_with_plain_xarray(chr20_store_path):
 
 def test_zip_and_memory_urls(tmp_path, chr20_spec):
     """Stores may live in a zip file or behind an fsspec URL."""
-    small = dict(chr20_spec, labels=[dict(chr20_spec["labels"][0], tfs=["CTCF"])], cells={}, annotations={})
+    small = dict(
+        chr20_spec, labels=[dict(chr20_spec["labels"][0], tfs=["CTCF"])], cells={}, annotations={}
+    )
     build_store(small, tmp_path / "s.zip")
     z = open_store(tmp_path / "s.zip")
     assert z.tasks and z.sequence("chr20", 100_000, 100_010).size == 10

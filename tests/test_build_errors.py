@@ -40,7 +40,9 @@ def write_bigwig(path: Path, lengths: dict[str, int], seed: int = 0) -> Path:
     bw.addHeader(list(lengths.items()))
     for chrom, n in lengths.items():
         starts = np.arange(0, n, 100)
-        bw.addEntries(chrom, int(starts[0]), values=rng.random(len(starts)).tolist(), span=50, step=100)
+        bw.addEntries(
+            chrom, int(starts[0]), values=rng.random(len(starts)).tolist(), span=50, step=100
+        )
     bw.close()
     return path
 
@@ -64,10 +66,20 @@ def toy(tmp_path: Path) -> dict:
     spec = {
         "genome": {"fasta": str(write_fasta(d / "g.fa", LENGTHS))},
         "blacklist": [str(write_gz(d / "bl.bed.gz", "chrA\t29000\t30000\n"))],
-        "cells": {"X": {"tracks": {"DNase": str(write_bigwig(d / "x.bw", LENGTHS))},
-                        "metadata": str(d / "meta.txt")}},
-        "labels": [{"tf": "CTCF", "cell": "X", "conservative": str(write_gz(d / "c.np.gz", cons)),
-                    "relaxed": str(write_gz(d / "r.np.gz", rel))}],
+        "cells": {
+            "X": {
+                "tracks": {"DNase": str(write_bigwig(d / "x.bw", LENGTHS))},
+                "metadata": str(d / "meta.txt"),
+            }
+        },
+        "labels": [
+            {
+                "tf": "CTCF",
+                "cell": "X",
+                "conservative": str(write_gz(d / "c.np.gz", cons)),
+                "relaxed": str(write_gz(d / "r.np.gz", rel)),
+            }
+        ],
         "annotations": {"cpg": str(write_gz(d / "cpg.bed.gz", "chrA\t900\t1300\nchr1\t5\t10\n"))},
         "chunks": {"positions": 8192, "bins": 128},
     }
@@ -128,7 +140,9 @@ def test_chrom_name_mismatch_in_spec(tmp_path, toy):
 
 
 def test_bigwig_from_another_assembly(tmp_path, toy):
-    toy["cells"]["X"]["tracks"]["DNase"] = str(write_bigwig(tmp_path / "in" / "other.bw", {"chrA": 31_000}))
+    toy["cells"]["X"]["tracks"]["DNase"] = str(
+        write_bigwig(tmp_path / "in" / "other.bw", {"chrA": 31_000})
+    )
     result, out = run_build(tmp_path, toy)
     assert_one_line_error(result, out, "other.bw", "another assembly")
 
@@ -164,7 +178,10 @@ def test_empty_bigwig_file(tmp_path, toy):
 
 
 def test_malformed_narrowpeak_row(tmp_path, toy):
-    write_gz(Path(toy["labels"][0]["conservative"]), PEAK.format(c="chrA", s=100, e=300) + "chrA\tten\t400\n")
+    write_gz(
+        Path(toy["labels"][0]["conservative"]),
+        PEAK.format(c="chrA", s=100, e=300) + "chrA\tten\t400\n",
+    )
     result, out = run_build(tmp_path, toy)
     assert_one_line_error(result, out, "c.np.gz", "line 2", "malformed")
 
@@ -199,14 +216,20 @@ def test_existing_store_needs_overwrite(tmp_path, toy):
     result, out = run_build(tmp_path, toy)
     assert result.exit_code == 0
     result, _ = run_build(tmp_path, toy)
-    assert result.exit_code == 1 and "already exists" in result.output and "--overwrite" in result.output
+    assert (
+        result.exit_code == 1
+        and "already exists" in result.output
+        and "--overwrite" in result.output
+    )
     result, _ = run_build(tmp_path, toy, "--overwrite")
     assert result.exit_code == 0
 
 
 def test_dream_tsv_labels(tmp_path, toy):
     tsv = "chr\tstart\tstop\tX\tY\n" + "".join(
-        f"chrA\t{s}\t{s + 200}\t{'B' if s == 1000 else 'A' if s == 1050 else 'U'}\tU\n" for s in range(0, 5000, 50))
+        f"chrA\t{s}\t{s + 200}\t{'B' if s == 1000 else 'A' if s == 1050 else 'U'}\tU\n"
+        for s in range(0, 5000, 50)
+    )
     toy["labels"] = [{"dream_tsv": str(write_gz(tmp_path / "in" / "MAX.train.labels.tsv.gz", tsv))}]
     result, out = run_build(tmp_path, toy)
     assert result.exit_code == 0, result.output
@@ -223,15 +246,28 @@ def test_dream_tsv_labels(tmp_path, toy):
 def test_from_factornet_folder(tmp_path, toy):
     cell = tmp_path / "fn" / "X"
     cell.mkdir(parents=True)
-    for name, src in [("c.gz", toy["labels"][0]["conservative"]), ("r.gz", toy["labels"][0]["relaxed"]),
-                      ("X.1x.bw", toy["cells"]["X"]["tracks"]["DNase"])]:
+    for name, src in [
+        ("c.gz", toy["labels"][0]["conservative"]),
+        ("r.gz", toy["labels"][0]["relaxed"]),
+        ("X.1x.bw", toy["cells"]["X"]["tracks"]["DNase"]),
+    ]:
         os.symlink(src, cell / name)
     (cell / "chip.txt").write_text("c.gz\tCTCF\tr.gz\n")
     (cell / "bigwig.txt").write_text("X.1x.bw\tDGF\n")
     (cell / "meta.txt").write_text("0.1\tGEPC1\n")
     out = tmp_path / "fn.zarr"
-    result = CliRunner().invoke(main, ["build", "--from-factornet", str(tmp_path / "fn"),
-                                       "--genome", toy["genome"]["fasta"], str(out), "--quiet"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "build",
+            "--from-factornet",
+            str(tmp_path / "fn"),
+            "--genome",
+            toy["genome"]["fasta"],
+            str(out),
+            "--quiet",
+        ],
+    )
     assert result.exit_code == 0, result.output
     s = open_store(out)
     assert s.tracks == ["DGF"] and s.tasks[0].tf == "CTCF" and s.meta_feature_names == ["GEPC1"]
@@ -252,8 +288,17 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path, chr20_spec, chr20_st
     spec_path = tmp_path / "spec.yaml"
     spec_path.write_text(yaml.safe_dump(chr20_spec, sort_keys=False))
     out = tmp_path / "killed.zarr"
-    cmd = [sys.executable, "-m", "fnstore.cli", "build", str(spec_path), str(out), "--quiet",
-           "--workers", "1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "fnstore.cli",
+        "build",
+        str(spec_path),
+        str(out),
+        "--quiet",
+        "--workers",
+        "1",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     progress = out / "build_progress" / "c"
     deadline = time.time() + 120
@@ -295,17 +340,24 @@ def test_resume_refuses_changed_inputs(tmp_path, toy):
 def test_schedulers_build_identical_stores(tmp_path, toy, scheduler):
     build_store(toy, tmp_path / "threads.zarr")
     build_store(toy, tmp_path / f"{scheduler}.zarr", scheduler=scheduler, workers=2)
-    a, b = _arrays(open_store(tmp_path / "threads.zarr")), _arrays(open_store(tmp_path / f"{scheduler}.zarr"))
+    a, b = (
+        _arrays(open_store(tmp_path / "threads.zarr")),
+        _arrays(open_store(tmp_path / f"{scheduler}.zarr")),
+    )
     for name in a:
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
 
 
 def test_distributed_scheduler_address(tmp_path, toy):
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                                  dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster:
         build_store(toy, tmp_path / "dist.zarr", scheduler=cluster.scheduler_address)
     build_store(toy, tmp_path / "threads.zarr")
-    a, b = _arrays(open_store(tmp_path / "threads.zarr")), _arrays(open_store(tmp_path / "dist.zarr"))
+    a, b = (
+        _arrays(open_store(tmp_path / "threads.zarr")),
+        _arrays(open_store(tmp_path / "dist.zarr")),
+    )
     for name in a:
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)

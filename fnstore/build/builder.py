@@ -73,7 +73,9 @@ class Plan:
 # --------------------------------------------------------------------------- preparation
 
 
-def _choose_chroms(spec: BuildSpec, fasta: readers.FastaInfo) -> tuple[list[str], dict[str, int], bool]:
+def _choose_chroms(
+    spec: BuildSpec, fasta: readers.FastaInfo
+) -> tuple[list[str], dict[str, int], bool]:
     lengths = dict(fasta.lengths)
     assembly = dict(lengths)
     assembly_known = False
@@ -85,16 +87,25 @@ def _choose_chroms(spec: BuildSpec, fasta: readers.FastaInfo) -> tuple[list[str]
     elif spec.chrom_sizes:
         chroms = [c for c in assembly if c in lengths]
         if not chroms:
-            raise InputError(spec.chrom_sizes, f"no chromosome in common with the FASTA {spec.fasta}")
+            raise InputError(
+                spec.chrom_sizes, f"no chromosome in common with the FASTA {spec.fasta}"
+            )
     else:
         chroms = list(lengths)
     for chrom in chroms:
         if chrom not in lengths:
             alt = chrom[3:] if chrom.startswith("chr") else f"chr{chrom}"
-            hint = f" (it has {alt!r}: chr-prefix mismatch?)" if alt in lengths else f" (it has {', '.join(list(lengths)[:5])})"
+            hint = (
+                f" (it has {alt!r}: chr-prefix mismatch?)"
+                if alt in lengths
+                else f" (it has {', '.join(list(lengths)[:5])})"
+            )
             raise InputError(spec.fasta, f"chromosome {chrom!r} is not in the FASTA{hint}")
         if chrom in assembly and assembly[chrom] != lengths[chrom]:
-            raise InputError(spec.fasta, f"{chrom} has length {lengths[chrom]} but {assembly[chrom]} in {spec.chrom_sizes}: another assembly?")
+            raise InputError(
+                spec.fasta,
+                f"{chrom} has length {lengths[chrom]} but {assembly[chrom]} in {spec.chrom_sizes}: another assembly?",
+            )
     return chroms, {**assembly, **{c: lengths[c] for c in chroms}}, assembly_known
 
 
@@ -113,9 +124,11 @@ def prepare(spec: BuildSpec) -> Plan:
         max_val = max(max_val, abs(vmax))
     if spec.signal_dtype == "auto":
         dtype = "float16" if max_val <= FLOAT16_MAX else "float32"
-        reason = (f"auto: largest bigWig value {max_val:g} {'fits' if dtype == 'float16' else 'exceeds'} float16 "
-                  f"(max {FLOAT16_MAX:g}); float16 halves signal storage and keeps ~3 significant digits "
-                  f"(integers exact up to 2048); see benchmarks/build.py")
+        reason = (
+            f"auto: largest bigWig value {max_val:g} {'fits' if dtype == 'float16' else 'exceeds'} float16 "
+            f"(max {FLOAT16_MAX:g}); float16 halves signal storage and keeps ~3 significant digits "
+            f"(integers exact up to 2048); see benchmarks/build.py"
+        )
     else:
         dtype = spec.signal_dtype
         reason = f"set in the spec ({dtype}); largest bigWig value {max_val:g}"
@@ -165,17 +178,39 @@ def prepare(spec: BuildSpec) -> Plan:
             metadata[cells.index(cell), meta_names.index(name)] = v
 
     layout = Layout(
-        chroms=chroms, lengths=[lengths[c] for c in chroms], bin_size=spec.bin_size,
-        stride=spec.stride, cells=cells, tracks=tracks, tasks=tasks,
-        annotations=list(spec.annotations), meta_features=meta_names, signal_dtype=dtype,
-        position_chunk=spec.position_chunk, bin_chunk=spec.bin_chunk,
+        chroms=chroms,
+        lengths=[lengths[c] for c in chroms],
+        bin_size=spec.bin_size,
+        stride=spec.stride,
+        cells=cells,
+        tracks=tracks,
+        tasks=tasks,
+        annotations=list(spec.annotations),
+        meta_features=meta_names,
+        signal_dtype=dtype,
+        position_chunk=spec.position_chunk,
+        bin_chunk=spec.bin_chunk,
     )
     if layout.n_bins == 0:
         raise InputError(spec.fasta, f"chromosomes are shorter than one {spec.bin_size} bp bin")
-    checksums = {p: {"sha256": readers.sha256sum(p), "bytes": os.path.getsize(p)}
-                 for p in dict.fromkeys(spec.input_files())}
-    plan = Plan(spec, layout, fasta, bigwig_chroms, blacklist, conservative, relaxed,
-                dream_columns, annotations, metadata, checksums, reason)
+    checksums = {
+        p: {"sha256": readers.sha256sum(p), "bytes": os.path.getsize(p)}
+        for p in dict.fromkeys(spec.input_files())
+    }
+    plan = Plan(
+        spec,
+        layout,
+        fasta,
+        bigwig_chroms,
+        blacklist,
+        conservative,
+        relaxed,
+        dream_columns,
+        annotations,
+        metadata,
+        checksums,
+        reason,
+    )
     plan.units = _work_units(layout)
     plan.fingerprint = _fingerprint(plan)
     return plan
@@ -246,9 +281,13 @@ def run_positions_unit(plan: Plan, store: str, k: int) -> None:
     try:
         text = _fasta_handle(plan.fasta).fetch(chrom, s, e)
     except (OSError, ValueError) as exc:
-        raise InputError(plan.fasta.path, f"cannot read {chrom}:{s}-{e}: truncated FASTA? ({exc})") from None
+        raise InputError(
+            plan.fasta.path, f"cannot read {chrom}:{s}-{e}: truncated FASTA? ({exc})"
+        ) from None
     if len(text) != e - s:
-        raise InputError(plan.fasta.path, f"{chrom}:{s}-{e} returned {len(text)} bases: truncated FASTA?")
+        raise InputError(
+            plan.fasta.path, f"{chrom}:{s}-{e} returned {len(text)} bases: truncated FASTA?"
+        )
     root["sequence"][g0:g1] = encode_ascii(text)
     for track in layout.tracks:
         arr = root["signals"][track]
@@ -256,7 +295,9 @@ def run_positions_unit(plan: Plan, store: str, k: int) -> None:
             path = plan.spec.cell_tracks.get(cell, {}).get(track)
             if path is None:
                 continue
-            vals = readers.read_bigwig_values(_bigwig_handle(path), chrom, s, e, plan.bigwig_chroms[path], path)
+            vals = readers.read_bigwig_values(
+                _bigwig_handle(path), chrom, s, e, plan.bigwig_chroms[path], path
+            )
             arr[ci, g0:g1] = vals.astype(layout.signal_dtype)
 
 
@@ -279,8 +320,9 @@ def prepare_dream_labels(plan: Plan, store: str) -> np.memmap | None:
     scratch = _dream_scratch(store)
     scratch.mkdir(parents=True, exist_ok=True)
     n_cols = sum(n for _, _, n in plan.dream_columns)
-    mm = np.lib.format.open_memmap(scratch / "dream_labels.npy", mode="w+", dtype=np.int8,
-                                   shape=(layout.n_bins, n_cols))
+    mm = np.lib.format.open_memmap(
+        scratch / "dream_labels.npy", mode="w+", dtype=np.int8, shape=(layout.n_bins, n_cols)
+    )
     mm[:] = MISSING
     chrom_index = {c: i for i, c in enumerate(layout.chroms)}
     first, counts = layout.first_bins, layout.bins_per_chrom
@@ -296,7 +338,9 @@ def prepare_dream_labels(plan: Plan, store: str) -> np.memmap | None:
             ci = np.array([chrom_index[ch] for ch in chroms[keep]])
             st, sp = starts[keep], stops[keep]
             if np.any(sp - st != layout.bin_size) or np.any(st % layout.stride):
-                raise InputError(path, f"rows are not on the {layout.bin_size} bp / {layout.stride} bp bin grid")
+                raise InputError(
+                    path, f"rows are not on the {layout.bin_size} bp / {layout.stride} bp bin grid"
+                )
             local = st // layout.stride
             if np.any(local >= counts[ci]):
                 raise InputError(path, "a row lies past the chromosome end: another assembly?")
@@ -339,8 +383,11 @@ def run_bins_unit(plan: Plan, store: str, j: int, dream: np.ndarray | None) -> N
                 continue
             rel = plan.relaxed[t]
             labels[rows, t] = label_bins(
-                starts, size, cons.within(chrom, *span),
-                rel.within(chrom, *span) if rel is not None else None, rule,
+                starts,
+                size,
+                cons.within(chrom, *span),
+                rel.within(chrom, *span) if rel is not None else None,
+                rule,
             )
     if dream is not None:
         col0 = plan.dream_columns[0][1]
@@ -374,32 +421,50 @@ def _versions() -> dict[str, str]:
     import zarr
 
     return {
-        "fnstore": __version__, "python": platform.python_version(), "numpy": np.__version__,
-        "zarr": zarr.__version__, "numcodecs": numcodecs.__version__, "dask": dask.__version__,
-        "pysam": pysam.__version__, "pyBigWig": getattr(sys.modules.get("pyBigWig"), "__version__", "unknown"),
+        "fnstore": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "zarr": zarr.__version__,
+        "numcodecs": numcodecs.__version__,
+        "dask": dask.__version__,
+        "pysam": pysam.__version__,
+        "pyBigWig": getattr(sys.modules.get("pyBigWig"), "__version__", "unknown"),
     }
 
 
 def _store_attrs(plan: Plan) -> dict[str, Any]:
     spec, layout = plan.spec, plan.layout
     present = {t: [t in spec.cell_tracks.get(c, {}) for c in layout.cells] for t in layout.tracks}
-    track_sources = {t: {c: spec.cell_tracks[c][t] for c in layout.cells if t in spec.cell_tracks.get(c, {})}
-                     for t in layout.tracks}
+    track_sources = {
+        t: {c: spec.cell_tracks[c][t] for c in layout.cells if t in spec.cell_tracks.get(c, {})}
+        for t in layout.tracks
+    }
 
     def src(path: str | None) -> dict[str, Any] | None:
         return None if path is None else {"path": path, "sha256": plan.checksums[path]["sha256"]}
 
-    task_sources = [{"tf": t.tf, "cell": t.cell, "conservative": src(t.conservative), "relaxed": src(t.relaxed)}
-                    for t in spec.peak_tasks]
+    task_sources = [
+        {"tf": t.tf, "cell": t.cell, "conservative": src(t.conservative), "relaxed": src(t.relaxed)}
+        for t in spec.peak_tasks
+    ]
     for path, first, n in plan.dream_columns:
-        task_sources += [{"tf": layout.tasks[first + i][0], "cell": layout.tasks[first + i][1],
-                          "dream_tsv": src(path)} for i in range(n)]
+        task_sources += [
+            {
+                "tf": layout.tasks[first + i][0],
+                "cell": layout.tasks[first + i][1],
+                "dream_tsv": src(path),
+            }
+            for i in range(n)
+        ]
     return {
         "name": spec.name,
         "assembly": spec.assembly,
-        "labelling": {"rule": "FactorNet/ENCODE-DREAM", **spec.rule.to_dict(),
-                      "ambiguous_source": "relaxed peaks, else conservative peaks",
-                      "codes": {"U": 0, "B": 1, "A": 2, "no data": MISSING}},
+        "labelling": {
+            "rule": "FactorNet/ENCODE-DREAM",
+            **spec.rule.to_dict(),
+            "ambiguous_source": "relaxed peaks, else conservative peaks",
+            "codes": {"U": 0, "B": 1, "A": 2, "no data": MISSING},
+        },
         "track_present": present,
         "track_sources": track_sources,
         "task_sources": task_sources,
@@ -411,9 +476,13 @@ def _store_attrs(plan: Plan) -> dict[str, Any]:
             "inputs": plan.checksums,
             "versions": _versions(),
             "parameters": {
-                "bin_size": layout.bin_size, "stride": layout.stride, "label_rule": spec.rule.to_dict(),
-                "signal_dtype": layout.signal_dtype, "signal_dtype_reason": plan.signal_dtype_reason,
-                "position_chunk": layout.position_chunk, "bin_chunk": layout.bin_chunk,
+                "bin_size": layout.bin_size,
+                "stride": layout.stride,
+                "label_rule": spec.rule.to_dict(),
+                "signal_dtype": layout.signal_dtype,
+                "signal_dtype_reason": plan.signal_dtype_reason,
+                "position_chunk": layout.position_chunk,
+                "bin_chunk": layout.bin_chunk,
             },
             "fingerprint": plan.fingerprint,
             "command": " ".join(sys.argv),
@@ -426,9 +495,15 @@ def _store_attrs(plan: Plan) -> dict[str, Any]:
 def _new_store(plan: Plan, store: str) -> Any:
     root = create_store(store, plan.layout, _store_attrs(plan))
     root["metadata"][...] = plan.metadata
-    root.create_array(PROGRESS_ARRAY, shape=(len(plan.units),), chunks=(1,), dtype="uint8",
-                      fill_value=0, dimension_names=["work_unit"],
-                      attributes={"units": [f"{k}:{i}" for k, i in plan.units]})
+    root.create_array(
+        PROGRESS_ARRAY,
+        shape=(len(plan.units),),
+        chunks=(1,),
+        dtype="uint8",
+        fill_value=0,
+        dimension_names=["work_unit"],
+        attributes={"units": [f"{k}:{i}" for k, i in plan.units]},
+    )
     return root
 
 
@@ -438,9 +513,13 @@ def _resume_store(plan: Plan, store: str) -> Any:
         meta = dict(root.attrs[FORMAT_NAME])
         recorded = root.attrs["provenance"]["fingerprint"]
     except Exception:
-        raise StoreError(f"{store}: cannot resume: not an fnstore build (use --overwrite)") from None
+        raise StoreError(
+            f"{store}: cannot resume: not an fnstore build (use --overwrite)"
+        ) from None
     if recorded != plan.fingerprint:
-        raise StoreError(f"{store}: cannot resume: the spec or its input files changed since this build started (use --overwrite)")
+        raise StoreError(
+            f"{store}: cannot resume: the spec or its input files changed since this build started (use --overwrite)"
+        )
     if meta.get("status") == STATUS_COMPLETE:
         return None
     if not is_remote(store):
@@ -449,8 +528,15 @@ def _resume_store(plan: Plan, store: str) -> Any:
     return root
 
 
-def _execute(plan: Plan, store: str, todo: list[int], dream: np.ndarray | None, scheduler: str,
-             workers: int | None, progress: bool) -> None:
+def _execute(
+    plan: Plan,
+    store: str,
+    todo: list[int],
+    dream: np.ndarray | None,
+    scheduler: str,
+    workers: int | None,
+    progress: bool,
+) -> None:
     import dask
     from dask.callbacks import Callback
 
@@ -498,9 +584,16 @@ def _pack_zip(folder: str, target: str) -> None:
     shutil.rmtree(folder)
 
 
-def build_store(spec: str | os.PathLike | dict[str, Any] | BuildSpec, store: str | os.PathLike, *,
-                overwrite: bool = False, resume: bool = False, scheduler: str = "threads",
-                workers: int | None = None, progress: bool = False) -> str:
+def build_store(
+    spec: str | os.PathLike | dict[str, Any] | BuildSpec,
+    store: str | os.PathLike,
+    *,
+    overwrite: bool = False,
+    resume: bool = False,
+    scheduler: str = "threads",
+    workers: int | None = None,
+    progress: bool = False,
+) -> str:
     """Build (or finish building) a store; returns a one-paragraph summary.
 
     A ``.zip`` target is built as a directory beside it (``NAME.zip.building``, which is
@@ -512,23 +605,48 @@ def build_store(spec: str | os.PathLike | dict[str, Any] | BuildSpec, store: str
         work = f"{store}.building"
         if os.path.exists(store) and not overwrite:
             raise InputError(store, "already exists (use --overwrite to replace it)")
-        summary = _build(spec, work, overwrite=overwrite or (os.path.exists(work) and not resume),
-                         resume=resume, scheduler=scheduler, workers=workers, progress=progress)
+        summary = _build(
+            spec,
+            work,
+            overwrite=overwrite or (os.path.exists(work) and not resume),
+            resume=resume,
+            scheduler=scheduler,
+            workers=workers,
+            progress=progress,
+        )
         if os.path.exists(store):
             os.remove(store)
         _pack_zip(work, store)
         return summary.replace(work, store)
-    return _build(spec, store, overwrite=overwrite, resume=resume, scheduler=scheduler,
-                  workers=workers, progress=progress)
+    return _build(
+        spec,
+        store,
+        overwrite=overwrite,
+        resume=resume,
+        scheduler=scheduler,
+        workers=workers,
+        progress=progress,
+    )
 
 
-def _build(spec: str | os.PathLike | dict[str, Any] | BuildSpec, store: str, *, overwrite: bool,
-           resume: bool, scheduler: str, workers: int | None, progress: bool) -> str:
+def _build(
+    spec: str | os.PathLike | dict[str, Any] | BuildSpec,
+    store: str,
+    *,
+    overwrite: bool,
+    resume: bool,
+    scheduler: str,
+    workers: int | None,
+    progress: bool,
+) -> str:
     t0 = time.perf_counter()
     bs = spec if isinstance(spec, BuildSpec) else load_spec(spec)
     exists = store_exists(store)
     if exists and not (overwrite or resume):
-        raise InputError(store, "already exists (use --overwrite to replace it, or --resume to finish an interrupted build)")
+        raise InputError(
+            store,
+            "already exists (use --overwrite to replace it, or --resume to finish an interrupted build)",
+        )
     if overwrite and resume:
         raise InputError(store, "--overwrite and --resume exclude each other")
     plan = prepare(bs)
@@ -565,6 +683,8 @@ def _build(spec: str | os.PathLike | dict[str, Any] | BuildSpec, store: str, *, 
     mark_complete(root, {"provenance": prov})
     _handles().clear()
     layout = plan.layout
-    return (f"{store}: {len(layout.chroms)} chromosome(s), {layout.n_bins:,} bins, {len(layout.cells)} cells, "
-            f"{len(layout.tracks)} track(s), {len(layout.tasks)} tasks; built {len(todo)} of {len(plan.units)} "
-            f"chunks in {time.perf_counter() - t0:.1f} s")
+    return (
+        f"{store}: {len(layout.chroms)} chromosome(s), {layout.n_bins:,} bins, {len(layout.cells)} cells, "
+        f"{len(layout.tracks)} track(s), {len(layout.tasks)} tasks; built {len(todo)} of {len(plan.units)} "
+        f"chunks in {time.perf_counter() - t0:.1f} s"
+    )

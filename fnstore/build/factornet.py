@@ -35,14 +35,18 @@ def spec_from_factornet(folder: str | Path, genome: str | None) -> dict[str, Any
     if not root.is_dir():
         raise InputError(root, "no such FactorNet data folder")
     if genome is None:
-        raise InputError(root, "--from-factornet needs --genome FASTA (FactorNet kept it elsewhere)")
+        raise InputError(
+            root, "--from-factornet needs --genome FASTA (FactorNet kept it elsewhere)"
+        )
     cells: dict[str, dict[str, Any]] = {}
     labels: list[dict[str, str]] = []
     for cell_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         cell = cell_dir.name
         entry: dict[str, Any] = {}
         if (cell_dir / "bigwig.txt").exists():
-            entry["tracks"] = {name: str(cell_dir / f) for f, name, *_ in _rows(cell_dir / "bigwig.txt", 2)}
+            entry["tracks"] = {
+                name: str(cell_dir / f) for f, name, *_ in _rows(cell_dir / "bigwig.txt", 2)
+            }
         if (cell_dir / "meta.txt").exists():
             entry["metadata"] = str(cell_dir / "meta.txt")
         if (cell_dir / "chip.txt").exists():
@@ -54,6 +58,12 @@ def spec_from_factornet(folder: str | Path, genome: str | None) -> dict[str, Any
         if entry:
             cells[cell] = entry
     if not cells and not labels:
-        raise InputError(root, "no <CELL>/chip.txt, bigwig.txt or meta.txt found: not a FactorNet data folder")
-    return {"name": f"factornet-{root.name}", "genome": {"fasta": str(Path(genome).resolve())},
-            "cells": cells, "labels": labels}
+        raise InputError(
+            root, "no <CELL>/chip.txt, bigwig.txt or meta.txt found: not a FactorNet data folder"
+        )
+    return {
+        "name": f"factornet-{root.name}",
+        "genome": {"fasta": str(Path(genome).resolve())},
+        "cells": cells,
+        "labels": labels,
+    }

@@ -98,18 +98,29 @@ def read_bed(path: str | os.PathLike, kind: str = "BED", min_columns: int = 3) -
             continue
         parts = line.split("\t") if "\t" in line else line.split()
         if len(parts) < min_columns:
-            raise InputError(path, f"line {lineno}: malformed {kind} row: expected at least {min_columns} columns, got {len(parts)}")
+            raise InputError(
+                path,
+                f"line {lineno}: malformed {kind} row: expected at least {min_columns} columns, got {len(parts)}",
+            )
         if kind == "narrowPeak":
             if n_cols is None:
                 n_cols = len(parts)
             elif len(parts) != n_cols:
-                raise InputError(path, f"line {lineno}: malformed narrowPeak row: {len(parts)} columns where earlier rows have {n_cols}")
+                raise InputError(
+                    path,
+                    f"line {lineno}: malformed narrowPeak row: {len(parts)} columns where earlier rows have {n_cols}",
+                )
         try:
             s, e = int(parts[1]), int(parts[2])
         except ValueError:
-            raise InputError(path, f"line {lineno}: malformed {kind} row: start/end are not integers ({parts[1]!r}, {parts[2]!r})") from None
+            raise InputError(
+                path,
+                f"line {lineno}: malformed {kind} row: start/end are not integers ({parts[1]!r}, {parts[2]!r})",
+            ) from None
         if s < 0 or e <= s:
-            raise InputError(path, f"line {lineno}: malformed {kind} row: need 0 <= start < end, got {s}-{e}")
+            raise InputError(
+                path, f"line {lineno}: malformed {kind} row: need 0 <= start < end, got {s}-{e}"
+            )
         chroms.append(parts[0])
         starts.append(s)
         ends.append(e)
@@ -141,13 +152,19 @@ def check_interval_chroms(iv: Intervals, lengths: dict[str, int], assembly_known
         toggled = {c[3:] if c.startswith("chr") else f"chr{c}" for c in iv.chroms}
         example = sorted(iv.chroms)[0]
         if toggled & known:
-            raise InputError(iv.source, f"chromosome names do not match the genome (file has {example!r}, genome has {sorted(known)[0]!r})")
+            raise InputError(
+                iv.source,
+                f"chromosome names do not match the genome (file has {example!r}, genome has {sorted(known)[0]!r})",
+            )
         if assembly_known:
             raise InputError(iv.source, f"chromosome {example!r} is not in the genome assembly")
     for chrom in common:
         _, ends = iv.by_chrom[chrom]
         if ends.size and int(ends.max()) > lengths[chrom]:
-            raise InputError(iv.source, f"interval ends at {chrom}:{int(ends.max())}, past the chromosome end ({lengths[chrom]}): another assembly?")
+            raise InputError(
+                iv.source,
+                f"interval ends at {chrom}:{int(ends.max())}, past the chromosome end ({lengths[chrom]}): another assembly?",
+            )
 
 
 # --------------------------------------------------------------------------- FASTA
@@ -195,7 +212,10 @@ def inspect_fasta(path: str | os.PathLike, index_dir: str | None = None) -> Fast
         except pysam.utils.SamtoolsError as exc:
             msg = str(exc).splitlines()[-1] if str(exc) else "cannot index"
             if compressed:
-                raise InputError(p, f"cannot index FASTA: not BGZF-compressed or truncated (recompress with `bgzip`): {msg}") from None
+                raise InputError(
+                    p,
+                    f"cannot index FASTA: not BGZF-compressed or truncated (recompress with `bgzip`): {msg}",
+                ) from None
             raise InputError(p, f"cannot index FASTA: {msg}") from None
     info = FastaInfo(str(p), {}, fai, gzi)
     try:
@@ -210,9 +230,13 @@ def inspect_fasta(path: str | os.PathLike, index_dir: str | None = None) -> Fast
             try:
                 tail = fa.fetch(name, max(0, length - 64), length)
             except (OSError, ValueError, KeyError) as exc:
-                raise InputError(p, f"cannot read the end of {name}: truncated FASTA? ({exc})") from None
+                raise InputError(
+                    p, f"cannot read the end of {name}: truncated FASTA? ({exc})"
+                ) from None
             if len(tail) != min(64, length):
-                raise InputError(p, f"sequence {name} is shorter than its index says: truncated FASTA?")
+                raise InputError(
+                    p, f"sequence {name} is shorter than its index says: truncated FASTA?"
+                )
     return info
 
 
@@ -272,21 +296,33 @@ def check_bigwig_chroms(path: str, chroms: dict[str, int], lengths: dict[str, in
         toggled = {c[3:] if c.startswith("chr") else f"chr{c}" for c in chroms}
         example = sorted(chroms)[0]
         if toggled & set(lengths):
-            raise InputError(path, f"chromosome names do not match the genome (bigWig has {example!r}, genome has {sorted(lengths)[0]!r})")
-        raise InputError(path, f"no chromosome in common with the genome (bigWig has {example!r}...)")
+            raise InputError(
+                path,
+                f"chromosome names do not match the genome (bigWig has {example!r}, genome has {sorted(lengths)[0]!r})",
+            )
+        raise InputError(
+            path, f"no chromosome in common with the genome (bigWig has {example!r}...)"
+        )
     for chrom in sorted(common):
         if chroms[chrom] != lengths[chrom]:
-            raise InputError(path, f"{chrom} has length {chroms[chrom]} here but {lengths[chrom]} in the genome: another assembly?")
+            raise InputError(
+                path,
+                f"{chrom} has length {chroms[chrom]} here but {lengths[chrom]} in the genome: another assembly?",
+            )
 
 
-def read_bigwig_values(bw, chrom: str, start: int, end: int, chroms: dict[str, int], source: str) -> np.ndarray:  # noqa: ANN001
+def read_bigwig_values(
+    bw, chrom: str, start: int, end: int, chroms: dict[str, int], source: str
+) -> np.ndarray:  # noqa: ANN001
     """Per-base float32 values with NaN (no data) as 0; zeros for chromosomes the file lacks."""
     if chrom not in chroms:
         return np.zeros(end - start, dtype=np.float32)
     try:
         vals = bw.values(chrom, start, end, numpy=True)
     except RuntimeError as exc:
-        raise InputError(source, f"cannot read {chrom}:{start}-{end}: truncated or corrupt bigWig ({exc})") from None
+        raise InputError(
+            source, f"cannot read {chrom}:{start}-{end}: truncated or corrupt bigWig ({exc})"
+        ) from None
     vals = np.asarray(vals, dtype=np.float32)
     np.nan_to_num(vals, copy=False, nan=0.0)
     return vals
@@ -323,7 +359,9 @@ def dream_tsv_header(path: str | os.PathLike) -> list[str]:
     except (EOFError, OSError, zlib.error) as exc:
         raise InputError(p, f"truncated or corrupt gzip file ({exc})") from None
     if len(header) < 4 or [h.lower() for h in header[:3]] != ["chr", "start", "stop"]:
-        raise InputError(p, "not an ENCODE-DREAM label TSV: header must be 'chr start stop CELL...'")
+        raise InputError(
+            p, "not an ENCODE-DREAM label TSV: header must be 'chr start stop CELL...'"
+        )
     return header[3:]
 
 
@@ -332,8 +370,15 @@ def iter_dream_tsv(path: str | os.PathLike, n_cells: int, rows_per_block: int = 
     import pandas as pd
 
     try:
-        reader = pd.read_csv(path, sep="\t", header=0, dtype=str, chunksize=rows_per_block,
-                             keep_default_na=False, compression="infer")
+        reader = pd.read_csv(
+            path,
+            sep="\t",
+            header=0,
+            dtype=str,
+            chunksize=rows_per_block,
+            keep_default_na=False,
+            compression="infer",
+        )
         line = 2
         for block in reader:
             if block.shape[1] != n_cells + 3:
@@ -342,8 +387,15 @@ def iter_dream_tsv(path: str | os.PathLike, n_cells: int, rows_per_block: int = 
                 starts = block.iloc[:, 1].astype(np.int64).to_numpy()
                 stops = block.iloc[:, 2].astype(np.int64).to_numpy()
             except ValueError:
-                raise InputError(path, f"rows from line {line}: start/stop are not integers") from None
-            yield block.iloc[:, 0].to_numpy(dtype=str), starts, stops, block.iloc[:, 3:].to_numpy(dtype=str)
+                raise InputError(
+                    path, f"rows from line {line}: start/stop are not integers"
+                ) from None
+            yield (
+                block.iloc[:, 0].to_numpy(dtype=str),
+                starts,
+                stops,
+                block.iloc[:, 3:].to_numpy(dtype=str),
+            )
             line += len(block)
     except (EOFError, zlib.error, OSError) as exc:
         raise InputError(path, f"truncated or corrupt file ({exc})") from None

@@ -112,18 +112,29 @@ def load_spec(spec: str | os.PathLike | dict[str, Any]) -> BuildSpec:
     dream: list[DreamSource] = []
     for item in raw.get("labels") or []:
         if "conservative" in item:
-            peak_tasks.append(PeakTask(item["tf"], item["cell"], resolve(item["conservative"]),
-                                       resolve(item["relaxed"]) if item.get("relaxed") else None))
+            peak_tasks.append(
+                PeakTask(
+                    item["tf"],
+                    item["cell"],
+                    resolve(item["conservative"]),
+                    resolve(item["relaxed"]) if item.get("relaxed") else None,
+                )
+            )
         elif "dream_tsv" in item:
             p = resolve(item["dream_tsv"])
             dream.append(DreamSource(p, item.get("tf") or Path(p).name.split(".")[0]))
         else:
-            peak_tasks += scan_peaks_dir(resolve(item["peaks_dir"]), item.get("tfs"), item.get("cells"))
+            peak_tasks += scan_peaks_dir(
+                resolve(item["peaks_dir"]), item.get("tfs"), item.get("cells")
+            )
     seen: dict[tuple[str, str], str] = {}
     for t in peak_tasks:
         key = (t.tf, t.cell)
         if key in seen:
-            raise InputError(t.conservative, f"duplicate TF x cell pair {t.tf} x {t.cell} (also from {seen[key]})")
+            raise InputError(
+                t.conservative,
+                f"duplicate TF x cell pair {t.tf} x {t.cell} (also from {seen[key]})",
+            )
         seen[key] = t.conservative
     rule = LabelRule(**(raw.get("label_rule") or {}))
     bins = raw.get("bins") or {}
@@ -131,19 +142,27 @@ def load_spec(spec: str | os.PathLike | dict[str, Any]) -> BuildSpec:
     from fnstore.store import DEFAULT_BIN_CHUNK, DEFAULT_POSITION_CHUNK
 
     return BuildSpec(
-        raw=raw, source=source, fasta=resolve(genome["fasta"]), chroms=genome.get("chroms"),
+        raw=raw,
+        source=source,
+        fasta=resolve(genome["fasta"]),
+        chroms=genome.get("chroms"),
         chrom_sizes=resolve(genome["chrom_sizes"]) if genome.get("chrom_sizes") else None,
-        bin_size=int(bins.get("size", 200)), stride=int(bins.get("stride", 50)),
+        bin_size=int(bins.get("size", 200)),
+        stride=int(bins.get("stride", 50)),
         blacklist=[resolve(b) for b in raw.get("blacklist") or []],
         signal_dtype=raw.get("signal_dtype", "auto"),
-        cell_tracks={c: {t: resolve(p) for t, p in (v.get("tracks") or {}).items()} for c, v in cells.items()},
+        cell_tracks={
+            c: {t: resolve(p) for t, p in (v.get("tracks") or {}).items()} for c, v in cells.items()
+        },
         cell_meta={c: resolve(v["metadata"]) for c, v in cells.items() if v.get("metadata")},
-        peak_tasks=peak_tasks, dream=dream,
+        peak_tasks=peak_tasks,
+        dream=dream,
         annotations={k: resolve(v) for k, v in (raw.get("annotations") or {}).items()},
         rule=rule,
         position_chunk=int(chunks.get("positions", DEFAULT_POSITION_CHUNK)),
         bin_chunk=int(chunks.get("bins", DEFAULT_BIN_CHUNK)),
-        name=raw.get("name", "fnstore"), assembly=raw.get("assembly"),
+        name=raw.get("name", "fnstore"),
+        assembly=raw.get("assembly"),
     )
 
 
@@ -159,12 +178,17 @@ def scan_peaks_dir(folder: str, tfs: list[str] | None, cells: list[str] | None) 
             continue
         slot = found.setdefault((m["tf"], m["cell"]), {})
         if m["kind"] in slot:
-            raise InputError(path, f"duplicate {m['kind']} peak file for {m['tf']} x {m['cell']} (also {slot[m['kind']]})")
+            raise InputError(
+                path,
+                f"duplicate {m['kind']} peak file for {m['tf']} x {m['cell']} (also {slot[m['kind']]})",
+            )
         slot[m["kind"]] = str(path)
     tasks = []
     for (tf, cell), files in sorted(found.items()):
         if "conservative" not in files:
-            raise InputError(files["relaxed"], f"relaxed peaks for {tf} x {cell} without a conservative file")
+            raise InputError(
+                files["relaxed"], f"relaxed peaks for {tf} x {cell} without a conservative file"
+            )
         tasks.append(PeakTask(tf, cell, files["conservative"], files.get("relaxed")))
     if not tasks:
         raise InputError(root, "no ChIPseq.<CELL>.<TF>.conservative*.narrowPeak[.gz] files found")
