@@ -289,6 +289,33 @@ def test_pickle_and_shards(chr20_store):
     assert np.array_equal(b.batch(0)[1], s.batch(1)[1])
 
 
+def _batch_in_worker(sampler: Sampler, i: int) -> tuple[np.ndarray, np.ndarray]:
+    inputs, y = sampler.batch(i)
+    return inputs["x"], y
+
+
+def test_worker_process_gives_the_same_batches(chr20_store):
+    """A sampler sent to a fresh (spawned) process rebuilds its store handle, cache and
+    compiled kernels there and reads the very same batches."""
+    import concurrent.futures
+    import multiprocessing
+
+    s = make(
+        chr20_store,
+        tracks=["DNase", "ATAC"],
+        cells=["GM12878"],
+        tfs="ATF7",
+        reverse_complement=True,
+    )
+    s.epoch = 2
+    ctx = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=ctx) as pool:
+        got = list(pool.map(_batch_in_worker, [s, s], [0, 3]))
+    for (x, y), i in zip(got, [0, 3], strict=True):
+        ref_inputs, ref_y = s.batch(i)
+        assert np.array_equal(x, ref_inputs["x"]) and np.array_equal(y, ref_y)
+
+
 def test_keras_dataset(chr20_store):
     pytest.importorskip("keras")
     s = make(chr20_store, tracks=["DNase"], max_batches=2)
