@@ -1,8 +1,8 @@
 """A fixed-size arena of decompressed store chunks, shared by every batch a sampler reads.
 
-Why an arena and not a dict of arrays: a batch's windows are gathered with ONE fancy index
-into a flat view of the arena (``sliding_window_view``-style), which needs every cached
-chunk to live in one NumPy buffer. Each slot holds a whole position chunk plus a *halo*
+Why an arena and not a dict of arrays: a batch's windows are gathered by one compiled
+loop that addresses every window as ``slot * slot_len + offset`` in one NumPy buffer, so
+every cached chunk lives in that buffer. Each slot holds a whole position chunk plus a *halo*
 (the first ``halo`` positions of the next chunk), so a window that starts near the end of
 a chunk is still one contiguous row of the arena. Heads of chunks are remembered forever
 (a few kB each), so a halo costs at most one extra chunk decompression per chunk per
