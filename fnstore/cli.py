@@ -263,7 +263,13 @@ def validate(store: str, checksums: bool) -> None:
 @click.option("--workers", type=int, default=0, show_default=True, help="Batch reader workers.")
 @click.option("--processes", is_flag=True, help="Workers are processes, not threads.")
 @click.option("--devices", type=int, default=1, show_default=True, help="Data-parallel devices.")
-@click.option("--memory-budget", default="2GiB", show_default=True, help="Chunk cache size.")
+@click.option(
+    "--memory-budget",
+    default="2GiB",
+    show_default=True,
+    help="Sampler chunk cache size (sequence at two bases per byte, signals as stored). If an "
+    "epoch's chunks do not fit, each epoch is read in random groups of chunks that do.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @one_line_errors
 def train(
