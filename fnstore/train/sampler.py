@@ -43,7 +43,7 @@ from fnstore.train.examples import (
     split_masks,
     targets,
 )
-from fnstore.train.windows import WindowReader
+from fnstore.train.windows import Located, WindowReader
 
 DEFAULT_MEMORY_BUDGET = 2 << 30
 #: default jitter: a stride-sized shift keeps a window's central 100 bp inside its 200 bp bin
@@ -81,6 +81,7 @@ class Plan:
     start: np.ndarray  # global position of the window's first base (forward strand)
     y: np.ndarray  # (n, n_tfs) float32, -1 = masked
     n_fwd: np.ndarray  # per batch: its forward-strand rows come first, then the reverse
+    where: Located  # the windows' chunks and offsets, for the reader
 
     def __len__(self) -> int:
         return len(self.bin)
@@ -374,14 +375,16 @@ class Sampler:
         batch = np.arange(n) // self.batch_size
         order = order[np.argsort(batch * 2 + rc[order], kind="stable")]
         n_fwd = np.bincount(batch, weights=~rc[order], minlength=-(-n // self.batch_size))
+        cell, start = cell[order], start[order]
         return Plan(
-            cell[order],
+            cell,
             bin_[order],
             shift[order],
             rc[order],
-            start[order],
+            start,
             yy[order],
             n_fwd.astype(np.int64),
+            self.reader.locate(cell, start),
         )
 
     def _blocked(
@@ -423,7 +426,7 @@ class Sampler:
         """Batch ``i`` of ``epoch`` (default: current): ``({"x": ..., "extra": ...}, y)``."""
         lo, hi, n_fwd = self._batch_span(i, epoch)
         plan = self.plan(epoch)
-        x = self.reader.read(plan.cell[lo:hi], plan.start[lo:hi], n_fwd)
+        x = self.reader.read_located(plan.where[lo:hi], n_fwd)
         inputs = {"x": x}
         if self.n_extra:
             inputs["extra"] = self.extra(plan.cell[lo:hi], plan.bin[lo:hi])

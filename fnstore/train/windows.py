@@ -29,6 +29,7 @@ strand is one contiguous slice of the output.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numba
 import numpy as np
@@ -185,6 +186,19 @@ def _gather_values(sig_fwd, sig_rev, sig_pos, n_fwd, out_sig):  # noqa: ANN001
             out_sig[b, i] = sig_rev[q - i]
 
 
+@dataclass(frozen=True)
+class Located:
+    """Windows placed in the store's position chunks (see :meth:`WindowReader.locate`)."""
+
+    chunk: np.ndarray  # chunk of each window's first base
+    off: np.ndarray  # offset of that base in its chunk
+    straddle: np.ndarray  # window runs into the next chunk (needs the slot's halo)
+    key: np.ndarray  # signal cache key: cell * n_chunks + chunk
+
+    def __getitem__(self, rows: slice) -> Located:
+        return Located(self.chunk[rows], self.off[rows], self.straddle[rows], self.key[rows])
+
+
 class WindowReader:
     """Read ``(B, L, 4 + T)`` windows for (cell, global start) pairs.
 
@@ -317,15 +331,28 @@ class WindowReader:
         caches = [c for c in (self.seq_cache, self.sig_cache) if c is not None and c.evicting]
         return min(c.n_slots for c in caches) if caches else self.seq_cache.n_slots
 
+    def locate(self, cell: np.ndarray, start: np.ndarray) -> Located:
+        """Where windows ``[start, start + L)`` of ``cell`` lie in the store's chunks.
+
+        Pure arithmetic, so the sampler does it once per epoch for every example rather
+        than once per batch.
+        """
+        start = np.asarray(start, dtype=np.int64)
+        chunk = start // self.chunk
+        off = start - chunk * self.chunk
+        key = np.asarray(cell, dtype=np.int64) * self.n_chunks + chunk
+        return Located(chunk, off, off + self.window > self.chunk, key)
+
     def read(self, cell: np.ndarray, start: np.ndarray, n_fwd: int) -> np.ndarray:
         """Windows ``[start, start + L)`` (global positions) of ``cell`` (indices into
         ``self.cells``); rows ``n_fwd:`` are reverse complemented."""
-        L, C = self.window, self.chunk
-        start = np.asarray(start, dtype=np.int64)
-        chunk = start // C
-        off = start - chunk * C
-        straddle = off + L > C
-        B = len(start)
+        return self.read_located(self.locate(cell, start), n_fwd)
+
+    def read_located(self, where: Located, n_fwd: int) -> np.ndarray:
+        """:meth:`read` of windows already :meth:`locate`-d."""
+        L = self.window
+        chunk, off, straddle, key = where.chunk, where.off, where.straddle, where.key
+        B = len(chunk)
         x = np.empty((B, L, 4 + self.n_tracks), dtype=self.dtype)
         n_fwd = int(n_fwd)
 
@@ -345,7 +372,6 @@ class WindowReader:
         if self.sig_cache is None:
             _gather_codes(seq, seq_pos, n_fwd, self._lut, self._lut_rc, seq_out)
             return x
-        key = np.asarray(cell, dtype=np.int64) * self.n_chunks + chunk
         column = _ITEM_OF_WIDTH[self.dtype.itemsize]
         perm = self.rc_perm if self.rc_perm is not None else np.arange(self.n_tracks)
         if self.planar:
