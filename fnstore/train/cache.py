@@ -42,6 +42,11 @@ Loader = Callable[[int, int, int, np.ndarray], None]
 Encoder = Callable[[np.ndarray, np.ndarray], None]
 
 
+def slot_length(chunk: int, halo: int, pack: int = 1) -> int:
+    """Positions in one slot: the chunk plus its halo rounded up to whole packed items."""
+    return int(chunk) + -(-int(halo) // pack) * pack
+
+
 class ChunkCache:
     """LRU cache of ``n_slots`` chunks, each ``chunk + halo`` positions of ``row_shape`` values.
 
@@ -75,8 +80,8 @@ class ChunkCache:
         self.pack = int(pack)
         self.encode = encode
         self.chunk = int(chunk)
-        self.halo = -(-int(halo) // self.pack) * self.pack
-        self.slot_len = self.chunk + self.halo
+        self.slot_len = slot_length(chunk, halo, self.pack)
+        self.halo = self.slot_len - self.chunk
         needed = n_keys if n_needed is None else min(n_needed, n_keys)
         self.n_slots = int(max(1, min(n_slots, needed)))
         # np.empty does not touch pages: RSS grows only as slots are filled

@@ -365,34 +365,32 @@ class Sampler:
         )
         rc = rng.random(n) < 0.5 if self.reverse_complement else np.zeros(n, dtype=bool)
         start = self.first_base(bin_) + shift
+        where = self.reader.locate(cell, start)
         if self.split == "valid":
             order = np.lexsort((bin_, cell))  # genome order: each chunk read once
         else:
             order = rng.permutation(n)
             if self.reader.evicting:
-                order = self._blocked(order, cell, start, rng)
+                order = self._blocked(order, where.key, rng)
         # forward rows first within each batch (a stable partition keeps the shuffle)
         batch = np.arange(n) // self.batch_size
         order = order[np.argsort(batch * 2 + rc[order], kind="stable")]
         n_fwd = np.bincount(batch, weights=~rc[order], minlength=-(-n // self.batch_size))
-        cell, start = cell[order], start[order]
         return Plan(
-            cell,
+            cell[order],
             bin_[order],
             shift[order],
             rc[order],
-            start,
+            start[order],
             yy[order],
             n_fwd.astype(np.int64),
-            self.reader.locate(cell, start),
+            where[order],
         )
 
-    def _blocked(
-        self, order: np.ndarray, cell: np.ndarray, start: np.ndarray, rng: np.random.Generator
-    ) -> np.ndarray:
-        """Reorder so consecutive examples share a budget-sized random group of chunks."""
-        unit = cell.astype(np.int64) * self.reader.n_chunks + start // self.reader.chunk
-        keys, inverse = np.unique(unit, return_inverse=True)
+    def _blocked(self, order: np.ndarray, key: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Reorder so consecutive examples share a budget-sized random group of chunks
+        (``key``: each example's (cell, chunk) cache key)."""
+        keys, inverse = np.unique(key, return_inverse=True)
         # half the slots per group: a batch straddling two groups still fits the cache
         group_of_key = rng.permutation(len(keys)) // max(1, self.reader.slots // 2)
         group = group_of_key[inverse][order]

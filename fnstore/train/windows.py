@@ -15,9 +15,10 @@ Why it is fast (the loader must never be what a GPU waits for):
   layers cast their inputs to the model's compute dtype on the device;
 * a batch is one pass of a small Numba kernel that walks each window once, writing a
   position's one-hot row (one 8- or 16-byte item from a table indexed by packed byte and
-  position parity, the complement table on reverse windows) and its T signal values (one item too when they fit 2, 4, 8 or 16
-  bytes) straight into the ``(B, L, 4 + T)`` output; reverse windows are walked
-  backwards, so they come out reversed with no extra pass. Measured on chr20
+  position parity, the complement table on reverse windows) and its T signal values (one
+  item too when they fit 2, 4, 8 or 16 bytes) straight into the ``(B, L, 4 + T)``
+  output; reverse windows are walked backwards, so they come out reversed with no extra
+  pass. Measured on chr20
   (``benchmarks/loader.py``), this is 1.6-1.8x the best pure-NumPy gather we had (fancy
   index of a strided "every window" view, ``np.take`` of the table, strided copies),
   which makes three passes over each batch through temporaries.
@@ -37,7 +38,7 @@ import numpy as np
 from fnstore.encoding import ONE_HOT_LUT
 from fnstore.errors import InputError
 from fnstore.store import Store, whole_chunk_reader
-from fnstore.train.cache import ChunkCache
+from fnstore.train.cache import ChunkCache, slot_length
 
 #: float32 value of every float16 bit pattern
 _F16_TO_F32 = (
@@ -65,6 +66,10 @@ def _one_hot_tables(dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
     fwd = np.ascontiguousarray(ONE_HOT_LUT.astype(dtype)[codes]).view(item).ravel()
     rev = np.ascontiguousarray(ONE_HOT_LUT[:, ::-1].astype(dtype)[codes]).view(item).ravel()
     return fwd, rev
+
+
+#: base codes per byte of the sequence cache (see :func:`_pack_codes`)
+_SEQ_PACK = 2
 
 
 def _pack_codes(codes: np.ndarray, out: np.ndarray) -> None:
@@ -111,8 +116,9 @@ def _cast_into(values: np.ndarray, out: np.ndarray) -> None:
 def _gather(seq, sig_fwd, sig_rev, seq_pos, sig_pos, n_fwd, lut, lut_rc, out_seq, out_sig):  # noqa: ANN001
     """One-hot ``seq`` codes and copy one signal item per position, both strands, one pass.
 
-    ``seq`` holds two codes per byte (see :func:`_one_hot_tables`). Row ``b`` reads ``[seq_pos[b], seq_pos[b] + L)`` (and the same span of the signal
-    arena from ``sig_pos[b]``); rows ``n_fwd:`` are read backwards, through ``lut_rc`` and
+    ``seq`` holds two codes per byte (see :func:`_one_hot_tables`). Row ``b`` reads
+    ``[seq_pos[b], seq_pos[b] + L)`` (and the same span of the signal arena from
+    ``sig_pos[b]``); rows ``n_fwd:`` are read backwards, through ``lut_rc`` and
     from ``sig_rev`` (the strand-swapped column, when tracks come in strand pairs).
     """
     n_rows, length = out_seq.shape
@@ -195,7 +201,7 @@ class Located:
     straddle: np.ndarray  # window runs into the next chunk (needs the slot's halo)
     key: np.ndarray  # signal cache key: cell * n_chunks + chunk
 
-    def __getitem__(self, rows: slice) -> Located:
+    def __getitem__(self, rows: slice | np.ndarray) -> Located:
         return Located(self.chunk[rows], self.off[rows], self.straddle[rows], self.key[rows])
 
 
@@ -244,15 +250,17 @@ class WindowReader:
         perm = list(range(self.n_tracks))
         for a, b in strand_pairs:
             perm[a], perm[b] = perm[b], perm[a]
-        self.rc_perm = None if perm == list(range(self.n_tracks)) else np.asarray(perm)
+        #: track read on reverse rows for each output track (identity without strand pairs)
+        self._rev_track = np.asarray(perm, dtype=np.int64)
+        self._swaps_strands = perm != list(range(self.n_tracks))
 
         want = self.n_chunks if chunks_needed is None else chunks_needed
         seq_slots, sig_slots = _share_budget(
             int(memory_budget),
             want,
             want * len(self.cells) if self.n_tracks else 0,
-            seq_bytes=(self.chunk + -(-self.window // 2) * 2) // 2,
-            sig_bytes=(self.chunk + self.window) * self.dtype.itemsize * self.n_tracks,
+            seq_bytes=slot_length(self.chunk, self.window, _SEQ_PACK) // _SEQ_PACK,
+            sig_bytes=slot_length(self.chunk, self.window) * self.dtype.itemsize * self.n_tracks,
         )
         seq_arr = store.sequence_array
         read_seq_chunk = whole_chunk_reader(seq_arr)
@@ -271,7 +279,7 @@ class WindowReader:
             self.window,
             np.uint8,
             n_needed=want,
-            pack=2,
+            pack=_SEQ_PACK,
             encode=_pack_codes,
         )
         self.sig_cache: ChunkCache | None = None
@@ -373,7 +381,7 @@ class WindowReader:
             _gather_codes(seq, seq_pos, n_fwd, self._lut, self._lut_rc, seq_out)
             return x
         column = _ITEM_OF_WIDTH[self.dtype.itemsize]
-        perm = self.rc_perm if self.rc_perm is not None else np.arange(self.n_tracks)
+        perm = self._rev_track
         if self.planar:
             slot_len = self.sig_cache.slot_len
             sig_pos = self.sig_cache.slots(key, straddle) * (self.n_tracks * slot_len) + off
@@ -394,7 +402,7 @@ class WindowReader:
         sig_pos = self.sig_cache.slots(key, straddle) * self.sig_cache.slot_len + off
         flat = self.sig_cache.flat
         item = self._sig_item
-        if item is not None and self.rc_perm is None:
+        if item is not None and not self._swaps_strands:
             # every track of a position is one item: one pass does the whole batch
             items = flat.view(item)[:, 0]
             out = part(item, 4)
