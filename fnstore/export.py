@@ -723,32 +723,14 @@ def signal_regions(
 ) -> list[tuple[str, int, int]]:
     """Merged base ranges in store order: whole chromosomes, or the given regions on them."""
     chrom_list = list(store.chroms) if chroms is None else list(chroms)
-    for c in chrom_list:
-        store.chrom_index(c)
     if regions is None:
+        for c in chrom_list:
+            store.chrom_index(c)
         return [
             (c, 0, int(store.chrom_lengths[store.chrom_index(c)]))
             for c in sorted(chrom_list, key=store.chrom_index)
         ]
-    if isinstance(regions, str | os.PathLike):
-        from fnstore.build.readers import read_bed
-
-        iv = read_bed(regions)
-        regions = [
-            (c, int(s), int(e))
-            for c, (ss, ee) in iv.by_chrom.items()
-            for s, e in zip(ss, ee, strict=True)
-        ]
-    wanted = set(chrom_list)
-    items = []
-    for c, s, e in regions:
-        if c not in store.chroms:
-            store.chrom_index(c)
-        length = int(store.chrom_lengths[store.chrom_index(c)])
-        if not 0 <= int(s) < int(e) <= length:
-            raise InputError(f"{c}:{s}-{e}", f"region is outside {c} (length {length})")
-        if c in wanted:
-            items.append((store.chrom_index(c), int(s), int(e)))
+    items = [(store.chrom_index(c), s, e) for c, s, e in store.regions_on(chrom_list, regions)]
     merged: list[list[int]] = []
     for ci, s, e in sorted(items):
         if merged and merged[-1][0] == ci and s <= merged[-1][2]:

@@ -28,7 +28,7 @@ import zarr
 from zarr.codecs import BloscCodec, BytesCodec, ZstdCodec
 from zarr.storage import LocalStore
 
-from fnstore.errors import StoreError
+from fnstore.errors import InputError, StoreError
 from fnstore.labels import LABEL_NAMES, MISSING
 
 SCHEMA_VERSION = 1
@@ -477,6 +477,40 @@ class Store:
         last = (end - 1) // self.stride + 1
         return lo + min(first, hi - lo), lo + max(0, min(last, hi - lo))
 
+    def regions_on(
+        self,
+        chroms: Sequence[str] | None,
+        regions: str | os.PathLike | Sequence[tuple[str, int, int]],
+    ) -> list[tuple[str, int, int]]:
+        """``regions`` (tuples or a BED path) that lie on ``chroms`` (None: any), as given.
+
+        Every region is checked (non-empty, within its chromosome), including regions on
+        chromosomes that are then dropped: a region file for another assembly should fail
+        loudly, not select nothing.
+        """
+        wanted = set(self.chroms if chroms is None else chroms)
+        for c in wanted:
+            self.chrom_index(c)
+        if isinstance(regions, str | os.PathLike):
+            from fnstore.build.readers import read_bed
+
+            iv = read_bed(regions)
+            regions = [
+                (c, int(s), int(e))
+                for c, (ss, ee) in iv.by_chrom.items()
+                for s, e in zip(ss, ee, strict=True)
+            ]
+        out = []
+        for c, s, e in regions:
+            length = int(self.chrom_lengths[self.chrom_index(c)])
+            if int(s) >= int(e):
+                raise InputError(f"{c}:{s}-{e}", "region is empty (BED needs start < end)")
+            if not 0 <= int(s) < int(e) <= length:
+                raise InputError(f"{c}:{s}-{e}", f"region is outside {c} (length {length})")
+            if c in wanted:
+                out.append((c, int(s), int(e)))
+        return out
+
     def bin_ranges(
         self,
         chroms: Sequence[str] | None = None,
@@ -489,27 +523,13 @@ class Store:
         bin is selected when it overlaps a region by at least 1 bp. With both, regions on
         chromosomes outside ``chroms`` are dropped.
         """
-        chroms = list(self.chroms) if chroms is None else list(chroms)
-        for c in chroms:
-            self.chrom_index(c)
         if regions is None:
+            chroms = list(self.chroms) if chroms is None else list(chroms)
             ranges = [self.bin_range(c) for c in chroms]
         else:
-            if isinstance(regions, str | os.PathLike):
-                from fnstore.build.readers import read_bed
-
-                iv = read_bed(regions)
-                regions = [
-                    (c, int(s), int(e))
-                    for c, (ss, ee) in iv.by_chrom.items()
-                    for s, e in zip(ss, ee, strict=True)
-                ]
-            wanted = set(chroms)
-            ranges = []
-            for c, s, e in regions:
-                self._check_range(c, int(s), int(e))
-                if c in wanted:
-                    ranges.append(self.bins_overlapping(c, int(s), int(e)))
+            ranges = [
+                self.bins_overlapping(c, s, e) for c, s, e in self.regions_on(chroms, regions)
+            ]
         merged: list[tuple[int, int]] = []
         for lo, hi in sorted(r for r in ranges if r[1] > r[0]):
             if merged and lo <= merged[-1][1]:

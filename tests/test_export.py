@@ -361,6 +361,29 @@ def test_sequence_windows_past_chromosome_ends_are_n_padded(tmp_path):
     assert (x[-1].sum(axis=0) == 0).any()  # the last window reaches past the end
 
 
+def test_region_selection_checks_every_region(store, tmp_path):
+    """Bin and signal selections share one region reader: empty regions and regions off
+    their chromosome are one-line errors naming the region."""
+    from fnstore.export import signal_regions
+
+    n = int(store.chrom_lengths[0])
+    bad = tmp_path / "bad.bed"
+    bad.write_text(f"chr20\t100\t200\nchr20\t{n - 10}\t{n + 5}\n")
+    for select in (
+        lambda r: store.bin_ranges(regions=r),
+        lambda r: signal_regions(store, None, r),
+    ):
+        with pytest.raises(InputError, match=f"is outside chr20 \\(length {n}\\)"):
+            select(str(bad))
+        with pytest.raises(InputError, match="chr20:-5-10"):
+            select([("chr20", -5, 10)])
+        with pytest.raises(InputError, match="chr20:500-500: region is empty"):
+            select([("chr20", 500, 500)])
+    assert signal_regions(store, None, [("chr20", 300, 400), ("chr20", 100, 350)]) == [
+        ("chr20", 100, 400)
+    ]
+
+
 # --------------------------------------------------------------------------- errors via the CLI
 
 
