@@ -15,9 +15,10 @@ two GM12878 tracks DNase + ATAC, random shift and reverse complement, batch 128)
 (b) a FactorNet-style reader: pysam FASTA fetch + pyBigWig open/values per example,
     one-hot per example; and the ratio (a)/(b);
 (c) model training samples/s (``paper`` preset) fed by the sampler vs by the same
-    batches in memory, as plain arrays and as a ``PyDataset`` of prebuilt batches (every
-    path run twice first; medians of five runs in rotating order), and the sampler's overhead
-    against the faster in-memory feed.
+    batches in memory, as plain arrays and as a ``PyDataset`` of prebuilt batches, each
+    run from the same model and optimizer state (every path run twice first; medians of
+    five rounds in rotating order), and the sampler's overhead against the faster
+    in-memory feed.
 
 Builds its stores under --workdir once (chr20 ~15 s, 10x ~1 min). Uses the real chr20
 data in ../shared/data, like the tests.
@@ -256,9 +257,16 @@ def part_c(store: str, steps: int, reps: int = 5) -> dict:
     """Training samples/s (paper preset) fed by the sampler vs by batches already in RAM.
 
     Two in-memory baselines: ``model.fit`` on plain arrays (what most users write; Keras
-    wraps them in a new dataset on every ``fit``) and a ``PyDataset`` serving the same
-    batches prebuilt in RAM (the same Keras input path as the sampler, so the only
-    difference is where a batch comes from). The overhead is against the faster of the two.
+    wraps them in a new dataset on every ``fit``) and a ``PyDataset`` serving the batches
+    prebuilt in RAM (the same Keras input path as the sampler, so the only difference is
+    where a batch comes from). The overhead is against the faster of the two.
+
+    Every timed run does the same arithmetic: the model and optimizer are reset to one
+    saved state, and each round's three runs train on the same batches (the sampler's
+    next epoch, prebuilt for the in-memory feeds). Without that, the in-memory feeds (the
+    same 30 batches, run after run, on a model that kept training) mostly ran at 355-375
+    samples/s and the sampler (fresh batches every epoch) at 500-650/s; with it, each feed
+    shows both levels now and then (the shared machine's noise) and the medians agree.
     """
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     import keras
@@ -266,9 +274,7 @@ def part_c(store: str, steps: int, reps: int = 5) -> dict:
     from fnstore.train.model import build_model, masked_binary_crossentropy
 
     s = sampler_for(store, "2GiB", max_batches=steps)
-    batches = [s.batch(i) for i in range(steps)]
-    xs = np.concatenate([inputs["x"] for inputs, _ in batches])
-    ys = np.concatenate([y for _, y in batches])
+    batches: list = []
 
     class Prebuilt(keras.utils.PyDataset):
         def __len__(self) -> int:
@@ -277,27 +283,42 @@ def part_c(store: str, steps: int, reps: int = 5) -> dict:
         def __getitem__(self, i: int):
             return batches[i][0]["x"], batches[i][1]
 
+    def arrays() -> None:
+        xs = np.concatenate([inputs["x"] for inputs, _ in batches])
+        ys = np.concatenate([y for _, y in batches])
+        model.fit(xs, ys, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
+
     keras.utils.set_random_seed(0)
     model = build_model(len(TRACKS), 1, 0, "paper")
     model.compile(optimizer="adam", loss=masked_binary_crossentropy)
     feeds = {
-        "arrays": lambda: model.fit(xs, ys, batch_size=BATCH, epochs=1, shuffle=False, verbose=0),
+        "arrays": arrays,
         "prebuilt": lambda: model.fit(Prebuilt(workers=1), epochs=1, verbose=0),
         "sampler": lambda: model.fit(s.as_keras(workers=1), epochs=1, verbose=0),
     }
+
+    def load_round(epoch: int) -> None:
+        """The round's batches: epoch ``epoch`` of the sampler, in RAM and next for it."""
+        batches[:] = [s.batch(i, epoch) for i in range(len(s))]
+        s.epoch, s.position = epoch, 0
+
     # every input path traced and run twice before timing: the first timed epoch of a path
-    # after a single warm-up ran at half speed whichever the path. Training speed on the
-    # shared machine jumps between levels (e.g. 500 and 600 samples/s for the same path in
-    # one process), hence five runs of each in rotating order and medians.
+    # after a single warm-up ran at half speed whichever the path
+    load_round(0)
     for feed in list(feeds.values()) * 2:
         feed()
+        s.epoch = 0
+    state = [v.numpy() for v in (*model.weights, *model.optimizer.variables)]
     rates: dict[str, list[float]] = {name: [] for name in feeds}
     names = list(feeds)
     for rep in range(reps):
         for name in names[rep % len(names) :] + names[: rep % len(names)]:  # rotate the order
+            load_round(1 + rep)
+            for v, value in zip((*model.weights, *model.optimizer.variables), state, strict=True):
+                v.assign(value)
             t = time.perf_counter()
             feeds[name]()
-            rates[name].append(len(xs) / (time.perf_counter() - t))
+            rates[name].append(steps * BATCH / (time.perf_counter() - t))
     med = {name: float(np.median(r)) for name, r in rates.items()}
     best_memory = max(med["arrays"], med["prebuilt"])
     return {
