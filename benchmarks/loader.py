@@ -16,9 +16,9 @@ two GM12878 tracks DNase + ATAC, random shift and reverse complement, batch 128)
     one-hot per example; and the ratio (a)/(b);
 (c) model training samples/s (``paper`` preset) fed by the sampler vs by the same
     batches in memory, as plain arrays and as a ``PyDataset`` of prebuilt batches, each
-    run from the same model and optimizer state (every path run twice first; medians of
-    five rounds in rotating order), and the sampler's overhead against the faster
-    in-memory feed.
+    run from the same model and optimizer state (every path run twice first, then seven
+    rounds in rotating order), and the sampler's overhead against the faster in-memory
+    feed, from each feed's fastest run (medians and every run printed too).
 
 Builds its stores under --workdir once (chr20 ~15 s, 10x ~1 min). Uses the real chr20
 data in ../shared/data, like the tests.
@@ -253,7 +253,7 @@ def part_b(store: str, work: Path, n: int) -> dict:
     }
 
 
-def part_c(store: str, steps: int, reps: int = 5) -> dict:
+def part_c(store: str, steps: int, reps: int = 7) -> dict:
     """Training samples/s (paper preset) fed by the sampler vs by batches already in RAM.
 
     Two in-memory baselines: ``model.fit`` on plain arrays (what most users write; Keras
@@ -266,7 +266,10 @@ def part_c(store: str, steps: int, reps: int = 5) -> dict:
     next epoch, prebuilt for the in-memory feeds). Without that, the in-memory feeds (the
     same 30 batches, run after run, on a model that kept training) mostly ran at 355-375
     samples/s and the sampler (fresh batches every epoch) at 500-650/s; with it, each feed
-    shows both levels now and then (the shared machine's noise) and the medians agree.
+    shows both levels now and then. The slow level (374 samples/s to the unit, in every
+    feed and process) is the shared machine, not the feed, and it can take most runs of
+    one feed and few of another, so the overhead is taken from each feed's fastest run
+    (the least disturbed, as ``timeit`` advises); medians and every run are reported too.
     """
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     import keras
@@ -319,13 +322,15 @@ def part_c(store: str, steps: int, reps: int = 5) -> dict:
             t = time.perf_counter()
             feeds[name]()
             rates[name].append(steps * BATCH / (time.perf_counter() - t))
-    med = {name: float(np.median(r)) for name, r in rates.items()}
-    best_memory = max(med["arrays"], med["prebuilt"])
+    best = {name: max(r) for name, r in rates.items()}
     return {
-        "train_arrays_per_s": round(med["arrays"], 1),
-        "train_prebuilt_per_s": round(med["prebuilt"], 1),
-        "train_sampler_per_s": round(med["sampler"], 1),
-        "overhead_pct": round(100 * (best_memory / med["sampler"] - 1), 1),
+        "train_arrays_per_s": round(best["arrays"], 1),
+        "train_prebuilt_per_s": round(best["prebuilt"], 1),
+        "train_sampler_per_s": round(best["sampler"], 1),
+        "overhead_pct": round(
+            100 * (max(best["arrays"], best["prebuilt"]) / best["sampler"] - 1), 1
+        ),
+        "medians_per_s": {name: round(float(np.median(r)), 1) for name, r in rates.items()},
         "runs_per_s": {name: [round(r) for r in rates[name]] for name in feeds},
     }
 
@@ -407,9 +412,12 @@ def main() -> None:
     )
     print(f"    ratio (a)/(b): {a1['warm_per_s_wall'] / b['factornet_style_per_s']:.0f}x")
     print(
-        f"(c) training, paper preset, {args.steps} steps, medians of 5: in-memory arrays "
+        f"(c) training, paper preset, {args.steps} steps, fastest of 7: in-memory arrays "
         f"{c['train_arrays_per_s']}/s, prebuilt batches {c['train_prebuilt_per_s']}/s, sampler "
         f"{c['train_sampler_per_s']}/s; overhead vs the faster in-memory feed {c['overhead_pct']}%"
+    )
+    print(
+        "    medians (samples/s): " + ", ".join(f"{k} {v}" for k, v in c["medians_per_s"].items())
     )
     print("    every run (samples/s): " + "; ".join(f"{k} {v}" for k, v in c["runs_per_s"].items()))
     print(json.dumps({"a_chr20": a1, "a_10x": a2, "b": b, "c": c}))
