@@ -112,7 +112,7 @@ def _cast_into(values: np.ndarray, out: np.ndarray) -> None:
 # stores. ``cache=True`` keeps the compiled code on disk across processes and workers.
 #
 # Every index is unsigned (``_U``): Numba wraps negative indices around unless the index
-# type is unsigned, and that check (a sign test and an add per load and store) cost a
+# type is unsigned, and that check (a sign test and an add per load and store) cost up to a
 # quarter of the gather's time on chr20. Mixing uint64 with int64 gives float64 in Numba,
 # so constants are uint64 too (``_ONE``).
 
