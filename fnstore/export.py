@@ -723,9 +723,7 @@ def signal_regions(
 ) -> list[tuple[str, int, int]]:
     """Merged base ranges in store order: whole chromosomes, or the given regions on them."""
     chrom_list = list(store.chroms) if chroms is None else list(chroms)
-    if regions is None:
-        for c in chrom_list:
-            store.chrom_index(c)
+    if regions is None:  # the sort key checks every name
         return [
             (c, 0, int(store.chrom_lengths[store.chrom_index(c)]))
             for c in sorted(chrom_list, key=store.chrom_index)

@@ -501,14 +501,14 @@ class Store:
                 for s, e in zip(ss, ee, strict=True)
             ]
         out = []
-        for c, s, e in regions:
+        for c, s, e in ((c, int(s), int(e)) for c, s, e in regions):
             length = int(self.chrom_lengths[self.chrom_index(c)])
-            if int(s) >= int(e):
+            if s >= e:
                 raise InputError(f"{c}:{s}-{e}", "region is empty (BED needs start < end)")
-            if not 0 <= int(s) < int(e) <= length:
+            if s < 0 or e > length:
                 raise InputError(f"{c}:{s}-{e}", f"region is outside {c} (length {length})")
             if c in wanted:
-                out.append((c, int(s), int(e)))
+                out.append((c, s, e))
         return out
 
     def bin_ranges(
