@@ -282,7 +282,8 @@ def part_c(store: str, steps: int, reps: int = 7) -> dict:
     from fnstore.train.model import build_model, masked_binary_crossentropy
 
     s = sampler_for(store, "2GiB", max_batches=steps)
-    batches: list = []
+    batches: list = []  # this round's batches for the PyDataset, and as arrays (xs, ys)
+    xs, ys = np.empty(0), np.empty(0)
 
     class Prebuilt(keras.utils.PyDataset):
         def __len__(self) -> int:
@@ -291,39 +292,38 @@ def part_c(store: str, steps: int, reps: int = 7) -> dict:
         def __getitem__(self, i: int):
             return batches[i][0]["x"], batches[i][1]
 
-    def arrays() -> None:
-        xs = np.concatenate([inputs["x"] for inputs, _ in batches])
-        ys = np.concatenate([y for _, y in batches])
-        model.fit(xs, ys, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
-
     keras.utils.set_random_seed(0)
     model = build_model(len(TRACKS), 1, 0, "paper")
     model.compile(optimizer="adam", loss=masked_binary_crossentropy)
     feeds = {
-        "arrays": arrays,
+        "arrays": lambda: model.fit(xs, ys, batch_size=BATCH, epochs=1, shuffle=False, verbose=0),
         "prebuilt": lambda: model.fit(Prebuilt(workers=1), epochs=1, verbose=0),
         "sampler": lambda: model.fit(s.as_keras(workers=1), epochs=1, verbose=0),
     }
 
     def load_round(epoch: int) -> None:
-        """The round's batches: epoch ``epoch`` of the sampler, in RAM and next for it."""
+        """Epoch ``epoch`` of the sampler in RAM, for the in-memory feeds of a round."""
+        nonlocal xs, ys
         batches[:] = [s.batch(i, epoch) for i in range(len(s))]
-        s.epoch, s.position = epoch, 0
+        xs = np.concatenate([inputs["x"] for inputs, _ in batches])
+        ys = np.concatenate([y for _, y in batches])
 
     # every input path traced and run twice before timing: the first timed epoch of a path
     # after a single warm-up ran at half speed whichever the path
     load_round(0)
     for feed in list(feeds.values()) * 2:
+        s.epoch, s.position = 0, 0  # the sampler's fit moves it to its next epoch
         feed()
-        s.epoch = 0
-    state = [v.numpy() for v in (*model.weights, *model.optimizer.variables)]
+    variables = [*model.weights, *model.optimizer.variables]
+    state = [v.numpy() for v in variables]
     rates: dict[str, list[float]] = {name: [] for name in feeds}
     cpu_rates: dict[str, list[float]] = {name: [] for name in feeds}
     names = list(feeds)
     for rep in range(reps):
+        load_round(1 + rep)
         for name in names[rep % len(names) :] + names[: rep % len(names)]:  # rotate the order
-            load_round(1 + rep)
-            for v, value in zip((*model.weights, *model.optimizer.variables), state, strict=True):
+            s.epoch, s.position = 1 + rep, 0  # the round's epoch, the sampler's next
+            for v, value in zip(variables, state, strict=True):
                 v.assign(value)
             t, c = time.perf_counter(), time.process_time()
             feeds[name]()
