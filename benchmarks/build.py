@@ -163,7 +163,7 @@ def main() -> None:
     size32 = du(out32)
     import pyBigWig
 
-    from fnstore.store import open_store
+    from fnstore.store.read import open_store
 
     s16, s32 = open_store(out16), open_store(out32)
     sig16 = s16.root["signals"]["DNase"]

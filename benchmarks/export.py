@@ -59,7 +59,7 @@ def build_chr20(data: Path, work: Path, tf: str) -> Path:
 def build_10x(data: Path, work: Path, chr20: Path) -> Path:
     """Ten chr20-sized chromosomes; per cell, conservative peaks every 10 kb, relaxed every 5 kb."""
     from fnstore.build import build_store
-    from fnstore.store import open_store
+    from fnstore.store.read import open_store
 
     store = work / "x10.zarr"
     if store.exists():

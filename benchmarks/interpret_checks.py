@@ -95,13 +95,13 @@ def bound_vs_random_auroc(
     non-blacklisted bins of ``cell`` (the check in tests/test_legacy_real.py)."""
     import numpy as np
 
-    from fnstore.inputs import resolve_inputs
-    from fnstore.labels import BOUND, UNBOUND
-    from fnstore.metrics import roc_auc
-    from fnstore.predict import score_bins
-    from fnstore.scoring import make_scorer
-    from fnstore.store import open_store
-    from fnstore.train.model import load_model_dir
+    from fnstore.evaluate.metrics import roc_auc
+    from fnstore.model.folder import load_model_dir
+    from fnstore.predict.inputs import resolve_inputs
+    from fnstore.predict.run import score_bins
+    from fnstore.predict.scoring import make_scorer
+    from fnstore.store.labels import BOUND, UNBOUND
+    from fnstore.store.read import open_store
 
     store = open_store(store_path)
     model, card = load_model_dir(model_dir)
@@ -169,7 +169,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from fnstore.interpret.kernel_motifs import run_kernel_motifs
-    from fnstore.interpret.legacy import import_legacy
+    from fnstore.model.legacy import import_legacy
 
     shared, work = Path(args.shared), Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -208,7 +208,7 @@ def main() -> None:
     results[-1]["auroc_bound_vs_random"] = auroc
 
     if args.train_ctcf and not args.ctcf_model:
-        from fnstore.train.fit import train
+        from fnstore.training.fit import train
 
         args.ctcf_model = str(work / "ctcf-model")
         t = time.time()

@@ -74,7 +74,9 @@ def build_tiled(src_path: Path, work: Path, copies: int = 10) -> Path:
     path = work / f"chr20x{copies}.zarr"
     if (path / "zarr.json").exists():
         return path
-    from fnstore.store import Layout, create_store, mark_complete, open_for_writing, open_store
+    from fnstore.store.layout import Layout
+    from fnstore.store.read import open_store
+    from fnstore.store.write import create_store, mark_complete, open_for_writing
 
     src = open_store(src_path)
     n = int(src.chrom_lengths[0])
@@ -119,7 +121,7 @@ def rss_mb() -> float:
 
 
 def sampler_for(store: str, budget: str, **kw):
-    from fnstore.train.sampler import Sampler
+    from fnstore.training.sampler import Sampler
 
     return Sampler(
         store,
@@ -178,8 +180,8 @@ def preloaded_numpy_rate(s) -> float:
     positions per batch, ``np.take`` one-hot, signals gathered per track, reverse-strand
     rows flipped and complemented afterwards.
     """
-    from fnstore.encoding import ONE_HOT_LUT
-    from fnstore.train.tracks import rc_channel_order
+    from fnstore.model.tracks import rc_channel_order
+    from fnstore.store.encoding import ONE_HOT_LUT
 
     st = s.store
     codes = np.asarray(st.sequence_array[:])
@@ -203,8 +205,8 @@ def part_b(store: str, work: Path, n: int) -> dict:
     import pyBigWig
     import pysam
 
-    from fnstore.encoding import ONE_HOT_LUT, encode_ascii
-    from fnstore.store import open_store
+    from fnstore.store.encoding import ONE_HOT_LUT, encode_ascii
+    from fnstore.store.read import open_store
 
     st = open_store(store)
     s = sampler_for(store, "2GiB")
@@ -279,7 +281,7 @@ def part_c(store: str, steps: int, reps: int = 7) -> dict:
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     import keras
 
-    from fnstore.train.model import build_model, masked_binary_crossentropy
+    from fnstore.model.architecture import build_model, masked_binary_crossentropy
 
     s = sampler_for(store, "2GiB", max_batches=steps)
     batches: list = []  # this round's batches for the PyDataset, and as arrays (xs, ys)

@@ -52,8 +52,8 @@ def main() -> None:
 
     import keras
 
-    from fnstore.scoring import DEFAULT_PIECE_BINS, WindowScorer
-    from fnstore.train.model import build_model
+    from fnstore.model.architecture import build_model
+    from fnstore.predict.scoring import DEFAULT_PIECE_BINS, WindowScorer
 
     keras.utils.set_random_seed(args.seed)
     overrides = {"window": args.window} if args.window else {}
@@ -63,8 +63,8 @@ def main() -> None:
     step = 50
     length = (args.bins - 1) * step + window
     if args.store:
-        from fnstore.inputs import ModelInputs, read_stretch, window_offset
-        from fnstore.store import open_store
+        from fnstore.predict.inputs import ModelInputs, read_stretch, window_offset
+        from fnstore.store.read import open_store
 
         store = open_store(args.store)
         step = store.stride

@@ -11,14 +11,14 @@ from typing import Any
 __version__ = "0.1.0"
 
 _LAZY = {
-    "open_store": "fnstore.store",
-    "Store": "fnstore.store",
+    "open_store": "fnstore.store.read",
+    "Store": "fnstore.store.read",
     "build_store": "fnstore.build",
     "InputError": "fnstore.errors",
     "StoreError": "fnstore.errors",
     "FnstoreError": "fnstore.errors",
-    "Sampler": "fnstore.train.sampler",
-    "train": "fnstore.train.fit",
+    "Sampler": "fnstore.training.sampler",
+    "train": "fnstore.training.fit",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from fnstore.errors import InputError
-from fnstore.train.examples import Region
+from fnstore.training.examples import Region
 
 EXAMPLE_DIR = Path(__file__).resolve().parent / "example"
 EXAMPLE_SPEC = EXAMPLE_DIR / "spec.yaml"
@@ -97,8 +97,8 @@ def train_step(
     store: Path, model_dir: Path, holdout: Region, epochs: int, quick: bool, seed: int
 ) -> dict[str, Any]:
     """A multi-task model of the three TFs on GM12878; ``holdout`` is the validation region,
-    so no training window overlaps it. Returns :func:`fnstore.train.fit.train`'s summary."""
-    from fnstore.train.fit import train
+    so no training window overlaps it. Returns :func:`fnstore.training.fit.train`'s summary."""
+    from fnstore.training.fit import train
 
     return train(
         store,
@@ -116,7 +116,7 @@ def train_step(
 
 def predict_step(store: Path, model_dir: Path, regions: Path, outdir: Path) -> dict[str, Path]:
     """Score every held-out bin; one ``F.<TF>.GM12878.tab.gz`` (and bigWig, bedGraph, Zarr) per TF."""
-    from fnstore.predict import predict
+    from fnstore.predict.run import predict
 
     result = predict(
         model_dir,
@@ -133,7 +133,7 @@ def predict_step(store: Path, model_dir: Path, regions: Path, outdir: Path) -> d
 def evaluate_step(
     store: Path, predictions: dict[str, Path], outdir: Path
 ) -> tuple[list[dict[str, Any]], list[Path]]:
-    from fnstore.evaluate import evaluate, plot_curves
+    from fnstore.evaluate.score import evaluate, plot_curves
 
     results: list[dict[str, Any]] = []
     curves: list[Path] = []
@@ -152,7 +152,7 @@ def run_demo(
     echo: Echo = print,
 ) -> DemoResult:
     """Run the whole demo into ``outdir``; ``echo`` receives one progress line per step."""
-    from fnstore.store import open_store
+    from fnstore.store.read import open_store
 
     # TensorFlow's C++ start-up chatter (CPU features, oneDNN) hides the demo's own output
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

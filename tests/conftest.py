@@ -136,6 +136,6 @@ def chr20_store_path(chr20_spec: dict, tmp_path_factory: pytest.TempPathFactory)
 
 @pytest.fixture(scope="session")
 def chr20_store(chr20_store_path: Path):
-    from fnstore.store import open_store
+    from fnstore.store.read import open_store
 
     return open_store(chr20_store_path)

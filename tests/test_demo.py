@@ -80,7 +80,7 @@ def test_example_is_a_shifted_window_of_real_chr20(shared_data: Path) -> None:
 
 def test_example_builds_a_store(tmp_path: Path) -> None:
     from fnstore.build import build_store
-    from fnstore.store import open_store
+    from fnstore.store.read import open_store
 
     build_store(str(EXAMPLE_SPEC), str(tmp_path / "ex.zarr"), progress=False)
     st = open_store(tmp_path / "ex.zarr")

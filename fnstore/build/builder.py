@@ -29,22 +29,19 @@ from typing import Any
 import numpy as np
 
 from fnstore import __version__
-from fnstore.build import readers
 from fnstore.build.spec import BuildSpec, load_spec
-from fnstore.encoding import encode_ascii
 from fnstore.errors import FnstoreError, InputError, StoreError
-from fnstore.labels import LETTER_TO_CODE, MISSING, any_overlap, label_bins
-from fnstore.store import (
-    FORMAT_NAME,
-    STATUS_COMPLETE,
-    Layout,
-    create_store,
-    is_remote,
-    mark_complete,
-    open_for_writing,
-    remove_store,
-    store_exists,
-)
+from fnstore.io.bed import Intervals, check_interval_chroms, read_bed, read_chrom_sizes
+from fnstore.io.bigwig import bigwig_header, check_bigwig_chroms, read_bigwig_values
+from fnstore.io.dream import dream_tsv_header, iter_dream_tsv
+from fnstore.io.fasta import FastaInfo, inspect_fasta, open_fasta
+from fnstore.io.files import sha256sum
+from fnstore.io.meta import read_meta
+from fnstore.store.backends import is_remote, remove_store, store_exists
+from fnstore.store.encoding import encode_ascii
+from fnstore.store.labels import LETTER_TO_CODE, MISSING, any_overlap, label_bins
+from fnstore.store.layout import FORMAT_NAME, STATUS_COMPLETE, Layout
+from fnstore.store.write import create_store, mark_complete, open_for_writing
 
 FLOAT16_MAX = 65504.0
 PROGRESS_ARRAY = "build_progress"
@@ -56,13 +53,13 @@ class Plan:
 
     spec: BuildSpec
     layout: Layout
-    fasta: readers.FastaInfo
+    fasta: FastaInfo
     bigwig_chroms: dict[str, dict[str, int]]
-    blacklist: list[readers.Intervals]
-    conservative: list[readers.Intervals | None]  # per task; None for DREAM-TSV tasks
-    relaxed: list[readers.Intervals | None]
+    blacklist: list[Intervals]
+    conservative: list[Intervals | None]  # per task; None for DREAM-TSV tasks
+    relaxed: list[Intervals | None]
     dream_columns: list[tuple[str, int, int]]  # per DREAM source: (path, first task, n cells)
-    annotations: list[readers.Intervals]
+    annotations: list[Intervals]
     metadata: np.ndarray
     checksums: dict[str, dict[str, Any]]
     signal_dtype_reason: str
@@ -73,14 +70,12 @@ class Plan:
 # --------------------------------------------------------------------------- preparation
 
 
-def _choose_chroms(
-    spec: BuildSpec, fasta: readers.FastaInfo
-) -> tuple[list[str], dict[str, int], bool]:
+def _choose_chroms(spec: BuildSpec, fasta: FastaInfo) -> tuple[list[str], dict[str, int], bool]:
     lengths = dict(fasta.lengths)
     assembly = dict(lengths)
     assembly_known = False
     if spec.chrom_sizes:
-        sizes = readers.read_chrom_sizes(spec.chrom_sizes)
+        sizes = read_chrom_sizes(spec.chrom_sizes)
         assembly, assembly_known = sizes, True
     if spec.chroms:
         chroms = list(spec.chroms)
@@ -111,15 +106,15 @@ def _choose_chroms(
 
 def prepare(spec: BuildSpec) -> Plan:
     """Check every input up front (cheap reads only) and compute the layout."""
-    fasta = readers.inspect_fasta(spec.fasta)
+    fasta = inspect_fasta(spec.fasta)
     chroms, assembly, assembly_known = _choose_chroms(spec, fasta)
     lengths = {c: fasta.lengths[c] for c in chroms}
 
     bigwig_chroms: dict[str, dict[str, int]] = {}
     max_val = 0.0
     for path in dict.fromkeys(p for tracks in spec.cell_tracks.values() for p in tracks.values()):
-        chrom_lengths, vmax = readers.bigwig_header(path)
-        readers.check_bigwig_chroms(path, chrom_lengths, assembly)
+        chrom_lengths, vmax = bigwig_header(path)
+        check_bigwig_chroms(path, chrom_lengths, assembly)
         bigwig_chroms[path] = chrom_lengths
         max_val = max(max_val, abs(vmax))
     if spec.signal_dtype == "auto":
@@ -133,24 +128,24 @@ def prepare(spec: BuildSpec) -> Plan:
         dtype = spec.signal_dtype
         reason = f"set in the spec ({dtype}); largest bigWig value {max_val:g}"
 
-    def intervals(path: str, kind: str = "BED") -> readers.Intervals:
-        iv = readers.read_bed(path, kind=kind)
-        readers.check_interval_chroms(iv, assembly, assembly_known)
+    def intervals(path: str, kind: str = "BED") -> Intervals:
+        iv = read_bed(path, kind=kind)
+        check_interval_chroms(iv, assembly, assembly_known)
         return iv
 
     blacklist = [intervals(p) for p in spec.blacklist]
     annotations = [intervals(p) for p in spec.annotations.values()]
 
     tasks: list[tuple[str, str]] = []
-    conservative: list[readers.Intervals | None] = []
-    relaxed: list[readers.Intervals | None] = []
+    conservative: list[Intervals | None] = []
+    relaxed: list[Intervals | None] = []
     for t in spec.peak_tasks:
         tasks.append((t.tf, t.cell))
         conservative.append(intervals(t.conservative, "narrowPeak"))
         relaxed.append(intervals(t.relaxed, "narrowPeak") if t.relaxed else None)
     dream_columns = []
     for d in spec.dream:
-        cells = readers.dream_tsv_header(d.path)
+        cells = dream_tsv_header(d.path)
         dream_columns.append((d.path, len(tasks), len(cells)))
         for cell in cells:
             if (d.tf, cell) in tasks:
@@ -168,7 +163,7 @@ def prepare(spec: BuildSpec) -> Plan:
         for track in cell_tracks:
             if track not in tracks:
                 tracks.append(track)
-    meta_values = {cell: readers.read_meta(path) for cell, path in spec.cell_meta.items()}
+    meta_values = {cell: read_meta(path) for cell, path in spec.cell_meta.items()}
     meta_names: list[str] = []
     for values in meta_values.values():
         meta_names += [n for n in values if n not in meta_names]
@@ -194,7 +189,7 @@ def prepare(spec: BuildSpec) -> Plan:
     if layout.n_bins == 0:
         raise InputError(spec.fasta, f"chromosomes are shorter than one {spec.bin_size} bp bin")
     checksums = {
-        p: {"sha256": readers.sha256sum(p), "bytes": os.path.getsize(p)}
+        p: {"sha256": sha256sum(p), "bytes": os.path.getsize(p)}
         for p in dict.fromkeys(spec.input_files())
     }
     plan = Plan(
@@ -249,10 +244,10 @@ def _handles() -> dict[str, Any]:
     return _local.handles
 
 
-def _fasta_handle(info: readers.FastaInfo) -> Any:
+def _fasta_handle(info: FastaInfo) -> Any:
     h = _handles()
     if info.path not in h:
-        h[info.path] = readers.open_fasta(info)
+        h[info.path] = open_fasta(info)
     return h[info.path]
 
 
@@ -295,7 +290,7 @@ def run_positions_unit(plan: Plan, store: str, k: int) -> None:
             path = plan.spec.cell_tracks.get(cell, {}).get(track)
             if path is None:
                 continue
-            vals = readers.read_bigwig_values(
+            vals = read_bigwig_values(
                 _bigwig_handle(path), chrom, s, e, plan.bigwig_chroms[path], path
             )
             arr[ci, g0:g1] = vals.astype(layout.signal_dtype)
@@ -331,7 +326,7 @@ def prepare_dream_labels(plan: Plan, store: str) -> np.memmap | None:
         lut[ord(letter)] = code
     col0 = 0
     for path, _, n in plan.dream_columns:
-        for chroms, starts, stops, letters in readers.iter_dream_tsv(path, n):
+        for chroms, starts, stops, letters in iter_dream_tsv(path, n):
             keep = np.array([ch in chrom_index for ch in chroms])
             if not keep.any():
                 continue

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from fnstore.errors import InputError
-from fnstore.labels import LabelRule
+from fnstore.store.labels import LabelRule
 
 PEAK_FILE = re.compile(
     r"^ChIPseq\.(?P<cell>[^.]+)\.(?P<tf>[^.]+)\.(?P<kind>conservative|relaxed)(\.train)?\.narrowPeak(\.gz)?$"
@@ -139,7 +139,7 @@ def load_spec(spec: str | os.PathLike | dict[str, Any]) -> BuildSpec:
     rule = LabelRule(**(raw.get("label_rule") or {}))
     bins = raw.get("bins") or {}
     chunks = raw.get("chunks") or {}
-    from fnstore.store import DEFAULT_BIN_CHUNK, DEFAULT_POSITION_CHUNK
+    from fnstore.store.layout import DEFAULT_BIN_CHUNK, DEFAULT_POSITION_CHUNK
 
     return BuildSpec(
         raw=raw,

@@ -38,10 +38,10 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from fnstore.errors import InputError
-from fnstore.motifs import Motif, read_meme, reverse_complement, write_meme
-from fnstore.train.tracks import rc_channel_order
+from fnstore.io.meme import Motif, read_meme, reverse_complement, write_meme
+from fnstore.model.tracks import rc_channel_order
 
-#: name of the first convolution in fnstore models (fnstore.train.model.CONV_LAYER)
+#: name of the first convolution in fnstore models (fnstore.model.CONV_LAYER)
 CONV_LAYER_NAME = "motif_conv"
 #: environment variable naming the default motif database for ``fnstore motifs``
 MOTIF_DB_ENV = "FNSTORE_MOTIF_DB"
@@ -492,7 +492,7 @@ def kernel_motifs_from_windows(
     ``is_bound`` (one flag per window) adds each kernel's auROC of its per-window maximum
     activation for bound versus other windows: a cheap ranking of which kernels matter.
     """
-    from fnstore.metrics import roc_auc
+    from fnstore.evaluate.metrics import roc_auc
 
     sites = collect_kernel_sites(x, conv, threshold, rc_order=rc_order, flank=flank)
     pwms = sites.pwms()
@@ -721,7 +721,6 @@ def run_kernel_motifs(
     them, else the whole store. Returns the summary written to
     ``summary.json`` (plus ``files``).
     """
-    from fnstore.inputs import resolve_inputs
     from fnstore.interpret.regions import (
         held_out_regions,
         parse_span,
@@ -729,8 +728,9 @@ def run_kernel_motifs(
         select_bins,
         window_starts,
     )
-    from fnstore.store import open_store
-    from fnstore.train.model import load_model_dir
+    from fnstore.model.folder import load_model_dir
+    from fnstore.predict.inputs import resolve_inputs
+    from fnstore.store.read import open_store
 
     database = MotifDatabase.from_meme(db) if db else None
     model, card = load_model_dir(model_dir)

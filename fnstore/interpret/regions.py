@@ -1,6 +1,6 @@
 """Which windows interpretation looks at, and reading many scattered windows fast (no Keras).
 
-Track resolution, window placement and the ``extra`` input follow :mod:`fnstore.inputs`
+Track resolution, window placement and the ``extra`` input follow :mod:`fnstore.predict.inputs`
 (windows centred on their bin, padded with N / zero signal past chromosome ends), so
 interpretation sees exactly the arrays prediction does. What is added here: choosing bins
 (bound + random, on held-out chromosomes) and reading thousands of scattered windows in
@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from fnstore.encoding import CODE_N, one_hot
 from fnstore.errors import InputError
-from fnstore.inputs import ModelInputs, window_offset
-from fnstore.labels import BOUND
-from fnstore.store import Store
+from fnstore.predict.inputs import ModelInputs, window_offset
+from fnstore.store.encoding import CODE_N, one_hot
+from fnstore.store.labels import BOUND
+from fnstore.store.read import Store
 
 #: windows whose span is within this many positions are read with one store slice
 READ_SPAN = 1 << 22
@@ -50,7 +50,7 @@ def read_windows(
     """Model input ``x`` ``(n, L, 4 + n_tracks)`` float32 for windows of ``inputs.window`` at ``starts``.
 
     ``chrom_idx`` are store chromosome indices; starts may be negative or run past the
-    chromosome end (padded with N / zero signal), as in :func:`fnstore.inputs.read_stretch`.
+    chromosome end (padded with N / zero signal), as in :func:`fnstore.predict.inputs.read_stretch`.
     """
     window, tracks = inputs.window, inputs.store_tracks
     chrom_idx = np.asarray(chrom_idx, dtype=np.int64)

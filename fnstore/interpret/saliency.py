@@ -26,7 +26,7 @@ import numpy as np
 
 from fnstore.errors import InputError
 
-#: the layer that averages the two strands in fnstore models (fnstore.train.model)
+#: the layer that averages the two strands in fnstore models (fnstore.model)
 STRAND_AVERAGE_LAYER = "strand_average"
 #: above this many bases the PNG draws summed importance as a line instead of letters
 MAX_LETTERS = 1500
@@ -160,7 +160,7 @@ def region_saliency(
     the window whose centre is nearest. The ``extra`` input uses the bin nearest each
     window's centre.
     """
-    from fnstore.inputs import extra_for_bins, read_stretch, resolve_inputs
+    from fnstore.predict.inputs import extra_for_bins, read_stretch, resolve_inputs
 
     length = int(store.chrom_lengths[store.chrom_index(chrom)])
     if not 0 <= start < end <= length:
@@ -297,8 +297,8 @@ def run_saliency(
 ) -> dict[str, Any]:
     """``fnstore saliency``: load a model folder and a store, analyse ``region``, write files."""
     from fnstore.interpret.regions import parse_region
-    from fnstore.store import open_store
-    from fnstore.train.model import load_model_dir
+    from fnstore.model.folder import load_model_dir
+    from fnstore.store.read import open_store
 
     chrom, start, end = parse_region(region)
     model, card = load_model_dir(model_dir)

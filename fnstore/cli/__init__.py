@@ -1,0 +1,9 @@
+"""The ``fnstore`` command line: one module per command family over the Python API.
+
+Importing this package registers every family's commands on :data:`main`.
+"""
+
+from fnstore.cli import demo, export, interpret, predict, store, train  # noqa: F401
+from fnstore.cli.app import main
+
+__all__ = ["main"]

@@ -1,0 +1,3 @@
+from fnstore.cli import main
+
+main()

@@ -1,0 +1,97 @@
+"""``fnstore export``."""
+
+from __future__ import annotations
+
+import click
+
+from fnstore.cli.app import main
+from fnstore.cli.options import one_line_errors, split_csv
+
+
+@main.command("export")
+@click.argument("store", type=str)
+@click.argument("out", type=click.Path())
+@click.option(
+    "--what",
+    type=click.Choice(["labels", "features", "signals", "sequence", "bins"]),
+    required=True,
+    help="What to export.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    default=None,
+    help="labels: dream|bed|npz|parquet; features: tsv|parquet|npz; signals: bigwig|bedgraph; "
+    "sequence: fasta|npz|hdf5; bins: bed|tsv|parquet|npz (default: from OUT's suffix).",
+)
+@click.option(
+    "--chroms", multiple=True, help="Chromosomes (comma-separated or repeated; default all)."
+)
+@click.option(
+    "--regions", type=click.Path(dir_okay=False), help="BED file: bins overlapping these regions."
+)
+@click.option("--tf", multiple=True, help="TF(s) whose labels to export or filter on.")
+@click.option("--cell", multiple=True, help="Cell type(s).")
+@click.option("--track", multiple=True, help="Signal track(s) for --what signals (default all).")
+@click.option(
+    "--label",
+    type=click.Choice(["B", "U", "A"], case_sensitive=False),
+    default=None,
+    help="Keep bins where any selected task has this label (BED of labels: default B).",
+)
+@click.option(
+    "--window", type=int, default=None, help="Sequence window length in bp (default: bin size)."
+)
+@click.option(
+    "--shift",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Move sequence windows by this many bp from the bin centre.",
+)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@one_line_errors
+def export_cmd(
+    store: str,
+    out: str,
+    what: str,
+    fmt: str | None,
+    chroms: tuple[str, ...],
+    regions: str | None,
+    tf: tuple[str, ...],
+    cell: tuple[str, ...],
+    track: tuple[str, ...],
+    label: str | None,
+    window: int | None,
+    shift: int,
+    quiet: bool,
+) -> None:
+    """Export a slice of STORE to OUT for other tools (streams chunk by chunk).
+
+    Several output files (a DREAM TSV per TF, a bigWig per cell x track) go into folder OUT.
+
+    \b
+    Example:
+      fnstore export chr20.zarr CTCF.train.labels.tsv.gz --what labels --tf CTCF
+      fnstore export chr20.zarr ctcf_k562_bound.bed --what labels --tf CTCF --cell K562
+      fnstore export chr20.zarr gm12878.bw --what signals --cell GM12878 --track DNase --regions r.bed
+      fnstore export chr20.zarr seqs.h5 --what sequence --tf CTCF --label B --window 1000
+    """
+    from fnstore.export.run import export
+
+    result = export(
+        store,
+        out,
+        what,
+        fmt,
+        chroms=split_csv(chroms),
+        regions=regions,
+        tf=split_csv(tf),
+        cell=split_csv(cell),
+        label=label.upper() if label else None,
+        tracks=split_csv(track),
+        window=window,
+        shift=shift,
+        progress=not quiet,
+    )
+    click.echo(result)

@@ -1,0 +1,204 @@
+"""Prediction commands: ``predict``, ``evaluate``, ``ensemble``."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from fnstore.cli.app import main
+from fnstore.cli.options import one_line_errors, parse_fdrs, split_csv
+
+
+@main.command()
+@click.argument("model_dir", type=click.Path(file_okay=False))
+@click.argument("store", type=str)
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option("--cell", required=True, help="Cell whose signal tracks the model reads.")
+@click.option(
+    "--chroms",
+    multiple=True,
+    help="Chromosomes to score (comma-separated or repeated; default: all of the store's).",
+)
+@click.option(
+    "--regions",
+    type=click.Path(dir_okay=False),
+    help="BED of bins to score instead (e.g. ENCODE-DREAM ladder/test regions).",
+)
+@click.option("--tf", "tfs", multiple=True, help="Only these model tasks (default: every task).")
+@click.option(
+    "--batch-size", type=int, default=1024, show_default=True, help="Windows per model call."
+)
+@click.option(
+    "--method",
+    type=click.Choice(["fast", "naive"]),
+    default="fast",
+    show_default=True,
+    help="fast: shared convolution over stretches (exact); naive: one window per bin.",
+)
+@click.option(
+    "--track-alias",
+    multiple=True,
+    help="MODEL_TRACK=STORE_TRACK: feed a store track of another name to a model track.",
+)
+@click.option(
+    "--chunk-bins", type=int, default=32_768, show_default=True, help="Bins per resumable chunk."
+)
+@click.option("--resume", is_flag=True, help="Continue an interrupted run into OUT.")
+@click.option("--overwrite", is_flag=True, help="Replace existing outputs in OUT.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@one_line_errors
+def predict(
+    model_dir: str,
+    store: str,
+    out: str,
+    cell: str,
+    chroms: tuple[str, ...],
+    regions: str | None,
+    tfs: tuple[str, ...],
+    batch_size: int,
+    method: str,
+    track_alias: tuple[str, ...],
+    chunk_bins: int,
+    resume: bool,
+    overwrite: bool,
+    quiet: bool,
+) -> None:
+    """Score every bin of chromosomes (or of a region BED) of STORE for one cell with the
+    model in MODEL_DIR; write F.<TF>.<cell>.tab.gz (ENCODE-DREAM), .bedGraph.gz, .bw and
+    .zarr into folder OUT.
+
+    \b
+    Example:
+      fnstore predict models/ctcf chr20.zarr preds --cell HepG2 --chroms chr20
+      fnstore predict models/ctcf test.zarr preds --cell K562 --regions ladder_regions.bed.gz
+    """
+    from fnstore.model.legacy import parse_track_aliases
+    from fnstore.predict.run import predict as run_predict
+
+    result = run_predict(
+        model_dir,
+        store,
+        out,
+        cell,
+        chroms=split_csv(chroms),
+        regions=regions,
+        tfs=split_csv(tfs),
+        method=method,
+        batch_size=batch_size,
+        chunk_bins=chunk_bins,
+        track_aliases=parse_track_aliases(track_alias),
+        resume=resume,
+        overwrite=overwrite,
+        progress=not quiet,
+    )
+    click.echo(result.summary())
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PRED... STORE")
+@click.option(
+    "--store",
+    "store_opt",
+    metavar="STORE",
+    help="The store; then every positional argument is a prediction file.",
+)
+@click.option("--tf", required=True, help="TF whose labels to score against.")
+@click.option("--cell", required=True, help="Cell type whose labels to score against.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the results as JSON (a list, one per file)."
+)
+@click.option(
+    "--plots",
+    metavar="PREFIX",
+    help="Write ROC and PR curves of all files: PREFIX.roc.png and PREFIX.pr.png.",
+)
+@click.option(
+    "--fdr",
+    "fdrs",
+    default="0.05,0.1,0.25,0.5",
+    show_default=True,
+    callback=parse_fdrs,
+    metavar="LIST",
+    help="FDR levels at which to report recall.",
+)
+@click.option(
+    "--allow-partial",
+    is_flag=True,
+    help="Score only the predicted bins instead of failing when labelled bins lack a prediction.",
+)
+@one_line_errors
+def evaluate(
+    paths: tuple[str, ...],
+    store_opt: str | None,
+    tf: str,
+    cell: str,
+    as_json: bool,
+    plots: str | None,
+    fdrs: list[float],
+    allow_partial: bool,
+) -> None:
+    """Score prediction files against the labels of TF in CELL: auROC, auPRC, recall at FDR.
+
+    PRED files are ENCODE-DREAM submissions (chrom start stop score, e.g. F.CTCF.K562.tab.gz),
+    bedGraphs or .zarr predictions, one row per bin of the store's grid. The STORE is the last
+    argument (like `cp FILE... DIR`), or give it with --store. Bins labelled ambiguous, unlabelled
+    or blacklisted are not scored; every other labelled bin needs a prediction unless
+    --allow-partial. auPRC is the Davis-Goadrich interpolated area the ENCODE-DREAM scorer used.
+
+    \b
+    Example:
+      fnstore evaluate F.CTCF.GM12878.tab.gz chr20.zarr --tf CTCF --cell GM12878
+      fnstore evaluate a.tab.gz b.tab.gz chr20.zarr --tf CTCF --cell GM12878 --plots out/ctcf
+      fnstore evaluate *.tab.gz --store chr20.zarr --tf CTCF --cell GM12878 --json
+    """
+    from fnstore.evaluate.score import evaluate as run_evaluate
+    from fnstore.evaluate.score import format_table, plot_curves, results_for_json
+
+    if store_opt is None:
+        if len(paths) < 2:
+            raise click.UsageError("give PRED... STORE (the store last), or --store STORE")
+        preds, store = list(paths[:-1]), paths[-1]
+    else:
+        preds, store = list(paths), store_opt
+    results = run_evaluate(
+        preds, store, tf, cell, fdrs=fdrs, allow_partial=allow_partial, curves=bool(plots)
+    )
+    if plots:
+        for png in plot_curves(results, plots):
+            click.echo(f"wrote {png}", err=as_json)
+    if as_json:
+        click.echo(json.dumps(results_for_json(results), indent=2))
+    else:
+        click.echo(format_table(results, fdrs))
+
+
+@main.command()
+@click.argument("out", type=str)
+@click.argument("preds", nargs=-1, required=True, metavar="PRED...")
+@click.option(
+    "--method",
+    type=click.Choice(["rank", "mean"]),
+    default="rank",
+    show_default=True,
+    help="rank: average of ranks scaled to [0, 1] (FactorNet's submissions); mean: average score.",
+)
+@click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
+@one_line_errors
+def ensemble(out: str, preds: tuple[str, ...], method: str, overwrite: bool) -> None:
+    """Combine prediction files for the same regions, in the same order, into OUT.
+
+    OUT comes first; its name picks the format (.tab.gz, .tsv, .bedGraph, .zarr). Text inputs may
+    be tables or bedGraphs; .zarr inputs give a .zarr output.
+
+    \b
+    Example:
+      fnstore ensemble F.CTCF.K562.tab.gz model1.tab.gz model2.tab.gz model3.tab.gz
+      fnstore ensemble mean.tab.gz a.tab.gz b.tab.gz --method mean
+    """
+    from fnstore.predict.ensemble import ensemble as run_ensemble
+
+    summary = run_ensemble(out, list(preds), method=method, overwrite=overwrite)
+    click.echo(
+        f"{summary['out']}: {method} average of {len(preds)} files, {summary['n_rows']:,} rows"
+    )

@@ -1,0 +1,129 @@
+"""Store commands: ``build``, ``info``, ``validate``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from fnstore.cli.app import main
+from fnstore.cli.options import one_line_errors
+
+
+@main.command()
+@click.argument("spec", required=False, type=click.Path(dir_okay=False))
+@click.argument("store", required=False, type=str)
+@click.option(
+    "--from-factornet",
+    "factornet_dir",
+    type=click.Path(file_okay=False),
+    help="Build from a FactorNet data folder (data/<cell>/chip.txt, bigwig.txt, meta.txt).",
+)
+@click.option(
+    "--genome", type=click.Path(dir_okay=False), help="Genome FASTA for --from-factornet."
+)
+@click.option("--overwrite", is_flag=True, help="Replace an existing store.")
+@click.option("--resume", is_flag=True, help="Finish an interrupted build of the same spec.")
+@click.option(
+    "--scheduler",
+    default="threads",
+    show_default=True,
+    help="'threads', 'sync', 'processes' or a dask.distributed scheduler ADDRESS.",
+)
+@click.option(
+    "--workers", type=int, default=None, help="Threads/processes for the local scheduler."
+)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@one_line_errors
+def build(
+    spec: str | None,
+    store: str | None,
+    factornet_dir: str | None,
+    genome: str | None,
+    overwrite: bool,
+    resume: bool,
+    scheduler: str,
+    workers: int | None,
+    quiet: bool,
+) -> None:
+    """Build STORE (a path, a .zip, or an fsspec URL) from a YAML build SPEC.
+
+    \b
+    Example:
+      fnstore build fnstore/example/spec.yaml example.zarr
+      fnstore build --from-factornet FactorNet/data --genome hg19.fa factornet.zarr
+    """
+    from fnstore.build import build_store
+
+    if store is None and spec is not None and factornet_dir:
+        spec, store = None, spec
+    if store is None:
+        raise click.UsageError("missing STORE")
+    if factornet_dir:
+        from fnstore.io.factornet import spec_from_factornet
+
+        spec_obj: Any = spec_from_factornet(factornet_dir, genome)
+    elif spec is None:
+        raise click.UsageError("give a SPEC file or --from-factornet DIR")
+    else:
+        spec_obj = spec
+    summary = build_store(
+        spec_obj,
+        store,
+        overwrite=overwrite,
+        resume=resume,
+        scheduler=scheduler,
+        workers=workers,
+        progress=not quiet,
+    )
+    click.echo(summary)
+
+
+@main.command()
+@click.argument("store", type=str)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option(
+    "--no-counts", is_flag=True, help="Skip per-task B/U/A counts (faster on huge stores)."
+)
+@one_line_errors
+def info(store: str, as_json: bool, no_counts: bool) -> None:
+    """Summarise a store: chromosomes, bins, cells, tracks, tasks with B/U/A counts, size.
+
+    \b
+    Example:
+      fnstore info chr20.zarr
+      fnstore info chr20.zarr --json | jq .tasks
+    """
+    from fnstore.cli.render import format_info
+    from fnstore.store.read import open_store
+
+    summary = open_store(store).info(counts=not no_counts)
+    click.echo(json.dumps(summary, indent=2) if as_json else format_info(summary))
+
+
+@main.command()
+@click.argument("store", type=str)
+@click.option(
+    "--checksums/--no-checksums",
+    default=True,
+    show_default=True,
+    help="Re-hash the input files recorded in the provenance, where they still exist.",
+)
+@one_line_errors
+def validate(store: str, checksums: bool) -> None:
+    """Check a store: schema version, shapes, completeness, recorded checksums.
+
+    \b
+    Example:
+      fnstore validate chr20.zarr
+    """
+    from fnstore.store.validate import validate_store
+
+    problems = validate_store(store, checksums=checksums)
+    if problems:
+        for p in problems:
+            click.echo(f"FAIL {p}", err=True)
+        sys.exit(1)
+    click.echo(f"{store}: OK")

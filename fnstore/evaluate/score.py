@@ -1,0 +1,247 @@
+"""Score prediction files against a store's labels, the ENCODE-DREAM way.
+
+A bin counts when its label for the (TF, cell) task is bound or unbound and it is not
+blacklisted; ambiguous bins, bins without a label and blacklisted bins are left out, as
+in the challenge. By default every counted bin must have a prediction: silently scoring a
+subset (one chromosome of several, a truncated file) would give numbers that look
+comparable and are not. ``allow_partial=True`` scores the predicted bins only and reports
+how many were left out.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fnstore.errors import InputError
+from fnstore.evaluate.metrics import DEFAULT_FDRS, binary_counts, fdr_key, score_all
+from fnstore.io.predictions import read_predictions
+from fnstore.store.labels import AMBIGUOUS, BOUND, MISSING, UNBOUND
+from fnstore.store.read import Store, open_store
+
+#: points kept per curve for plots (enough for a smooth line at any zoom a PNG allows)
+CURVE_POINTS = 1000
+
+
+def evaluate(
+    pred_paths: Sequence[str | os.PathLike],
+    store: Store | str | os.PathLike,
+    tf: str,
+    cell: str,
+    fdrs: Sequence[float] = DEFAULT_FDRS,
+    allow_partial: bool = False,
+    curves: bool = False,
+) -> list[dict[str, Any]]:
+    """One result dict per prediction file, in the order given.
+
+    Keys: ``prediction``, ``tf``, ``cell``, the metrics of :func:`fnstore.evaluate.metrics.score_all`
+    (``n`` bins scored, ``n_positive``, ``n_negative``, ``auroc``, ``auprc``,
+    ``average_precision``, ``recall_at_<pct>_fdr``), ``n_rows`` (rows in the file),
+    ``excluded`` (predicted bins left out: ``blacklisted``, ``ambiguous``, ``unlabelled``),
+    ``n_unpredicted`` (countable bins the file has no score for; non-zero only with
+    ``allow_partial``), ``store`` and ``store_id``. With ``curves=True`` also ``curves``:
+    thinned ROC and PR points for :func:`plot_curves`.
+    """
+    st = store if isinstance(store, Store) else open_store(store)
+    task = st.task_index(tf, cell)
+    labels = np.asarray(st.labels(tasks=[task])[:, 0])
+    blacklisted = np.asarray(st.blacklist(), dtype=bool)
+    countable = ((labels == UNBOUND) | (labels == BOUND)) & ~blacklisted
+    n_countable = int(countable.sum())
+    results = []
+    for path in pred_paths:
+        bins, scores = read_predictions(path, st)
+        lab, bl = labels[bins], blacklisted[bins]
+        use = countable[bins]
+        predicted = np.zeros(st.n_bins, dtype=bool)
+        predicted[bins] = True
+        unpredicted = countable & ~predicted
+        n_unpredicted = int(unpredicted.sum())
+        if n_unpredicted and not allow_partial:
+            first = int(np.flatnonzero(unpredicted)[0])
+            raise InputError(
+                path,
+                f"{n_unpredicted:,} of the {n_countable:,} labelled bins of "
+                f"{tf}.{cell} have no prediction (first: {_bin_name(st, first)}); "
+                "use --allow-partial to score only the predicted bins",
+            )
+        y = lab[use] == BOUND
+        try:
+            metrics = score_all(y, scores[use], fdrs)
+        except InputError as exc:
+            raise InputError(
+                path, f"cannot score against {tf}.{cell} in {st.path}: {exc.problem}"
+            ) from None
+        row: dict[str, Any] = {"prediction": str(path), "tf": tf, "cell": cell, **metrics}
+        row.update(
+            {
+                "n_rows": int(bins.size),
+                "excluded": {
+                    "blacklisted": int(bl.sum()),
+                    "ambiguous": int(np.count_nonzero(~bl & (lab == AMBIGUOUS))),
+                    "unlabelled": int(np.count_nonzero(~bl & (lab == MISSING))),
+                },
+                "n_unpredicted": n_unpredicted,
+                "store": st.path,
+                "store_id": st.store_id,
+            }
+        )
+        if curves:
+            row["curves"] = curve_points(y, scores[use])
+        results.append(row)
+    return results
+
+
+def _bin_name(st: Store, b: int) -> str:
+    chrom, start = st.bin_coords(np.array([b]))
+    s = int(start[0])
+    return f"{st.chroms[int(chrom[0])]}:{s}-{s + st.bin_size}"
+
+
+def curve_points(y: np.ndarray, s: np.ndarray, max_points: int = CURVE_POINTS) -> dict[str, Any]:
+    """ROC and PR curves thinned to about ``max_points`` each, as plain lists (JSON-able).
+
+    A whole-genome curve has millions of thresholds; keeping the points where either
+    coordinate crosses a 1/max_points grid preserves the shape at a thousandth of the size.
+    """
+    c = binary_counts(y, s)
+    fpr = np.concatenate([[0.0], c.fps / c.n_neg])
+    tpr = np.concatenate([[0.0], c.tps / c.n_pos])
+    recall = c.tps / c.n_pos
+    precision = c.tps / (c.tps + c.fps)
+    grid = np.linspace(0.0, 1.0, max_points + 1)
+
+    def keep(*monotone: np.ndarray) -> np.ndarray:
+        last = monotone[0].size - 1
+        idx = [np.array([0, last])] + [np.minimum(np.searchsorted(m, grid), last) for m in monotone]
+        return np.unique(np.concatenate(idx))
+
+    roc_idx = keep(fpr, tpr)
+    pr_idx = keep(recall)
+    return {
+        "fpr": fpr[roc_idx].tolist(),
+        "tpr": tpr[roc_idx].tolist(),
+        "recall": recall[pr_idx].tolist(),
+        "precision": precision[pr_idx].tolist(),
+        "positive_fraction": c.n_pos / (c.n_pos + c.n_neg),
+    }
+
+
+def plot_paths(prefix: str | os.PathLike) -> tuple[Path, Path]:
+    """``(roc, pr)`` PNG paths: ``out/CTCF`` -> ``out/CTCF.roc.png``, ``out/`` -> ``out/roc.png``."""
+    p = str(prefix)
+    sep = "" if p.endswith(("/", os.sep, "_", "-", ".")) or os.path.isdir(p) else "."
+    if os.path.isdir(p) and not p.endswith(("/", os.sep)):
+        p += os.sep
+    return Path(f"{p}{sep}roc.png"), Path(f"{p}{sep}pr.png")
+
+
+def plot_curves(results: Sequence[dict[str, Any]], out_png_prefix: str | os.PathLike) -> list[Path]:
+    """Write one ROC and one PR plot comparing every result; returns the two PNG paths.
+
+    ``results`` must come from :func:`evaluate` with ``curves=True``. Uses matplotlib's
+    object API (no pyplot), so it renders with Agg and never touches a global backend.
+    """
+    from matplotlib.figure import Figure
+
+    if not results:
+        raise ValueError("no results to plot")
+    if any("curves" not in r for r in results):
+        raise ValueError("plot_curves needs results from evaluate(..., curves=True)")
+    roc_png, pr_png = plot_paths(out_png_prefix)
+    roc_png.parent.mkdir(parents=True, exist_ok=True)
+    task = f"{results[0]['tf']} in {results[0]['cell']}"
+
+    fig = Figure(figsize=(5.5, 5.5), layout="constrained")
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, 1], color="0.7", lw=1, ls="--", label="random (0.5)")
+    for r in results:
+        c = r["curves"]
+        ax.plot(c["fpr"], c["tpr"], lw=1.5, label=f"{_short(r['prediction'])} ({r['auroc']:.3f})")
+    ax.set(
+        xlim=(0, 1),
+        ylim=(0, 1.01),
+        xlabel="False positive rate",
+        ylabel="True positive rate",
+        title=f"ROC: {task}",
+    )
+    ax.legend(title="auROC", loc="lower right", fontsize="small")
+    fig.savefig(roc_png, dpi=120)
+
+    fig = Figure(figsize=(5.5, 5.5), layout="constrained")
+    ax = fig.subplots()
+    base = results[0]["curves"]["positive_fraction"]
+    ax.axhline(base, color="0.7", lw=1, ls="--", label=f"random ({base:.3f})")
+    for r in results:
+        c = r["curves"]
+        ax.plot(
+            c["recall"],
+            c["precision"],
+            lw=1.5,
+            label=f"{_short(r['prediction'])} ({r['auprc']:.3f})",
+        )
+    ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="Recall", ylabel="Precision", title=f"PR: {task}")
+    ax.legend(title="auPRC (Davis-Goadrich)", loc="upper right", fontsize="small")
+    fig.savefig(pr_png, dpi=120)
+    return [roc_png, pr_png]
+
+
+def _short(path: str, width: int = 40) -> str:
+    return path if len(path) <= width else "..." + path[-(width - 3) :]
+
+
+def format_table(results: Sequence[dict[str, Any]], fdrs: Sequence[float] = DEFAULT_FDRS) -> str:
+    """Plain-text aligned table, one row per prediction file, for the terminal."""
+    if not results:
+        return "(no results)"
+    r0 = results[0]
+    headers = ["prediction", "scored", "bound", "auROC", "auPRC", "AP"]
+    headers += [f"R@{f * 100:g}%FDR" for f in fdrs]
+    headers += ["ambig.", "blackl.", "unpred."]
+    rows = []
+    for r in results:
+        ex = r["excluded"]
+        row = [
+            _short(r["prediction"]),
+            f"{r['n']:,}",
+            f"{r['n_positive']:,}",
+            f"{r['auroc']:.4f}",
+            f"{r['auprc']:.4f}",
+            f"{r['average_precision']:.4f}",
+        ]
+        row += [f"{r[fdr_key(f)]:.4f}" for f in fdrs]
+        row += [f"{ex['ambiguous']:,}", f"{ex['blacklisted']:,}", f"{r['n_unpredicted']:,}"]
+        rows.append(row)
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(headers)]
+
+    def line(cells: list[str]) -> str:
+        first = cells[0].ljust(widths[0])
+        rest = [c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True)]
+        return "  ".join([first, *rest]).rstrip()
+
+    out = [
+        f"{r0['tf']} in {r0['cell']} (store {r0['store']})",
+        "",
+        line(headers),
+        line(["-" * w for w in widths]),
+    ]
+    out += [line(row) for row in rows]
+    out += [
+        "",
+        "auPRC: Davis-Goadrich interpolated area (the ENCODE-DREAM scorer's); "
+        "AP: step-wise average precision (scikit-learn's).",
+        "scored = labelled bound/unbound bins with a prediction; ambiguous and blacklisted "
+        "bins are not scored.",
+    ]
+    if any(r["n_unpredicted"] for r in results):
+        out.append("unpred. = labelled bins without a prediction, left out (--allow-partial).")
+    return "\n".join(out)
+
+
+def results_for_json(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Results without the (bulky) curve points."""
+    return [{k: v for k, v in r.items() if k != "curves"} for r in results]

@@ -1,0 +1,81 @@
+"""bigWig files: header checks and per-base reads of inputs."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from fnstore.errors import InputError
+from fnstore.io.files import require_file
+
+
+def bigwig_header(path: str | os.PathLike) -> tuple[dict[str, int], float]:
+    """Chromosome lengths and maximum value of a bigWig, checking it can actually be read."""
+    import pyBigWig
+
+    p = require_file(path, "bigWig")
+    try:
+        bw = pyBigWig.open(str(p))
+    except (RuntimeError, OSError):
+        bw = None
+    if bw is None:
+        raise InputError(p, "not a readable bigWig (wrong format or truncated)")
+    try:
+        if not bw.isBigWig():
+            raise InputError(p, "not a bigWig (bigBed?)")
+        chroms = dict(bw.chroms())
+        header = bw.header()
+        if not chroms:
+            raise InputError(p, "bigWig lists no chromosomes")
+        size = p.stat().st_size
+        # a truncated file keeps a readable header but loses data blocks and index
+        for chrom, length in chroms.items():
+            try:
+                bw.values(chrom, max(0, length - 1000), length, numpy=True)
+                bw.intervals(chrom, 0, min(length, 1000))
+            except RuntimeError as exc:
+                raise InputError(p, f"cannot read {chrom}: truncated bigWig? ({exc})") from None
+        if header.get("nBasesCovered", 0) and size < 64:
+            raise InputError(p, "truncated bigWig")
+        return chroms, float(header.get("maxVal", 0.0))
+    finally:
+        bw.close()
+
+
+def check_bigwig_chroms(path: str, chroms: dict[str, int], lengths: dict[str, int]) -> None:
+    common = set(chroms) & set(lengths)
+    if not common:
+        toggled = {c[3:] if c.startswith("chr") else f"chr{c}" for c in chroms}
+        example = sorted(chroms)[0]
+        if toggled & set(lengths):
+            raise InputError(
+                path,
+                f"chromosome names do not match the genome (bigWig has {example!r}, genome has {sorted(lengths)[0]!r})",
+            )
+        raise InputError(
+            path, f"no chromosome in common with the genome (bigWig has {example!r}...)"
+        )
+    for chrom in sorted(common):
+        if chroms[chrom] != lengths[chrom]:
+            raise InputError(
+                path,
+                f"{chrom} has length {chroms[chrom]} here but {lengths[chrom]} in the genome: another assembly?",
+            )
+
+
+def read_bigwig_values(
+    bw, chrom: str, start: int, end: int, chroms: dict[str, int], source: str
+) -> np.ndarray:  # noqa: ANN001
+    """Per-base float32 values with NaN (no data) as 0; zeros for chromosomes the file lacks."""
+    if chrom not in chroms:
+        return np.zeros(end - start, dtype=np.float32)
+    try:
+        vals = bw.values(chrom, start, end, numpy=True)
+    except RuntimeError as exc:
+        raise InputError(
+            source, f"cannot read {chrom}:{start}-{end}: truncated or corrupt bigWig ({exc})"
+        ) from None
+    vals = np.asarray(vals, dtype=np.float32)
+    np.nan_to_num(vals, copy=False, nan=0.0)
+    return vals

@@ -1,0 +1,98 @@
+"""The model card (``model_card.json``) and the names every consumer of a model shares.
+
+No Keras here: predict, evaluate and interpret read cards and check a model folder
+before deciding whether to pay for the Keras import.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fnstore.errors import InputError
+
+MODEL_FILE = "model.keras"
+
+
+CARD_FILE = "model_card.json"
+
+
+CARD_FORMAT = "fnstore-model"
+
+
+CARD_FORMAT_VERSION = 1
+
+
+#: name of the first convolution layer (motif kernels); interpretation code looks it up
+CONV_LAYER = "motif_conv"
+
+
+def make_card(
+    *,
+    tasks: Sequence[Mapping[str, Any]],
+    window: int,
+    tracks: Sequence[str],
+    annotations: Sequence[str] = (),
+    meta_features: Sequence[str] = (),
+    preset: str | None = None,
+    hyperparameters: Mapping[str, Any] | None = None,
+    **more: Any,
+) -> dict[str, Any]:
+    """A model card with every field of the schema present (unknown extras kept)."""
+    from fnstore import __version__
+
+    card: dict[str, Any] = {
+        "format": CARD_FORMAT,
+        "format_version": CARD_FORMAT_VERSION,
+        "fnstore_version": __version__,
+        "tasks": [dict(t) for t in tasks],
+        "window": int(window),
+        "tracks": list(tracks),
+        "annotations": list(annotations),
+        "meta_features": list(meta_features),
+        "preset": preset,
+        "hyperparameters": dict(hyperparameters or {}),
+        "seed": None,
+        "train_cells": [],
+        "store": None,
+        "validation": {},
+        "track_aliases": {},
+    }
+    card.update(more)
+    return card
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def read_card(path: str | os.PathLike) -> dict[str, Any]:
+    """Read and check ``model_card.json`` of model folder ``path`` (no Keras work)."""
+    card_path = Path(path) / CARD_FILE
+    if not Path(path).is_dir():
+        raise InputError(path, "no such model folder")
+    if not card_path.is_file():
+        raise InputError(card_path, "missing (not an fnstore model folder)")
+    try:
+        card = json.loads(card_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise InputError(card_path, f"not valid JSON ({exc})") from None
+    if not isinstance(card, dict) or card.get("format") != CARD_FORMAT:
+        raise InputError(card_path, f"'format' is not {CARD_FORMAT!r}")
+    version = card.get("format_version")
+    if not isinstance(version, int) or version > CARD_FORMAT_VERSION or version < 1:
+        raise InputError(
+            card_path, f"format_version {version!r} is not supported (this fnstore reads 1)"
+        )
+    return card

@@ -1,0 +1,525 @@
+"""Import a published FactorNet model (Keras 1.1.1 on Theano) as an fnstore Keras 3 model.
+
+A FactorNet model folder holds ``model.json`` (Keras 1 architecture), ``best_model.hdf5``
+and/or ``final_model.hdf5`` (weights), ``chip.txt`` (output TFs), ``bigwig.txt`` (signal
+tracks), ``feature.txt`` (``bigwig``/``meta``/``gencode``) and, for meta models,
+``meta.txt``. The importer reads the architecture from ``model.json``, builds the same
+network with :func:`fnstore.model.build_model` and converts the weights. Four
+things differ between the two Keras generations and are handled here:
+
+* Theano's convolution flips the kernel along its length (a true convolution); Keras 3
+  cross-correlates, so convolution kernels are reversed along the length axis.
+* Keras 1 stores LSTM weights per gate (``W_i, U_i, b_i, W_c, ..., W_f, ..., W_o``);
+  Keras 3 concatenates them in gate order i, f, c, o.
+* Keras 1 ``hard_sigmoid`` is ``clip(0.2x + 0.5, 0, 1)``; Keras 3's uses ``x / 6``. The
+  LSTM gates therefore use :func:`fnstore.model.keras1_hard_sigmoid`.
+* FactorNet fed the reverse-complement window as a second input; fnstore models compute
+  it inside (same flip and channel order as FactorNet's data iterator, ``_fwd``/``_rev``
+  tracks swapped), so the imported model takes one ``x`` input.
+
+The extra input (metadata, then GENCODE flags) is concatenated after the first dense
+layer of each strand and followed by a second dense layer, as in ``model.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fnstore.errors import InputError
+
+#: FactorNet's GENCODE feature order (utils.py: cpg, cds, intron, promoter, utr5, utr3),
+#: named like the store's annotation tracks.
+GENCODE_ANNOTATIONS = ("cpgisland", "cds", "intron", "promoter", "utr5", "utr3")
+
+WEIGHT_FILES = {"best": "best_model.hdf5", "final": "final_model.hdf5"}
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass
+class LegacyArchitecture:
+    """What ``model.json`` says, in fnstore terms."""
+
+    window: int
+    n_channels: int
+    n_extra: int
+    n_tasks: int
+    hyperparameters: dict[str, Any]
+    #: Keras 1 layer name -> fnstore layer name, for layers that carry weights
+    layer_map: dict[str, str]
+    keras_version: str
+    inner_activation: str
+
+
+@dataclass
+class LegacyModel:
+    """A FactorNet model folder, read but not yet converted."""
+
+    path: Path
+    architecture: LegacyArchitecture
+    weights_file: Path
+    tasks: list[str]
+    bigwig_names: list[str]
+    features: list[str]
+    meta_names: list[str]
+    annotations: list[str] = field(default_factory=list)
+
+    @property
+    def n_tracks(self) -> int:
+        return len(self.bigwig_names)
+
+
+def _read_names(path: Path, required: bool) -> list[str]:
+    """Names from a FactorNet text file: last whitespace field of each non-empty line.
+
+    Model folders list bare names; data folders put a file name first (``file name``),
+    so the last field is the name in both.
+    """
+    if not path.is_file():
+        if required:
+            raise InputError(path, "missing (needed to import a FactorNet model)")
+        return []
+    return [line.split()[-1] for line in path.read_text().splitlines() if line.strip()]
+
+
+def _layer_config(layer: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(layer.get("config") or {})
+
+
+def parse_architecture(
+    model_json: Mapping[str, Any], source: str = "model.json"
+) -> LegacyArchitecture:
+    """Map a Keras 1 FactorNet ``model.json`` onto :class:`fnstore.model.ModelConfig`.
+
+    Only the FactorNet layer sequence is accepted (conv, dropout, time-distributed dense,
+    max pool + bidirectional LSTM or global max pool, dropout, flatten, dense, optional
+    concat with an extra input and dense, sigmoid dense, average); anything else raises
+    :class:`InputError` rather than importing a different network silently.
+    """
+
+    def bad(problem: str) -> InputError:
+        return InputError(source, problem)
+
+    if model_json.get("class_name") not in ("Model", "Sequential"):
+        raise bad(f"not a Keras model (class_name {model_json.get('class_name')!r})")
+    cfg = model_json.get("config") or {}
+    layer_list = cfg.get("layers") if isinstance(cfg, dict) else None
+    if not layer_list:
+        raise bad("no layers in model config")
+    by_name = {layer["name"]: layer for layer in layer_list}
+
+    def inbound(layer: Mapping[str, Any]) -> list[str]:
+        nodes = layer.get("inbound_nodes") or []
+        return [n[0] for node in nodes for n in node]
+
+    def upstream_kind(layer: Mapping[str, Any]) -> str | None:
+        """Class of the first layer feeding ``layer``, looking through dropouts."""
+        sources = inbound(layer)
+        while sources:
+            source = by_name.get(sources[0], {})
+            if source.get("class_name") != "Dropout":
+                return source.get("class_name")
+            sources = inbound(source)
+        return None
+
+    hyper: dict[str, Any] = {}
+    layer_map: dict[str, str] = {}
+    seq_shapes: list[list[Any]] = []
+    extra_inputs: list[str] = []
+    inner_activation = "hard_sigmoid"
+    n_tasks = 0
+    saw_lstm = False
+    for layer in layer_list:
+        kind, name, c = layer["class_name"], layer["name"], _layer_config(layer)
+        if kind == "InputLayer":
+            shape = c.get("batch_input_shape") or []
+            if len(shape) == 3:
+                seq_shapes.append(shape)
+            elif len(shape) == 2:
+                extra_inputs.append(name)
+            else:
+                raise bad(f"input {name!r} has unexpected shape {shape}")
+        elif kind == "Convolution1D":
+            if c.get("border_mode") != "valid" or c.get("subsample_length", 1) != 1:
+                raise bad(f"{name}: only valid, stride-1 convolutions are supported")
+            if c.get("activation") != "relu" or not c.get("bias", True):
+                raise bad(f"{name}: expected a relu convolution with bias")
+            hyper["n_kernels"] = int(c["nb_filter"])
+            hyper["kernel_width"] = int(c["filter_length"])
+            layer_map[name] = "motif_conv"
+        elif kind == "Dropout":
+            # Which dropout it is follows from what feeds it (newer FactorNet versions add
+            # dropouts after the extra-input concat and before the sigmoid).
+            sources = inbound(layer)
+            before = by_name.get(sources[0], {}) if sources else {}
+            kind_before = before.get("class_name")
+            if kind_before == "Convolution1D":
+                hyper["conv_dropout"] = float(c.get("p", 0.0))
+            elif kind_before in ("Bidirectional", "GlobalMaxPooling1D"):
+                hyper["recurrent_dropout"] = float(c.get("p", 0.0))
+            elif kind_before == "Merge":
+                hyper["extra_dropout"] = float(c.get("p", 0.0))
+            elif kind_before == "Dense":
+                hyper["dense_dropout"] = float(c.get("p", 0.0))
+            else:
+                raise bad(f"{name}: dropout after {kind_before} is not part of FactorNet")
+        elif kind == "TimeDistributed":
+            inner = c.get("layer") or {}
+            ic = _layer_config(inner)
+            if inner.get("class_name") != "Dense" or ic.get("activation") != "relu":
+                raise bad(f"{name}: only TimeDistributed(Dense(relu)) is supported")
+            hyper["position_dense"] = int(ic["output_dim"])
+            layer_map[name] = "position_dense"
+        elif kind == "MaxPooling1D":
+            pool, stride = int(c["pool_length"]), int(c.get("stride") or c["pool_length"])
+            if pool != stride or c.get("border_mode", "valid") != "valid":
+                raise bad(f"{name}: only non-overlapping valid pooling is supported")
+            hyper["pool_size"] = pool
+        elif kind == "GlobalMaxPooling1D":
+            hyper["lstm_units"] = 0
+        elif kind == "Bidirectional":
+            inner = c.get("layer") or {}
+            ic = _layer_config(inner)
+            if inner.get("class_name") != "LSTM" or c.get("merge_mode", "concat") != "concat":
+                raise bad(f"{name}: only Bidirectional(LSTM, merge_mode='concat') is supported")
+            if ic.get("activation") != "tanh" or not ic.get("return_sequences"):
+                raise bad(f"{name}: expected a tanh LSTM returning sequences")
+            inner_activation = str(ic.get("inner_activation", "hard_sigmoid"))
+            if inner_activation not in ("hard_sigmoid", "sigmoid"):
+                raise bad(f"{name}: unsupported inner_activation {inner_activation!r}")
+            hyper["lstm_units"] = int(ic["output_dim"])
+            hyper["lstm_dropout"] = float(ic.get("dropout_W", 0.0))
+            hyper["lstm_recurrent_dropout"] = float(ic.get("dropout_U", 0.0))
+            layer_map[name] = "bilstm"
+            saw_lstm = True
+        elif kind == "Flatten":
+            pass
+        elif kind == "Dense":
+            if c.get("activation") == "sigmoid":
+                n_tasks = int(c["output_dim"])
+                layer_map[name] = "task_sigmoid"
+            elif c.get("activation") == "relu":
+                if upstream_kind(layer) == "Merge":
+                    hyper["extra_dense_units"] = int(c["output_dim"])
+                    layer_map[name] = "extra_dense"
+                else:
+                    hyper["dense_units"] = int(c["output_dim"])
+                    layer_map[name] = "dense"
+            else:
+                raise bad(f"{name}: unexpected dense activation {c.get('activation')!r}")
+        elif kind == "Merge":
+            mode = c.get("mode")
+            sources = inbound(layer)
+            if mode == "concat":
+                if len(sources) != 2 or sources[1] not in extra_inputs:
+                    raise bad(f"{name}: expected concat([dense, extra input]), got {sources}")
+            elif mode != "ave":
+                raise bad(f"{name}: unsupported merge mode {mode!r}")
+        else:
+            raise bad(f"unsupported Keras 1 layer {kind} ({name})")
+
+    if len(seq_shapes) != 2 or seq_shapes[0] != seq_shapes[1]:
+        raise bad("expected two sequence inputs (forward and reverse complement) of equal shape")
+    if len(extra_inputs) > 1:
+        raise bad("more than one non-sequence input")
+    if not n_tasks or "motif_conv" not in layer_map.values() or "dense" not in layer_map.values():
+        raise bad("not a FactorNet architecture (conv, dense and sigmoid layers expected)")
+    if not saw_lstm:
+        hyper.setdefault("lstm_units", 0)
+    hyper.setdefault("position_dense", 0)
+    window = seq_shapes[0][1]
+    if window is None:
+        raise bad("sequence input has no fixed length")
+    n_extra = 0
+    if extra_inputs:
+        n_extra = int(_layer_config(by_name[extra_inputs[0]])["batch_input_shape"][1])
+        if "extra_dense" not in layer_map.values():
+            raise bad("extra input is not followed by a dense layer")
+    if hyper.get("extra_dense_units") == hyper.get("dense_units"):
+        hyper.pop("extra_dense_units", None)
+    return LegacyArchitecture(
+        window=int(window),
+        n_channels=int(seq_shapes[0][2]),
+        n_extra=n_extra,
+        n_tasks=n_tasks,
+        hyperparameters=hyper,
+        layer_map=layer_map,
+        keras_version=str(model_json.get("keras_version", "unknown")),
+        inner_activation=inner_activation,
+    )
+
+
+def read_legacy_dir(path: str | os.PathLike, weights: str = "auto") -> LegacyModel:
+    """Read a FactorNet model folder. ``weights``: ``auto`` (best, else final), ``best``,
+    ``final`` or a path to an HDF5 file."""
+    folder = Path(path)
+    if not folder.is_dir():
+        raise InputError(folder, "no such FactorNet model folder")
+    json_path = folder / "model.json"
+    if not json_path.is_file():
+        raise InputError(json_path, "missing (needed to import a FactorNet model)")
+    try:
+        model_json = json.loads(json_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise InputError(json_path, f"not valid JSON ({exc})") from None
+    arch = parse_architecture(model_json, str(json_path))
+
+    if weights == "auto":
+        candidates = [folder / WEIGHT_FILES["best"], folder / WEIGHT_FILES["final"]]
+        found = [p for p in candidates if p.is_file()]
+        if not found:
+            raise InputError(folder, "no best_model.hdf5 or final_model.hdf5")
+        weights_file = found[0]
+    else:
+        weights_file = folder / WEIGHT_FILES[weights] if weights in WEIGHT_FILES else Path(weights)
+        if not weights_file.is_file():
+            raise InputError(weights_file, "missing weights file")
+
+    tasks = _read_names(folder / "chip.txt", required=True)
+    bigwigs = _read_names(folder / "bigwig.txt", required=False)
+    features = _read_names(folder / "feature.txt", required=False)
+    meta = _read_names(folder / "meta.txt", required="meta" in features)
+    annotations = list(GENCODE_ANNOTATIONS) if "gencode" in features else []
+
+    if len(tasks) != arch.n_tasks:
+        raise InputError(
+            folder / "chip.txt", f"{len(tasks)} TFs but model.json has {arch.n_tasks} outputs"
+        )
+    if 4 + len(bigwigs) != arch.n_channels:
+        raise InputError(
+            folder / "bigwig.txt",
+            f"{len(bigwigs)} tracks but model.json takes {arch.n_channels} channels (4 + tracks)",
+        )
+    if "meta" not in features:
+        meta = []
+    if len(meta) + len(annotations) != arch.n_extra:
+        raise InputError(
+            folder / "feature.txt",
+            f"{len(meta)} metadata + {len(annotations)} GENCODE features but model.json's "
+            f"extra input has {arch.n_extra}",
+        )
+    return LegacyModel(
+        path=folder,
+        architecture=arch,
+        weights_file=weights_file,
+        tasks=tasks,
+        bigwig_names=bigwigs,
+        features=features,
+        meta_names=meta,
+        annotations=annotations,
+    )
+
+
+def read_keras1_weights(path: str | os.PathLike) -> dict[str, dict[str, np.ndarray]]:
+    """``{layer: {weight_name: array}}`` from a Keras 1 HDF5 weights file.
+
+    Handles files from ``save_weights`` (layers at the root) and ``model.save`` (under
+    ``model_weights``); weight names keep Keras 1's spelling (``dense_2_W``).
+    """
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as h5:
+            root = h5["model_weights"] if "model_weights" in h5 else h5
+            if "layer_names" not in root.attrs:
+                raise InputError(path, "not a Keras weights file (no layer_names attribute)")
+            out: dict[str, dict[str, np.ndarray]] = {}
+            for raw in root.attrs["layer_names"]:
+                lname = raw.decode() if isinstance(raw, bytes) else str(raw)
+                group = root[lname]
+                names = [
+                    n.decode() if isinstance(n, bytes) else str(n)
+                    for n in group.attrs.get("weight_names", [])
+                ]
+                if names:
+                    out[lname] = {n: np.asarray(group[n]) for n in names}
+            return out
+    except OSError as exc:
+        raise InputError(path, f"cannot read HDF5 weights ({exc})") from None
+
+
+# --------------------------------------------------------------------------- conversion
+
+
+def _pick(weights: Mapping[str, np.ndarray], suffix: str, layer: str, source: str) -> np.ndarray:
+    hits = [v for k, v in weights.items() if k.endswith(suffix)]
+    if len(hits) != 1:
+        raise InputError(source, f"layer {layer}: expected one weight ending in {suffix!r}")
+    return hits[0]
+
+
+def convert_conv_kernel(w: np.ndarray, flip_kernels: bool = True) -> np.ndarray:
+    """Keras 1 ``(width, 1, in, out)`` Theano kernel -> Keras 3 ``(width, in, out)``."""
+    if w.ndim != 4 or w.shape[1] != 1:
+        raise ValueError(f"expected a (width, 1, in, out) kernel, got {w.shape}")
+    k = w[:, 0, :, :]
+    return np.ascontiguousarray(k[::-1] if flip_kernels else k)
+
+
+def convert_lstm(weights: Mapping[str, np.ndarray], prefix: str, source: str) -> list[np.ndarray]:
+    """Per-gate Keras 1 LSTM weights (gates i, c, f, o) -> Keras 3 ``[kernel, recurrent, bias]``
+    with gates concatenated in Keras 3 order i, f, c, o."""
+    order = ("i", "f", "c", "o")
+    parts = {}
+    for kind in ("W", "U", "b"):
+        parts[kind] = [_pick(weights, f"{prefix}_{kind}_{gate}", prefix, source) for gate in order]
+    return [np.concatenate(parts[k], axis=-1) for k in ("W", "U", "b")]
+
+
+def convert_weights(
+    arch: LegacyArchitecture,
+    legacy: Mapping[str, Mapping[str, np.ndarray]],
+    flip_kernels: bool = True,
+    source: str = "weights",
+) -> dict[str, list[np.ndarray]]:
+    """Keras 1 weights by layer -> ``{fnstore layer name: weights for set_weights}``."""
+    out: dict[str, list[np.ndarray]] = {}
+    for k1_name, ours in arch.layer_map.items():
+        if k1_name not in legacy:
+            raise InputError(source, f"no weights for layer {k1_name}")
+        w = legacy[k1_name]
+        if ours == "motif_conv":
+            kernel = convert_conv_kernel(_pick(w, "_W", k1_name, source), flip_kernels)
+            out[ours] = [kernel, _pick(w, "_b", k1_name, source)]
+        elif ours == "bilstm":
+            fwd = [k for k in w if k.startswith("forward_")]
+            bwd = [k for k in w if k.startswith("backward_")]
+            if not fwd or not bwd:
+                raise InputError(source, f"layer {k1_name}: forward/backward LSTM weights missing")
+            fwd_prefix = fwd[0].rsplit("_", 2)[0]
+            bwd_prefix = bwd[0].rsplit("_", 2)[0]
+            out[ours] = convert_lstm(w, fwd_prefix, source) + convert_lstm(w, bwd_prefix, source)
+        else:
+            out[ours] = [_pick(w, "_W", k1_name, source), _pick(w, "_b", k1_name, source)]
+    return out
+
+
+def legacy_model_config(
+    legacy: LegacyModel, keras1_hard_sigmoid: bool = True
+) -> tuple[Any, dict[str, Any]]:
+    """``(ModelConfig, overrides)`` that rebuild ``legacy`` with the factornet-2017 preset."""
+    from fnstore.model.config import model_config
+    from fnstore.model.tracks import strand_pairs_for as strand_pairs_for_tracks
+
+    arch = legacy.architecture
+    overrides = dict(arch.hyperparameters)
+    overrides["window"] = arch.window
+    if arch.inner_activation == "hard_sigmoid":
+        overrides["lstm_recurrent_activation"] = (
+            "keras1_hard_sigmoid" if keras1_hard_sigmoid else "hard_sigmoid"
+        )
+    else:
+        overrides["lstm_recurrent_activation"] = arch.inner_activation
+    overrides["strand_pairs"] = strand_pairs_for_tracks(legacy.bigwig_names)
+    return model_config("factornet-2017", **overrides), overrides
+
+
+def import_legacy(
+    legacy_dir: str | os.PathLike,
+    model_dir: str | os.PathLike | None = None,
+    *,
+    track_aliases: Mapping[str, str] | None = None,
+    weights: str = "auto",
+    flip_kernels: bool = True,
+    keras1_hard_sigmoid: bool = True,
+) -> tuple[Any, dict[str, Any]]:
+    """Convert a FactorNet model folder into ``(keras_model, card)``; save it to
+    ``model_dir`` when given.
+
+    ``track_aliases`` renames legacy bigWig names to store track names in the card
+    (e.g. ``{"DGF": "DNase"}``); unknown names keep their legacy spelling.
+    ``flip_kernels`` and ``keras1_hard_sigmoid`` exist to demonstrate (in tests) that
+    both conversions are needed; leave them on.
+    """
+    from fnstore.model.architecture import build_model
+    from fnstore.model.card import make_card
+    from fnstore.model.folder import save_model_dir
+
+    legacy = read_legacy_dir(legacy_dir, weights)
+    arch = legacy.architecture
+    aliases = dict(track_aliases or {})
+    unknown = sorted(set(aliases) - set(legacy.bigwig_names))
+    if unknown:
+        raise InputError(
+            "track_aliases",
+            f"no legacy track named {', '.join(unknown)} "
+            f"(tracks: {', '.join(legacy.bigwig_names) or 'none'})",
+        )
+    config, _ = legacy_model_config(legacy, keras1_hard_sigmoid)
+    model = build_model(
+        legacy.n_tracks,
+        arch.n_tasks,
+        arch.n_extra,
+        config=config,
+        name=f"factornet_{legacy.path.name}"[:64],
+    )
+    converted = convert_weights(
+        arch, read_keras1_weights(legacy.weights_file), flip_kernels, str(legacy.weights_file)
+    )
+    for layer_name, values in converted.items():
+        layer = model.get_layer(layer_name)
+        expected = [tuple(w.shape) for w in layer.get_weights()]
+        got = [tuple(v.shape) for v in values]
+        if expected != got:
+            raise InputError(
+                legacy.weights_file,
+                f"layer {layer_name}: weight shapes {got}, model needs {expected}",
+            )
+        layer.set_weights(values)
+
+    card = make_card(
+        tasks=[{"tf": tf} for tf in legacy.tasks],
+        window=arch.window,
+        tracks=[aliases.get(n, n) for n in legacy.bigwig_names],
+        annotations=legacy.annotations,
+        meta_features=legacy.meta_names,
+        preset="factornet-2017",
+        hyperparameters=config.to_dict(),
+        track_aliases=aliases,
+        legacy={
+            "source": str(legacy.path.resolve()),
+            "name": legacy.path.name,
+            "keras_version": arch.keras_version,
+            "backend": "theano",
+            "weights_file": legacy.weights_file.name,
+            "weights_sha256": _sha256(legacy.weights_file),
+            "features": legacy.features,
+            "bigwig_names": legacy.bigwig_names,
+            "extra_input_order": "meta_features then annotations",
+            "flip_kernels": flip_kernels,
+            "recurrent_activation": config.lstm_recurrent_activation,
+        },
+    )
+    if model_dir is not None:
+        save_model_dir(model_dir, model, card)
+    return model, card
+
+
+def parse_track_aliases(values: Sequence[str]) -> dict[str, str]:
+    """``["DGF=DNase", "Unique35=mappability"]`` -> ``{"DGF": "DNase", ...}``."""
+    out: dict[str, str] = {}
+    for value in values:
+        for item in value.split(","):
+            if not item:
+                continue
+            old, sep, new = item.partition("=")
+            if not sep or not old.strip() or not new.strip():
+                raise InputError("--track-alias", f"expected LEGACY=TRACK, got {item!r}")
+            out[old.strip()] = new.strip()
+    return out
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -1,0 +1,336 @@
+"""Scoring runs of consecutive bins with a FactorNet model: the naive and the fast (exact) way.
+
+*Naive* (what FactorNet did): cut one full window per bin and run the whole model on it.
+With 200 bp bins every 50 bp and 1 kb windows, each base goes through the convolution
+about 20 times.
+
+*Fast*: the convolution, its dropout (identity at inference) and the per-position dense
+layer are position-wise: their output at a position depends only on the ``kernel_width``
+bases from there. So they run ONCE over a whole stretch covering many consecutive windows
+(and once over its reverse complement), and every window takes its slice of that feature
+map. The max-pool (size ``P``, stride ``P``) of a window starting at offset ``o`` equals a
+stride-1 max-pool of the stretch read at ``o, o + P, o + 2P, ...``, so that too is computed
+once. Only the BiLSTM and dense head run per window, on both strands, from the very same
+layer objects (same weights), and the two strands' sigmoids are averaged as the full model
+does. The result equals the naive method up to float rounding (|diff| ~ 1e-7).
+
+The fast path rebuilds two small Keras models from the trained model's layers, found by
+the names :mod:`fnstore.model` gives them; a model of another shape is refused with
+:class:`FastPathUnsupported` (callers fall back to the naive method).
+
+Importing this module imports Keras.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import keras
+import numpy as np
+from keras import layers
+
+from fnstore.errors import InputError
+from fnstore.model.architecture import model_input_sizes
+from fnstore.model.card import CONV_LAYER
+from fnstore.predict.inputs import stretch_windows
+
+METHODS = ("fast", "naive")
+#: bins per stretch in the fast method: the convolution over a stretch of ``n`` windows costs
+#: ``(n - 1) * step + L`` positions instead of ``n * L``; 256 keeps the overhead near 8 %
+DEFAULT_PIECE_BINS = 256
+
+#: one unit of work: a stretch ``(T, C)`` covering ``n`` windows that start every ``step``
+#: positions (``T = (n - 1) * step + L``) and their ``extra`` rows ``(n, E)`` or None
+Item = tuple[np.ndarray, int, np.ndarray | None]
+
+
+class FastPathUnsupported(Exception):
+    """The model does not have the layer layout the fast method relies on."""
+
+
+def _layer(model: keras.Model, name: str, required: bool = True) -> Any:
+    try:
+        return model.get_layer(name)
+    except ValueError:
+        if required:
+            raise FastPathUnsupported(f"no layer {name!r}") from None
+        return None
+
+
+def _runner(model: keras.Model) -> Callable[..., np.ndarray]:
+    """``run(*arrays)`` -> model outputs as NumPy, inference mode.
+
+    On TensorFlow the model is traced ONCE with every input's batch (and free length) axis
+    left unknown. With shape-specialised traces (what ``predict_on_batch`` does) the
+    kernels picked, and so the last bits of the scores, would depend on the order in which
+    batch shapes happen to arrive; a resumed run would then not reproduce an uninterrupted
+    one bit for bit.
+    """
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        specs = [tf.TensorSpec([None, *t.shape[1:]], t.dtype) for t in model.inputs]
+
+        def call(*xs: Any) -> Any:
+            return model(list(xs) if len(xs) > 1 else xs[0], training=False)
+
+        fn = tf.function(call, input_signature=specs)
+        return lambda *arrays: fn(*arrays).numpy()
+    return lambda *arrays: np.asarray(
+        model(list(arrays) if len(arrays) > 1 else arrays[0], training=False)
+    )
+
+
+class WindowScorer:
+    """Score windows of a model built by :func:`fnstore.model.build_model`.
+
+    ``step`` is the distance between consecutive windows (the store's stride).
+    ``batch_size`` bounds the windows per model call (and so memory).
+    """
+
+    def __init__(
+        self,
+        model: keras.Model,
+        step: int,
+        method: str = "fast",
+        batch_size: int = 1024,
+        piece_bins: int = DEFAULT_PIECE_BINS,
+    ) -> None:
+        if method not in METHODS:
+            raise InputError("--method", f"must be one of {', '.join(METHODS)}, got {method!r}")
+        if batch_size < 1:
+            raise InputError("--batch-size", f"must be positive, got {batch_size}")
+        self.model = model
+        self.step = int(step)
+        self.batch_size = int(batch_size)
+        self.window, n_tracks, self.n_extra = model_input_sizes(model)
+        self.n_channels = 4 + n_tracks
+        self.n_tasks = int(model.outputs[0].shape[-1])
+        # a power of two, so short runs are padded to one of few sizes (few retraces)
+        self.piece_bins = 1 << max(0, int(piece_bins).bit_length() - 1)
+        self.method = method
+        if method == "fast":
+            self._build_fast()
+        else:
+            self._run_model = _runner(model)
+
+    # ------------------------------------------------------------------ fast path set-up
+    def _build_fast(self) -> None:
+        m = self.model
+        rc = _layer(m, "reverse_complement")
+        self.rc_order = np.asarray(rc.order, dtype=np.int64)
+        trunk = [_layer(m, CONV_LAYER), _layer(m, "conv_dropout")]
+        dense_pos = _layer(m, "position_dense", required=False)
+        if dense_pos is not None:
+            trunk.append(dense_pos)
+        conv = trunk[0]
+        if (
+            conv.padding != "valid"
+            or tuple(conv.strides) != (1,)
+            or tuple(conv.dilation_rate) != (1,)
+        ):
+            raise FastPathUnsupported("first convolution is not a plain valid stride-1 Conv1D")
+        self.kernel_width = int(conv.kernel_size[0])
+        self.conv_len = self.window - self.kernel_width + 1
+        pool = _layer(m, "pool", required=False)
+        if pool is not None:
+            size = int(pool.pool_size[0])
+            if int(pool.strides[0]) != size or pool.padding != "valid":
+                raise FastPathUnsupported("max-pool stride differs from its size")
+            self.pool = size
+            self.n_pool = self.conv_len // size
+            post = [_layer(m, "bilstm"), _layer(m, "recurrent_dropout"), _layer(m, "flatten")]
+            self.global_pool = False
+        else:
+            _layer(m, "global_pool")
+            self.pool = self.conv_len
+            self.n_pool = 1
+            post = [layers.Flatten(name="fast_flatten"), _layer(m, "recurrent_dropout")]
+            self.global_pool = True
+        post.append(_layer(m, "dense"))
+        head = [
+            lay
+            for lay in (
+                _layer(m, n, required=False)
+                for n in ("extra_dropout", "extra_dense", "dense_dropout")
+            )
+            if lay
+        ]
+        head.append(_layer(m, "task_sigmoid"))
+        concat = _layer(m, "concat_extra", required=self.n_extra > 0)
+
+        x_in = keras.Input(shape=(None, self.n_channels), name="stretch")
+        h = x_in
+        for lay in trunk:
+            h = lay(h)
+        if not self.global_pool:
+            # stride-1 pool: the window at offset o reads it at o, o + P, ...
+            h = layers.MaxPooling1D(self.pool, strides=1, padding="valid", name="sliding_pool")(h)
+        self.trunk_model = keras.Model(x_in, h, name="fast_trunk")
+        self.n_features = int(h.shape[-1])
+
+        f_in = keras.Input(shape=(self.n_pool, self.n_features), name="pooled")
+        inputs = [f_in]
+        h = f_in
+        for lay in post:
+            h = lay(h)
+        if self.n_extra:
+            e_in = keras.Input(shape=(self.n_extra,), name="extra")
+            inputs.append(e_in)
+            h = concat([h, e_in])
+        for lay in head:
+            h = lay(h)
+        self.head_model = keras.Model(inputs, h, name="fast_head")
+        self._run_trunk = _runner(self.trunk_model)
+        self._run_head = _runner(self.head_model)
+        self._fused = self._fused_tf() if keras.backend.backend() == "tensorflow" else None
+        self._index_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def _fused_tf(self) -> Callable[..., Any] | None:
+        """Reverse strand, trunk, per-window gather, head and strand average as ONE traced
+        TensorFlow function, so the large feature maps never leave the graph."""
+        if self.global_pool:
+            return None
+        import tensorflow as tf
+
+        step, window, pool, n_pool = self.step, self.window, self.pool, self.n_pool
+        order = tf.constant(self.rc_order, dtype=tf.int32)
+        trunk, head, n_tasks = self.trunk_model, self.head_model, self.n_tasks
+        specs = [tf.TensorSpec([None, None, self.n_channels], tf.float32)]
+        if self.n_extra:
+            specs.append(tf.TensorSpec([None, self.n_extra], tf.float32))
+
+        def fused(x: Any, *extra: Any) -> Any:
+            s = tf.shape(x)[0]
+            length = tf.shape(x)[1]
+            n = (length - window) // step + 1
+            both = tf.concat([x, tf.gather(tf.reverse(x, [1]), order, axis=2)], 0)
+            feat = trunk(both, training=False)
+            k = tf.range(n)[:, None] * step
+            j = tf.range(n_pool)[None, :] * pool
+            fwd = tf.gather(feat[:s], k + j, axis=1)  # (s, n, n_pool, F)
+            rev = tf.gather(feat[s:], length - k - window + j, axis=1)
+            pooled = tf.reshape(tf.concat([fwd, rev], 0), [-1, n_pool, self.n_features])
+            feed = [pooled, tf.concat([extra[0], extra[0]], 0)] if extra else pooled
+            probs = tf.reshape(head(feed, training=False), [2, -1, n_tasks])
+            return (probs[0] + probs[1]) / 2.0
+
+        return tf.function(fused, input_signature=specs)
+
+    def _indices(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Positions in the (pooled) feature maps read by each of ``n`` windows: forward
+        strand and reverse strand (the reverse stretch is the forward one read backwards)."""
+        if n not in self._index_cache:
+            length = (n - 1) * self.step + self.window
+            k = np.arange(n)[:, None] * self.step
+            j = np.arange(self.n_pool)[None, :] * self.pool
+            self._index_cache[n] = (k + j, length - k - self.window + j)
+        return self._index_cache[n]
+
+    # ------------------------------------------------------------------ scoring
+    def score(self, items: Sequence[Item]) -> list[np.ndarray]:
+        """Scores ``(n, n_tasks)`` float32 of each item's windows, in item order."""
+        for stretch, n, extra in items:
+            expect = (n - 1) * self.step + self.window
+            if stretch.shape != (expect, self.n_channels):
+                raise ValueError(
+                    f"stretch {stretch.shape} for {n} windows, expected "
+                    f"({expect}, {self.n_channels})"
+                )
+            if (extra is None) != (self.n_extra == 0) or (
+                extra is not None and extra.shape != (n, self.n_extra)
+            ):
+                raise ValueError("extra rows do not match the model's extra input")
+        if self.method == "naive":
+            return [self._score_naive(*item) for item in items]
+        return self._score_fast(items)
+
+    def _score_naive(self, stretch: np.ndarray, n: int, extra: np.ndarray | None) -> np.ndarray:
+        out = np.empty((n, self.n_tasks), dtype=np.float32)
+        for a in range(0, n, self.batch_size):
+            b = min(n, a + self.batch_size)
+            part = stretch[a * self.step : (b - 1) * self.step + self.window]
+            x = stretch_windows(part, b - a, self.window, self.step)
+            feed = [x] if extra is None else [x, extra[a:b]]  # model inputs: x, then extra
+            out[a:b] = self._run_model(*feed)
+        return out
+
+    def _score_fast(self, items: Sequence[Item]) -> list[np.ndarray]:
+        # cut every item into pieces of at most piece_bins windows; a short piece is padded
+        # to the next power of two (the extra windows read zeros past the stretch and are
+        # dropped), so the trunk sees few distinct shapes
+        outs = [np.empty((n, self.n_tasks), dtype=np.float32) for _, n, _ in items]
+        pieces: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
+        for i, (_, n, _) in enumerate(items):
+            for a in range(0, n, self.piece_bins):
+                m = min(self.piece_bins, n - a)
+                size = min(self.piece_bins, 1 << (m - 1).bit_length())
+                pieces[size].append((i, a, m))
+        for size, group in pieces.items():
+            per_call = max(1, self.batch_size // size)
+            for g in range(0, len(group), per_call):
+                self._fast_batch(items, outs, size, group[g : g + per_call])
+        return outs
+
+    def _fast_batch(
+        self,
+        items: Sequence[Item],
+        outs: list[np.ndarray],
+        size: int,
+        group: list[tuple[int, int, int]],
+    ) -> None:
+        length = (size - 1) * self.step + self.window
+        s = len(group)
+        x = np.zeros((s if self._fused else 2 * s, length, self.n_channels), dtype=np.float32)
+        extra = np.zeros((s, size, self.n_extra), dtype=np.float32) if self.n_extra else None
+        for p, (i, a, m) in enumerate(group):
+            stretch, _, ex = items[i]
+            part = stretch[a * self.step : (a + m - 1) * self.step + self.window]
+            x[p, : part.shape[0]] = part
+            if extra is not None and ex is not None:
+                extra[p, :m] = ex[a : a + m]
+        if self._fused is not None:
+            feed = [x] if extra is None else [x, extra.reshape(s * size, self.n_extra)]
+            mean = self._fused(*feed).numpy().reshape(s, size, self.n_tasks)
+            for p, (i, a, m) in enumerate(group):
+                outs[i][a : a + m] = mean[p, :m]
+            return
+        # reverse strand of the whole padded stretch: flip length, permute channels
+        x[s:] = x[:s, ::-1][:, :, self.rc_order]
+        feat = self._run_trunk(x)
+        fwd_idx, rev_idx = self._indices(size)
+        if self.global_pool:
+            win = np.lib.stride_tricks.sliding_window_view(feat, self.conv_len, axis=1)
+            fwd = win[:s, fwd_idx[:, 0]].max(axis=-1)
+            rev = win[s:, rev_idx[:, 0]].max(axis=-1)
+            pooled = np.concatenate([fwd, rev]).reshape(2 * s * size, 1, self.n_features)
+        else:
+            fwd = feat[:s][:, fwd_idx]
+            rev = feat[s:][:, rev_idx]
+            pooled = np.concatenate([fwd, rev]).reshape(2 * s * size, self.n_pool, self.n_features)
+        feed: list[np.ndarray] = [pooled]
+        if extra is not None:
+            flat = extra.reshape(s * size, self.n_extra)
+            feed.append(np.concatenate([flat, flat]))
+        probs = self._run_head(*feed)
+        both = probs.reshape(2, s, size, self.n_tasks)
+        mean = (both[0] + both[1]) / 2.0
+        for p, (i, a, m) in enumerate(group):
+            outs[i][a : a + m] = mean[p, :m]
+
+
+def make_scorer(
+    model: keras.Model,
+    step: int,
+    method: str = "fast",
+    batch_size: int = 1024,
+    piece_bins: int = DEFAULT_PIECE_BINS,
+) -> tuple[WindowScorer, str | None]:
+    """A scorer for ``method``; if the fast path does not fit the model, a naive one plus
+    the reason (so the caller can say why it is slower)."""
+    try:
+        return WindowScorer(model, step, method, batch_size, piece_bins), None
+    except FastPathUnsupported as exc:
+        return WindowScorer(model, step, "naive", batch_size, piece_bins), str(exc)

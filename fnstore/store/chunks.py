@@ -1,0 +1,75 @@
+"""Whole-chunk reads straight into a caller's buffer (the sampler's hot path)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numcodecs
+import numpy as np
+import zarr
+from zarr.codecs import BytesCodec, ZstdCodec
+from zarr.storage import LocalStore
+
+from fnstore.errors import StoreError
+
+#: reader of one whole chunk: ``read(chunk_coords, out)`` fills ``out`` (chunk-shaped)
+ChunkReader = Callable[[tuple[int, ...], np.ndarray], None]
+
+
+def whole_chunk_reader(array: zarr.Array) -> ChunkReader:
+    """A function that decodes whole chunks of ``array`` straight into a caller's buffer.
+
+    Why not ``array[...]``: zarr-python 3 hands every read to its event-loop thread and
+    copies the result, which costs more than the decode itself for the sampler's reads
+    of whole 1 Mi chunks (measured on chr20: 5-6 ms a sequence chunk through zarr, 2.4 ms
+    reading the chunk file and decoding it into the destination). The fast path covers
+    the arrays fnstore writes (local directory store, ``bytes`` + ``zstd`` codecs,
+    regular chunks, native byte order); for any other array (remote stores, other
+    codecs) it falls back to zarr's own read, so the result is always zarr's.
+    """
+    meta = array.metadata
+    chunk_shape = tuple(int(c) for c in array.chunks)
+    codecs = getattr(meta, "codecs", ())
+    fast = (
+        isinstance(array.store, LocalStore)
+        and len(codecs) == 2
+        and isinstance(codecs[0], BytesCodec)
+        and (codecs[0].endian is None or codecs[0].endian.value == sys.byteorder)
+        and isinstance(codecs[1], ZstdCodec)
+        and array.shards is None
+    )
+    if not fast:
+
+        def read_with_zarr(coords: tuple[int, ...], out: np.ndarray) -> None:
+            sel = tuple(
+                slice(c * n, min((c + 1) * n, size))
+                for c, n, size in zip(coords, chunk_shape, array.shape, strict=True)
+            )
+            part = array[sel]
+            out[tuple(slice(0, n) for n in part.shape)] = part
+
+        return read_with_zarr
+
+    root = Path(array.store.root) / array.path
+    fill = meta.fill_value
+    codec = numcodecs.Zstd()
+
+    def read_chunk_file(coords: tuple[int, ...], out: np.ndarray) -> None:
+        try:
+            data = (root / meta.encode_chunk_key(coords)).read_bytes()
+        except FileNotFoundError:  # never written: every value is the fill value
+            out[...] = fill
+            return
+        try:
+            if out.flags.c_contiguous and out.shape == chunk_shape and out.dtype == array.dtype:
+                codec.decode(data, out=out)
+            else:
+                decoded = np.frombuffer(codec.decode(data), dtype=array.dtype)
+                out[...] = decoded.reshape(chunk_shape)
+        except (RuntimeError, ValueError) as err:
+            key = meta.encode_chunk_key(coords)
+            raise StoreError(f"{root / key}: damaged chunk ({err})") from None
+
+    return read_chunk_file

@@ -1,0 +1,90 @@
+"""The store's layout (schema version 1): names, chunking and the coordinate arithmetic.
+
+Every chromosome is laid out in one global ``position`` axis, each starting at an offset
+aligned to the sequence chunk size, so a chunk never spans two chromosomes. Bins (``bin``
+axis) are numbered chromosome by chromosome in store order; a bin's start is arithmetic
+(``(i - first_bin[chrom]) * stride``), and also stored in ``bin_start``.
+``schemas/store-v1.md`` documents the same layout for people and other Zarr readers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+SCHEMA_VERSION = 1
+
+
+FORMAT_NAME = "fnstore"
+
+
+STATUS_BUILDING = "building"
+
+
+STATUS_COMPLETE = "complete"
+
+
+#: default chunking: 1 Mi positions per sequence/signal chunk, 64 Ki bins per bin chunk
+DEFAULT_POSITION_CHUNK = 1 << 20
+
+
+DEFAULT_BIN_CHUNK = 1 << 16
+
+
+MAX_TASK_CHUNK = 64
+
+
+@dataclass(frozen=True)
+class Task:
+    """One TF x cell label column."""
+
+    index: int
+    tf: str
+    cell: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.tf}.{self.cell}"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Everything needed to create an empty store; computed before any data is read."""
+
+    chroms: list[str]
+    lengths: list[int]
+    bin_size: int
+    stride: int
+    cells: list[str]
+    tracks: list[str]
+    tasks: list[tuple[str, str]]
+    annotations: list[str]
+    meta_features: list[str]
+    signal_dtype: str = "float16"
+    position_chunk: int = DEFAULT_POSITION_CHUNK
+    bin_chunk: int = DEFAULT_BIN_CHUNK
+
+    @property
+    def offsets(self) -> np.ndarray:
+        padded = [-(-n // self.position_chunk) * self.position_chunk for n in self.lengths]
+        return np.concatenate([[0], np.cumsum(padded)[:-1]]).astype(np.int64)
+
+    @property
+    def n_positions(self) -> int:
+        return int(
+            self.offsets[-1] + -(-self.lengths[-1] // self.position_chunk) * self.position_chunk
+        )
+
+    @property
+    def bins_per_chrom(self) -> np.ndarray:
+        n = [(max(0, (length - self.bin_size) // self.stride + 1)) for length in self.lengths]
+        return np.asarray(n, dtype=np.int64)
+
+    @property
+    def first_bins(self) -> np.ndarray:
+        return np.concatenate([[0], np.cumsum(self.bins_per_chrom)[:-1]]).astype(np.int64)
+
+    @property
+    def n_bins(self) -> int:
+        return int(self.bins_per_chrom.sum())

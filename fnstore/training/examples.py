@@ -1,0 +1,177 @@
+"""Which (cell, bin) pairs a sampler may draw: splits, positives, negative pools, targets.
+
+Pure NumPy over arrays read once from the store (labels of the chosen tasks, blacklist,
+bin coordinates); nothing here reads sequence or signals.
+
+Rules (FactorNet's, with fnstore's choices spelled out):
+
+* the validation split is a list of regions (whole chromosomes or ``chrom:start-end``);
+  by default ``chr11`` when the store has it, else the last ``valid_fraction`` of a
+  one-chromosome store, else the store's last chromosome;
+* training bins are every other bin whose window (with the largest shift) stays on the
+  chromosome and does not reach into a validation region;
+* blacklisted bins are never drawn;
+* single-task: positives are bound bins, negatives unbound bins (ambiguous bins are
+  neither); multi-task (several TFs): positives are bins bound for at least one TF,
+  negatives bins bound for none and unbound for at least one, and targets of ambiguous
+  or unlabelled TFs are -1 (masked by the loss).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from fnstore.errors import InputError
+from fnstore.store.labels import BOUND, MISSING, UNBOUND
+from fnstore.store.read import Store
+
+_REGION = re.compile(r"^(?P<chrom>[^:]+)(:(?P<start>[\d,_]+)-(?P<end>[\d,_]+))?$")
+
+
+@dataclass(frozen=True)
+class Region:
+    chrom: str
+    start: int
+    end: int
+
+    def __str__(self) -> str:
+        return f"{self.chrom}:{self.start}-{self.end}"
+
+
+def parse_regions(store: Store, specs: Sequence[str]) -> list[Region]:
+    """``chr11`` or ``chr20:57000000-63025520`` strings into checked regions."""
+    regions = []
+    for spec in specs:
+        m = _REGION.match(spec.strip())
+        if not m:
+            raise InputError("valid_chroms", f"{spec!r} is not CHROM or CHROM:START-END")
+        chrom = m["chrom"]
+        if chrom not in store.chroms:
+            raise InputError(
+                "valid_chroms", f"{chrom!r} is not in the store ({', '.join(store.chroms)})"
+            )
+        length = int(store.chrom_lengths[store.chrom_index(chrom)])
+        start = int(m["start"].replace(",", "").replace("_", "")) if m["start"] else 0
+        end = int(m["end"].replace(",", "").replace("_", "")) if m["end"] else length
+        if not 0 <= start < end <= length:
+            raise InputError("valid_chroms", f"{spec!r} is outside {chrom} (length {length})")
+        regions.append(Region(chrom, start, end))
+    return regions
+
+
+def default_valid_regions(store: Store, valid_fraction: float = 0.1) -> list[Region]:
+    """chr11 if present; else the last ``valid_fraction`` of a one-chromosome store; else
+    the store's last chromosome."""
+    if "chr11" in store.chroms:
+        return parse_regions(store, ["chr11"])
+    if len(store.chroms) == 1:
+        if not 0.0 < valid_fraction < 1.0:
+            raise InputError("valid_fraction", f"must be in (0, 1), got {valid_fraction}")
+        chrom = store.chroms[0]
+        length = int(store.chrom_lengths[0])
+        start = int(length * (1.0 - valid_fraction)) // store.stride * store.stride
+        return [Region(chrom, start, length)]
+    return parse_regions(store, [store.chroms[-1]])
+
+
+@dataclass
+class TaskLabels:
+    """Labels of one cell for the chosen TFs: ``(n_bins, n_tfs)`` int8, -1 where no task."""
+
+    cell: str
+    labels: np.ndarray
+
+
+def read_task_labels(store: Store, tfs: Sequence[str], cells: Sequence[str]) -> list[TaskLabels]:
+    """One label matrix per cell; a cell with labels for none of the TFs is an error."""
+    out = []
+    for cell in cells:
+        store.cell_index(cell)
+        cols = []
+        for tf in tfs:
+            found = [t for t in store.tasks if t.tf == tf and t.cell == cell]
+            cols.append(found[0].index if found else -1)
+        if all(c < 0 for c in cols):
+            known = sorted({t.tf for t in store.tasks if t.cell == cell})
+            raise InputError(
+                f"cell {cell!r}",
+                f"no labels for {', '.join(tfs)} in {store.path} (labelled TFs: {', '.join(known) or 'none'})",
+            )
+        present = [c for c in cols if c >= 0]
+        block = store.labels(present)
+        lab = np.full((store.n_bins, len(tfs)), MISSING, dtype=np.int8)
+        j = 0
+        for k, c in enumerate(cols):
+            if c >= 0:
+                lab[:, k] = block[:, j]
+                j += 1
+        out.append(TaskLabels(cell, lab))
+    for tf in tfs:
+        if tf not in {t.tf for t in store.tasks}:
+            raise InputError(f"TF {tf!r}", f"not in {store.path}")
+    return out
+
+
+def split_masks(
+    store: Store, regions: Sequence[Region], window: int, max_shift: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(train, valid) boolean masks over bins.
+
+    A bin is usable when its widest window stays on its chromosome; a training bin must
+    also keep that window off every validation region (no leak of validation sequence).
+    """
+    train = np.zeros(store.n_bins, dtype=bool)
+    valid = np.zeros(store.n_bins, dtype=bool)
+    for c, chrom in enumerate(store.chroms):  # per chromosome: small temporaries
+        b0, b1 = store.bin_range(chrom)
+        start = np.arange(b1 - b0, dtype=np.int64) * store.stride
+        lo = start + store.bin_size // 2 - window // 2 - max_shift
+        hi = lo + window + 2 * max_shift
+        fits = (lo >= 0) & (hi <= int(store.chrom_lengths[c]))
+        in_valid = np.zeros(b1 - b0, dtype=bool)
+        touches = np.zeros(b1 - b0, dtype=bool)
+        for r in regions:
+            if r.chrom == chrom:
+                in_valid |= (start >= r.start) & (start + store.bin_size <= r.end)
+                touches |= (hi > r.start) & (lo < r.end)
+        train[b0:b1] = fits & ~touches
+        valid[b0:b1] = fits & in_valid
+    return train, valid
+
+
+def targets(labels: np.ndarray) -> np.ndarray:
+    """Labels to float32 targets: B -> 1, U -> 0, A and no data -> -1 (masked)."""
+    y = np.full(labels.shape, -1.0, dtype=np.float32)
+    y[labels == BOUND] = 1.0
+    y[labels == UNBOUND] = 0.0
+    return y
+
+
+def positive_negative_masks(
+    labels: np.ndarray, usable: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(positive, negative-eligible) masks over bins for one cell (see module docstring)."""
+    bound = (labels == BOUND).any(axis=1)
+    if labels.shape[1] == 1:
+        neg = labels[:, 0] == UNBOUND
+    else:
+        neg = ~bound & (labels == UNBOUND).any(axis=1)
+    return bound & usable, neg & usable
+
+
+def runs(mask_bins: np.ndarray, chrom_of: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Runs of consecutive bins (same chromosome) in sorted bin indices: (first index, length).
+
+    Used for "one positive per peak": the store keeps labels, not peaks, so a peak is
+    approximated by a run of consecutive bound bins.
+    """
+    if len(mask_bins) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    brk = (np.diff(mask_bins) != 1) | (np.diff(chrom_of) != 0)
+    starts = np.concatenate([[0], np.flatnonzero(brk) + 1])
+    lengths = np.diff(np.concatenate([starts, [len(mask_bins)]]))
+    return starts.astype(np.int64), lengths.astype(np.int64)

@@ -1,0 +1,41 @@
+"""The sampler as a ``keras.utils.PyDataset`` (imported only by Keras users).
+
+Batches are pure functions of (seed, epoch, index), so Keras may fetch them from worker
+threads or processes in any order; each worker process keeps its own chunk cache.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import keras
+
+from fnstore.training.sampler import Sampler
+
+
+def model_inputs(inputs: dict[str, Any]) -> Any:
+    """A one-input model takes the bare array (a dict makes Keras warn about structure)."""
+    return inputs["x"] if len(inputs) == 1 else inputs
+
+
+class SamplerDataset(keras.utils.PyDataset):
+    """``len`` = batches per epoch; ``on_epoch_end`` moves the sampler to its next epoch."""
+
+    def __init__(self, sampler: Sampler, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.sampler = sampler
+        # the chunk cache is not thread-safe; NumPy still overlaps with the training step
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self.sampler)
+
+    def __getitem__(self, index: int) -> Any:
+        with self._lock:
+            inputs, y = self.sampler.batch(int(index))
+        return model_inputs(inputs), y
+
+    def on_epoch_end(self) -> None:
+        if self.sampler.split == "train":
+            self.sampler.on_epoch_end()

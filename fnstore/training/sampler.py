@@ -1,0 +1,572 @@
+"""The balanced, index-based training sampler (``fnstore.Sampler``); no Keras import.
+
+A :class:`Sampler` turns a store into batches ``({"x": (B, L, 4+T), "extra": (B, E)}, y)``
+for the model contract in ``fnstore.model``. Everything a batch contains is a pure
+function of ``(seed, epoch, batch index)``: workers in other processes, a resumed run and
+a second run with the same seed see the same batches, and Keras may ask for batches in any
+order. :meth:`Sampler.as_keras` wraps it as a ``keras.utils.PyDataset`` (workers and
+multiprocessing included); iterating it directly gives NumPy batches for any framework.
+
+Each training epoch is the positives (every usable bound bin, or with
+``one_per_peak=True`` one random bin of each run of consecutive bound bins: the store has
+labels, not peaks) plus ``negatives`` negatives per positive drawn afresh (uniformly,
+with replacement) from unbound usable bins, all in a random order, each window shifted by
+a random ``[-max_shift, max_shift]`` and, with ``reverse_complement=True``, reverse
+complemented with probability 1/2. A validation sampler (``split="valid"``) is fixed: all
+its positives plus negatives drawn once, no shift, no reverse complement, in genome order.
+
+Memory: reads go through a chunk cache bounded by ``memory_budget`` bytes. When the chunks
+an epoch needs do not all fit, the epoch is ordered in blocks of randomly grouped chunks
+(each group fits the budget; examples are shuffled within a group and groups come in
+random order) so that each chunk is decompressed once per epoch rather than once per
+example; batches then mix examples from up to a budget's worth of random 1 Mi regions.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from fnstore.errors import InputError
+from fnstore.store.read import Store, open_store
+from fnstore.training.examples import (
+    default_valid_regions,
+    parse_regions,
+    positive_negative_masks,
+    read_task_labels,
+    runs,
+    split_masks,
+    targets,
+)
+from fnstore.training.windows import Located, WindowReader
+
+DEFAULT_MEMORY_BUDGET = 2 << 30
+#: default jitter: a stride-sized shift keeps a window's central 100 bp inside its 200 bp bin
+DEFAULT_MAX_SHIFT = 50
+
+Batch = tuple[dict[str, np.ndarray], np.ndarray]
+
+
+def parse_size(value: int | str | None) -> int:
+    """``2GiB``, ``512M``, ``1e9`` or an int (bytes)."""
+    if value is None:
+        return DEFAULT_MEMORY_BUDGET
+    if isinstance(value, int | np.integer):
+        return int(value)
+    text = str(value).strip().upper().replace("IB", "").replace("B", "")
+    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}.get(text[-1:], 1)
+    try:
+        return int(float(text[:-1] if scale > 1 else text) * scale)
+    except ValueError:
+        raise InputError("memory budget", f"{value!r} is not a size like 2GiB or 512M") from None
+
+
+@dataclass
+class Plan:
+    """One epoch's examples in batch order (row ``i`` belongs to batch ``i // batch_size``).
+
+    Within a batch, forward-strand rows come first: a batch is then a plain slice of the
+    plan, and each strand a contiguous block of the reader's output.
+    """
+
+    cell: np.ndarray  # index into Sampler.cells
+    bin: np.ndarray  # global bin index
+    shift: np.ndarray
+    rc: np.ndarray  # bool
+    start: np.ndarray  # global position of the window's first base (forward strand)
+    y: np.ndarray  # (n, n_tfs) float32, -1 = masked
+    n_fwd: np.ndarray  # per batch: its forward-strand rows come first, then the reverse
+    where: Located  # the windows' chunks and offsets, for the reader
+
+    def __len__(self) -> int:
+        return len(self.bin)
+
+
+class Sampler:
+    """Balanced batches of store windows for TF(s) ``tfs`` in reference ``cells``.
+
+    Parameters mirror ``fnstore train``; see the module docstring for the sampling rules.
+    ``split="valid"`` gives the fixed validation set of the same configuration (on
+    ``valid_cell`` when given). ``tracks=None`` uses every store track all cells have.
+    ``max_batches`` caps batches per epoch (quick runs); ``shard_index``/``num_shards``
+    take every ``num_shards``-th batch (one shard per data-parallel worker). ``dtype`` of
+    ``x`` is the store's signal dtype unless given (float16 for default stores: exact for
+    the one-hot and the stored signals, half the bytes of float32; Keras casts inputs to
+    the model's dtype on the device, other frameworks may want ``dtype="float32"``).
+    """
+
+    def __init__(
+        self,
+        store: Store | str | os.PathLike,
+        tfs: str | Sequence[str],
+        cells: str | Sequence[str],
+        *,
+        split: str = "train",
+        window: int = 1000,
+        batch_size: int = 128,
+        negatives: float = 1.0,
+        tracks: Sequence[str] | None = None,
+        annotations: bool | Sequence[str] = True,
+        metadata: bool = True,
+        max_shift: int = DEFAULT_MAX_SHIFT,
+        reverse_complement: bool = False,
+        one_per_peak: bool = False,
+        valid_chroms: Sequence[str] | None = None,
+        valid_fraction: float = 0.1,
+        valid_cell: str | None = None,
+        valid_negatives: float | None = None,
+        seed: int = 0,
+        memory_budget: int | str | None = None,
+        max_batches: int | None = None,
+        shard_index: int = 0,
+        num_shards: int = 1,
+        strand_pairs: Sequence[Sequence[int]] | None = None,
+        dtype: str | None = None,
+    ) -> None:
+        self.store = store if isinstance(store, Store) else open_store(store)
+        st = self.store
+        self.tfs = [tfs] if isinstance(tfs, str) else list(tfs)
+        train_cells = [cells] if isinstance(cells, str) else list(cells)
+        if not self.tfs or not train_cells:
+            raise InputError("sampler", "give at least one TF and one cell")
+        if split not in ("train", "valid"):
+            raise InputError("split", f"must be 'train' or 'valid', got {split!r}")
+        if valid_cell is not None and valid_cell in train_cells:
+            raise InputError("valid_cell", f"{valid_cell!r} is also a training cell")
+        if batch_size < 1 or negatives < 0 or window < 1 or max_shift < 0:
+            raise InputError(
+                "sampler", "batch_size and window must be positive, negatives and max_shift >= 0"
+            )
+        if not 0 <= shard_index < num_shards:
+            raise InputError("sampler", f"shard_index {shard_index} not in [0, {num_shards})")
+        self.split = split
+        self.train_cells = train_cells
+        self.cells = [valid_cell] if (split == "valid" and valid_cell) else train_cells
+        self.valid_cell = valid_cell
+        self.window = int(window)
+        self.batch_size = int(batch_size)
+        self.negatives = float(
+            negatives if split == "train" or valid_negatives is None else valid_negatives
+        )
+        self.max_shift = int(max_shift) if split == "train" else 0
+        self.reverse_complement = bool(reverse_complement) and split == "train"
+        self.one_per_peak = bool(one_per_peak) and split == "train"
+        self.seed = int(seed)
+        self.max_batches = max_batches
+        self.shard_index, self.num_shards = int(shard_index), int(num_shards)
+        self.memory_budget = parse_size(memory_budget)
+        self.dtype = str(np.dtype(st.signal_dtype if dtype is None else dtype))
+
+        # ---- features
+        if tracks is None:
+            present = st.track_present
+            tracks = [
+                t
+                for t in st.tracks
+                if all(
+                    present.get(t, [True] * len(st.cells))[st.cell_index(c)]
+                    for c in set(self.cells) | set(train_cells)
+                )
+            ]
+        self.tracks = list(tracks)
+        if annotations is True:
+            self.annotations = list(st.annotation_names)
+        elif annotations is False or annotations is None:
+            self.annotations = []
+        else:
+            self.annotations = list(annotations)
+            for a in self.annotations:
+                if a not in st.annotation_names:
+                    raise InputError(
+                        "annotations", f"{a!r} not in the store ({', '.join(st.annotation_names)})"
+                    )
+        self.meta_features = list(st.meta_feature_names) if metadata else []
+        self._meta = np.zeros((len(self.cells), len(self.meta_features)), dtype=np.float32)
+        if self.meta_features:
+            for i, c in enumerate(self.cells):
+                values = st.metadata(c)
+                if np.isnan(values).any():
+                    raise InputError(
+                        f"cell {c!r}", "has no metadata in the store; use --no-metadata"
+                    )
+                self._meta[i] = values
+        self._annot_bits = self._read_annotation_bits() if self.annotations else None
+        if strand_pairs is None:
+            from fnstore.model.tracks import strand_pairs_for
+
+            strand_pairs = strand_pairs_for(self.tracks)
+        self.strand_pairs = [tuple(int(v) for v in p) for p in strand_pairs]
+
+        # ---- examples
+        if valid_chroms:
+            self.valid_regions = parse_regions(st, list(valid_chroms))
+        else:
+            self.valid_regions = default_valid_regions(st, valid_fraction)
+        train_mask, valid_mask = split_masks(st, self.valid_regions, self.window, int(max_shift))
+        usable = train_mask if split == "train" else valid_mask
+        del train_mask, valid_mask
+        usable &= ~np.asarray(st.blacklist(), dtype=bool)
+        self._pos: list[np.ndarray] = []
+        self._runs: list[tuple[np.ndarray, np.ndarray]] = []
+        self._neg: list[np.ndarray] = []  # bool masks: rejection sampling needs 1 byte/bin
+        self._neg_count: list[int] = []
+        self._labels: list[np.ndarray] = []
+        for tl in read_task_labels(st, self.tfs, self.cells):
+            pos, neg = positive_negative_masks(tl.labels, usable)
+            pos_bins = np.flatnonzero(pos)
+            self._pos.append(pos_bins)
+            self._runs.append(runs(pos_bins, st.bin_coords(pos_bins)[0]))
+            self._neg.append(neg)
+            self._neg_count.append(int(neg.sum()))
+            self._labels.append(tl.labels)
+        if sum(len(p) for p in self._pos) == 0:
+            where = ", ".join(str(r) for r in self.valid_regions)
+            raise InputError(
+                "sampler",
+                f"no bound bins for {', '.join(self.tfs)} in {', '.join(self.cells)} in the "
+                f"{split} split" + (f" (validation regions: {where})" if split == "valid" else ""),
+            )
+        self._epoch_size: int | None = None
+        self._chunks = self._chunks_needed(usable)
+        del usable
+        _return_freed_memory()
+        self.reader = self._make_reader()
+        self.epoch = 0
+        self.position = 0  # next batch of the plain iterator
+        self._plan: Plan | None = None
+        self._plan_epoch = -1
+
+    def _make_reader(self) -> WindowReader:
+        return WindowReader(
+            self.store,
+            self.cells,
+            self.tracks,
+            self.window,
+            self.memory_budget,
+            self.strand_pairs,
+            chunks_needed=self._chunks,
+            dtype=self.dtype,
+        )
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle without the store handle and the cache (rebuilt in the new process)."""
+        state = dict(self.__dict__)
+        state["store"] = self.store.path
+        state["reader"] = None
+        state["_plan"] = None
+        state["_plan_epoch"] = -1
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.store = open_store(state["store"])
+        self.reader = self._make_reader()
+
+    def first_base(self, bins: np.ndarray) -> np.ndarray:
+        """Global position of the first base of the unshifted window of each bin."""
+        st = self.store
+        chrom, start = st.bin_coords(bins)
+        return st.chrom_offsets[chrom] + start + st.bin_size // 2 - self.window // 2
+
+    # ------------------------------------------------------------------ features
+    def _read_annotation_bits(self) -> np.ndarray:
+        """Annotation flags packed 8 per byte (a whole genome costs n_bins bytes)."""
+        st = self.store
+        cols = [st.annotation_names.index(a) for a in self.annotations]
+        out = np.empty((st.n_bins, (len(cols) + 7) // 8), dtype=np.uint8)
+        step = max(st.bin_chunk, 1)
+        for lo in range(0, st.n_bins, step):
+            block = st.annotations(slice(lo, lo + step))[:, cols]
+            out[lo : lo + len(block)] = np.packbits(block.astype(bool), axis=1)
+        return out
+
+    def _chunks_needed(self, usable: np.ndarray) -> int:
+        """Chunks spanned by the usable bins' windows (sizes the cache when all fit)."""
+        st, C = self.store, self.store.position_chunk
+        total = 0
+        for i in range(len(st.chroms)):
+            b0 = int(st.chrom_first_bin[i])
+            idx = np.flatnonzero(usable[b0 : b0 + int(st.bins_per_chrom[i])])
+            if len(idx):
+                first = self.first_base(np.asarray([b0 + idx[0], b0 + idx[-1]]))
+                lo, hi = (
+                    int(first[0]) - self.max_shift,
+                    int(first[1]) + self.window + self.max_shift,
+                )
+                total += hi // C - lo // C + 1
+        return max(total, 1)
+
+    @property
+    def n_extra(self) -> int:
+        return len(self.meta_features) + len(self.annotations)
+
+    @property
+    def n_tracks(self) -> int:
+        return len(self.tracks)
+
+    # ------------------------------------------------------------------ plans
+    def epoch_size(self) -> int:
+        """Examples in a (full) epoch."""
+        if self._epoch_size is None:
+            self._epoch_size = self._count_examples()
+        return self._epoch_size
+
+    def _count_examples(self) -> int:
+        n_pos = sum(
+            len(r[0]) if self.one_per_peak else len(p)
+            for p, r in zip(self._pos, self._runs, strict=True)
+        )
+        return n_pos + sum(
+            int(round(self.negatives * (len(r[0]) if self.one_per_peak else len(p))))
+            for p, r in zip(self._pos, self._runs, strict=True)
+        )
+
+    def plan(self, epoch: int | None = None) -> Plan:
+        """The examples of ``epoch`` (default: the current one) in batch order."""
+        epoch = self.epoch if epoch is None else int(epoch)
+        if self.split == "valid":
+            epoch = 0
+        if self._plan is not None and self._plan_epoch == epoch:
+            return self._plan
+        plan = self._make_plan(epoch)
+        self._plan, self._plan_epoch = plan, epoch
+        return plan
+
+    def _make_plan(self, epoch: int) -> Plan:
+        rng = np.random.default_rng([self.seed, epoch, 0 if self.split == "train" else 1])
+        cells, bins, ys = [], [], []
+        for c, (pos, (rstart, rlen), neg, n_ok, lab) in enumerate(
+            zip(self._pos, self._runs, self._neg, self._neg_count, self._labels, strict=True)
+        ):
+            if self.one_per_peak:
+                pos = pos[rstart + (rng.random(len(rstart)) * rlen).astype(np.int64)]
+            n_neg = int(round(self.negatives * len(pos)))
+            if n_neg and n_ok == 0:
+                raise InputError(
+                    "sampler", f"no negative bins for {self.cells[c]} in the {self.split} split"
+                )
+            b = np.concatenate([pos, draw(neg, n_ok, n_neg, rng)]).astype(np.int64)
+            bins.append(b)
+            cells.append(np.full(len(b), c, dtype=np.int32))
+            ys.append(targets(lab[b]))
+        cell = np.concatenate(cells)
+        bin_ = np.concatenate(bins)
+        yy = np.concatenate(ys)
+        n = len(bin_)
+        shift = (
+            rng.integers(-self.max_shift, self.max_shift + 1, n).astype(np.int32)
+            if self.max_shift
+            else np.zeros(n, np.int32)
+        )
+        rc = rng.random(n) < 0.5 if self.reverse_complement else np.zeros(n, dtype=bool)
+        start = self.first_base(bin_) + shift
+        where = self.reader.locate(cell, start)
+        if self.split == "valid":
+            order = np.lexsort((bin_, cell))  # genome order: each chunk read once
+        else:
+            order = rng.permutation(n)
+            if self.reader.evicting:
+                order = self._blocked(order, where.key, rng)
+        # forward rows first within each batch (a stable partition keeps the shuffle)
+        batch = np.arange(n) // self.batch_size
+        order = order[np.argsort(batch * 2 + rc[order], kind="stable")]
+        n_fwd = np.bincount(batch, weights=~rc[order], minlength=-(-n // self.batch_size))
+        return Plan(
+            cell[order],
+            bin_[order],
+            shift[order],
+            rc[order],
+            start[order],
+            yy[order],
+            n_fwd.astype(np.int64),
+            where[order],
+        )
+
+    def _blocked(self, order: np.ndarray, key: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Reorder so consecutive examples share a budget-sized random group of chunks
+        (``key``: each example's (cell, chunk) cache key)."""
+        keys, inverse = np.unique(key, return_inverse=True)
+        # half the slots per group: a batch straddling two groups still fits the cache
+        group_of_key = rng.permutation(len(keys)) // max(1, self.reader.slots // 2)
+        group = group_of_key[inverse][order]
+        return order[np.argsort(group, kind="stable")]
+
+    # ------------------------------------------------------------------ batches
+    def n_batches(self) -> int:
+        """Batches per epoch of the whole (unsharded) plan, after ``max_batches``."""
+        n = -(-self.epoch_size() // self.batch_size)
+        return min(n, self.max_batches) if self.max_batches else n
+
+    def __len__(self) -> int:
+        """Batches per epoch of this shard."""
+        return max(0, -(-(self.n_batches() - self.shard_index) // self.num_shards))
+
+    def batch_rows(self, i: int, epoch: int | None = None) -> tuple[np.ndarray, int]:
+        """Plan rows of batch ``i`` in output order (forward windows first) and how many
+        are forward."""
+        lo, hi, n_fwd = self._batch_span(i, epoch)
+        return np.arange(lo, hi), n_fwd
+
+    def _batch_span(self, i: int, epoch: int | None) -> tuple[int, int, int]:
+        if not 0 <= i < len(self):
+            raise IndexError(f"batch {i} out of range ({len(self)} batches)")
+        g = i * self.num_shards + self.shard_index
+        plan = self.plan(epoch)
+        lo = g * self.batch_size
+        return lo, min(lo + self.batch_size, len(plan)), int(plan.n_fwd[g])
+
+    def batch(self, i: int, epoch: int | None = None) -> Batch:
+        """Batch ``i`` of ``epoch`` (default: current): ``({"x": ..., "extra": ...}, y)``."""
+        lo, hi, n_fwd = self._batch_span(i, epoch)
+        plan = self.plan(epoch)
+        x = self.reader.read_located(plan.where[lo:hi], n_fwd)
+        inputs = {"x": x}
+        if self.n_extra:
+            inputs["extra"] = self.extra(plan.cell[lo:hi], plan.bin[lo:hi])
+        return inputs, plan.y[lo:hi].copy()
+
+    def extra(self, cell: np.ndarray, bins: np.ndarray) -> np.ndarray:
+        """Cell metadata then annotation flags, ``(n, n_extra)`` float32."""
+        parts = []
+        if self.meta_features:
+            parts.append(self._meta[cell])
+        if self._annot_bits is not None:
+            bits = np.unpackbits(self._annot_bits[bins], axis=1, count=len(self.annotations))
+            parts.append(bits.astype(np.float32))
+        return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+
+    def __getitem__(self, i: int) -> Batch:
+        return self.batch(i)
+
+    def __iter__(self) -> Iterator[Batch]:
+        """The rest of the current epoch from the saved position; then the next epoch starts."""
+        while self.position < len(self):
+            i = self.position
+            self.position += 1
+            yield self.batch(i)
+        self.on_epoch_end()
+
+    def on_epoch_end(self) -> None:
+        self.epoch += 1
+        self.position = 0
+        self._plan = None
+
+    # ------------------------------------------------------------------ state
+    def get_state(self) -> dict[str, Any]:
+        """Everything needed to continue the same stream (JSON-able)."""
+        return {"seed": self.seed, "epoch": self.epoch, "position": self.position}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        if int(state["seed"]) != self.seed:
+            raise InputError(
+                "sampler state", f"seed {state['seed']} differs from this sampler's {self.seed}"
+            )
+        self.epoch = int(state["epoch"])
+        self.position = int(state["position"])
+
+    def validation(self, **overrides: Any) -> Sampler:
+        """The fixed validation sampler of this configuration."""
+        kw = dict(self._config, split="valid")
+        kw.update(overrides)
+        return Sampler(self.store, self.tfs, self.train_cells, **kw)
+
+    @property
+    def _config(self) -> dict[str, Any]:
+        return {
+            "window": self.window,
+            "batch_size": self.batch_size,
+            "negatives": self.negatives,
+            "tracks": self.tracks,
+            "annotations": self.annotations,
+            "metadata": bool(self.meta_features),
+            "valid_chroms": [str(r) for r in self.valid_regions],
+            "valid_cell": self.valid_cell,
+            "seed": self.seed,
+            "memory_budget": self.memory_budget,
+            "strand_pairs": self.strand_pairs,
+            "max_shift": self.max_shift,
+            "dtype": self.dtype,
+        }
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-able summary for model cards and logs."""
+        return {
+            "split": self.split,
+            "tfs": self.tfs,
+            "cells": self.cells,
+            "window": self.window,
+            "tracks": self.tracks,
+            "annotations": self.annotations,
+            "meta_features": self.meta_features,
+            "batch_size": self.batch_size,
+            "negatives": self.negatives,
+            "max_shift": self.max_shift,
+            "reverse_complement": self.reverse_complement,
+            "one_per_peak": self.one_per_peak,
+            "valid_regions": [str(r) for r in self.valid_regions],
+            "valid_cell": self.valid_cell,
+            "positives": int(sum(len(p) for p in self._pos)),
+            "examples_per_epoch": self.epoch_size(),
+            "batches_per_epoch": len(self),
+            "seed": self.seed,
+            "memory_budget": self.memory_budget,
+            "dtype": self.dtype,
+            "cache_bytes": self.reader.nbytes,
+            "block_shuffled": self.reader.evicting,
+        }
+
+    def as_keras(
+        self, workers: int = 1, use_multiprocessing: bool = False, max_queue_size: int = 10
+    ) -> Any:
+        """This sampler as a ``keras.utils.PyDataset`` (imports Keras)."""
+        from fnstore.training.keras_data import SamplerDataset
+
+        return SamplerDataset(
+            self,
+            workers=workers,
+            use_multiprocessing=use_multiprocessing,
+            max_queue_size=max_queue_size,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"<fnstore.Sampler {self.split} {'+'.join(self.tfs)} in {','.join(self.cells)}: "
+            f"{self.epoch_size():,} examples, {len(self)} batches of {self.batch_size}, "
+            f"L={self.window}, tracks={self.tracks}>"
+        )
+
+
+def _return_freed_memory() -> None:
+    """Hand freed heap memory back to the operating system (glibc only; else a no-op).
+
+    Why: the label masks of a large genome are built from arrays of tens of MB that are
+    freed again; glibc keeps such blocks in the heap once its mmap threshold has risen,
+    which showed on the 10x benchmark store as ~50-100 MB of RSS that no array held.
+    """
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return
+    trim(0)
+
+
+def draw(mask: np.ndarray, n_true: int, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` indices drawn uniformly (with replacement) among the True entries of ``mask``.
+
+    Rejection sampling: no index array of every eligible bin is ever built, so a genome's
+    negative pool costs one byte per bin.
+    """
+    out = np.empty(0, dtype=np.int64)
+    if n == 0:
+        return out
+    frac = n_true / len(mask)
+    while len(out) < n:
+        want = n - len(out)
+        cand = rng.integers(0, len(mask), int(want / frac * 1.05) + 64)
+        out = np.concatenate([out, cand[mask[cand]][:want]])
+    return out

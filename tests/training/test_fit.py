@@ -1,0 +1,213 @@
+"""Training end to end: a planted motif is learned, a real chr20 CTCF run writes every
+artefact, and data-parallel training runs on two logical CPU devices."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("keras")
+
+MOTIF = "TTGACGTCAA"
+CHROM_LEN = 300_000
+TINY = {
+    "window": 300,
+    "n_kernels": 16,
+    "kernel_width": 12,
+    "lstm_units": 0,
+    "position_dense": 0,
+    "dense_units": 8,
+    "conv_dropout": 0.0,
+    "recurrent_dropout": 0.0,
+}
+
+
+@pytest.fixture(scope="module")
+def planted_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One random chromosome; 200 bp peaks every ~1.5 kb with MOTIF planted at their centre."""
+    from fnstore.build import build_store
+
+    d = tmp_path_factory.mktemp("planted")
+    rng = np.random.default_rng(0)
+    seq = rng.choice(np.frombuffer(b"ACGT", dtype=np.uint8), CHROM_LEN)
+    grid = np.arange(1_000, CHROM_LEN - 1_000, 1_500)
+    centres = grid + rng.integers(-300, 300, len(grid))
+    for c in centres:
+        seq[c - len(MOTIF) // 2 : c - len(MOTIF) // 2 + len(MOTIF)] = np.frombuffer(
+            MOTIF.encode(), np.uint8
+        )
+    text = seq.tobytes().decode()
+    (d / "genome.fa").write_text(
+        ">chrS\n" + "\n".join(text[i : i + 80] for i in range(0, len(text), 80)) + "\n"
+    )
+    peaks = "".join(
+        f"chrS\t{c - 100}\t{c + 100}\tp{i}\t0\t.\t10\t-1\t-1\t100\n" for i, c in enumerate(centres)
+    )
+    (d / "peaks.narrowPeak").write_text(peaks)
+    spec = {
+        "genome": {"fasta": str(d / "genome.fa")},
+        "cells": {"C1": {}},
+        "labels": [{"tf": "PLANT", "cell": "C1", "conservative": str(d / "peaks.narrowPeak")}],
+    }
+    build_store(spec, d / "planted.zarr")
+    return d / "planted.zarr"
+
+
+def test_learns_planted_motif(planted_store: Path, tmp_path: Path) -> None:
+    import fnstore
+
+    out = fnstore.train(
+        planted_store,
+        tmp_path / "m",
+        "PLANT",
+        ["C1"],
+        hyperparameters=TINY,
+        epochs=5,
+        patience=5,
+        batch_size=32,
+        negatives=1,
+        learning_rate=0.01,
+        seed=1,
+        max_shift=20,
+        annotations=False,
+        metadata=False,
+        verbose=0,
+    )
+    h = out["history"]
+    assert h["loss"][-1] < h["loss"][0] and min(h["val_loss"]) < h["val_loss"][0]
+    row = out["validation"]["tasks"]["PLANT"]
+    assert row["n_positive"] > 20
+    assert row["auroc"] > 0.9 and row["auprc"] > 0.85
+
+
+def test_chr20_ctcf_cli_writes_every_artefact(chr20_store_path: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from fnstore.cli import main
+    from fnstore.model.folder import load_model_dir
+
+    motif_file = (
+        Path(__file__).resolve().parents[3] / "shared" / "data" / "motifs" / "HOCOMOCOv9.meme"
+    )
+    args = [
+        "train",
+        str(chr20_store_path),
+        str(tmp_path / "ctcf"),
+        "--tf",
+        "CTCF",
+        "--cells",
+        "K562,HepG2",
+        "--tracks",
+        "DNase",
+        "--epochs",
+        "2",
+        "--steps-per-epoch",
+        "3",
+        "--valid-steps",
+        "2",
+        "--batch-size",
+        "32",
+        "--window",
+        "200",
+        "--kernels",
+        "8",
+        "--kernel-width",
+        "20",
+        "--pool",
+        "10",
+        "--lstm",
+        "4",
+        "--dense",
+        "8",
+        "--quiet",
+    ]
+    if motif_file.exists():
+        args += ["--motif", "CTCF", "--motif-file", str(motif_file)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "CTCF: validation" in result.output
+    folder = tmp_path / "ctcf"
+    for name in (
+        "model.keras",
+        "model_card.json",
+        "checkpoint.keras",
+        "history.csv",
+        "learning_curve.png",
+    ):
+        assert (folder / name).stat().st_size > 0, name
+    assert (folder / "learning_curve.png").read_bytes()[:4] == b"\x89PNG"
+    assert len((folder / "history.csv").read_text().splitlines()) == 3
+    model, card = load_model_dir(folder)
+    assert card["tasks"] == [{"tf": "CTCF"}] and card["window"] == 200
+    assert card["tracks"] == ["DNase"] and card["train_cells"] == ["K562", "HepG2"]
+    assert len(card["annotations"]) == 7 and len(card["meta_features"]) == 8
+    assert card["store"]["schema_version"] == 1 and card["store"]["store_id"]
+    assert "auroc" in card["validation"]["tasks"]["CTCF"]
+    assert card["hyperparameters"]["n_kernels"] == 8 and card["seed"] == 0
+    assert model.outputs[0].shape[-1] == 1
+    # a cell without the requested track is one clear line, not a traceback
+    bad = CliRunner().invoke(
+        main,
+        [
+            "train",
+            str(chr20_store_path),
+            str(tmp_path / "bad"),
+            "--tf",
+            "CTCF",
+            "--cells",
+            "K562",
+            "--tracks",
+            "ATAC",
+            "--quiet",
+        ],
+    )
+    assert bad.exit_code == 1 and "ATAC" in bad.output and "Traceback" not in bad.output
+
+
+MIRRORED = """
+import json, sys
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import fnstore
+out = fnstore.train(sys.argv[1], sys.argv[2], "PLANT", ["C1"], hyperparameters=json.loads(sys.argv[3]),
+                    epochs=1, batch_size=32, steps_per_epoch=4, valid_steps=2, devices=2,
+                    annotations=False, metadata=False, verbose=0)
+print("REPLICAS", tf.distribute.get_strategy().num_replicas_in_sync, json.dumps(out["history"]))
+"""
+
+
+def test_mirrored_two_logical_cpus(planted_store: Path, tmp_path: Path) -> None:
+    env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="2")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            MIRRORED,
+            str(planted_store),
+            str(tmp_path / "mirrored"),
+            json.dumps(TINY),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    card = json.loads((tmp_path / "mirrored" / "model_card.json").read_text())
+    assert card["training"]["devices"] == 2
+    assert np.isfinite(card["validation"]["loss"])
+
+
+def test_lazy_exports_do_not_import_tensorflow() -> None:
+    code = (
+        "import sys, fnstore; fnstore.Sampler; import fnstore.training.fit; "
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
