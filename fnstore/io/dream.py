@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import gzip
 import os
 import zlib
 
 import numpy as np
 
 from fnstore.errors import InputError
-from fnstore.io.files import require_file
+from fnstore.io.files import open_text, require_file
 
 
 def dream_tsv_header(path: str | os.PathLike) -> list[str]:
     """Cell columns of an ENCODE-DREAM label TSV (``chr start stop CELL...``)."""
     p = require_file(path)
-    opener = gzip.open if open(p, "rb").read(2) == b"\x1f\x8b" else open
     try:
-        with opener(p, "rt") as fh:
+        with open_text(p) as fh:
             header = fh.readline().rstrip("\n").split("\t")
     except (EOFError, OSError, zlib.error) as exc:
         raise InputError(p, f"truncated or corrupt gzip file ({exc})") from None

@@ -1,21 +1,44 @@
-"""Plain files: hashing, existence checks and text that may be gzip or bgzip compressed."""
+"""Plain files: hashing, existence checks, text that may be compressed, and atomic writes.
+
+Every file fnstore writes goes through :func:`atomic_write` or :func:`atomic_path`: the
+data is written under a hidden temporary name in the target folder and renamed over the
+final name only once complete, so a killed process never leaves a file under its final
+name that looks finished. The temporary name ends with the final name, so writers that
+pick a format by suffix (Keras ``.keras``, gzip ``.gz``) behave as for the real file.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
+import io
 import os
+import secrets
 import zlib
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import IO, Any
 
 from fnstore.errors import InputError
 
+GZIP_MAGIC = b"\x1f\x8b"
+#: prefix of every temporary file fnstore writes; ``.tmp-<pid>-<token>.<final name>``
+TEMP_PREFIX = ".tmp-"
+
 
 def sha256sum(path: str | os.PathLike, block: int = 1 << 20) -> str:
+    """Hex SHA-256 of one file, read in blocks (inputs can be genome-sized)."""
+    return sha256_files([path], block=block)
+
+
+def sha256_files(paths: Sequence[str | os.PathLike], block: int = 1 << 20) -> str:
+    """Hex SHA-256 of several files read one after the other (a model = card + weights)."""
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(block):
-            h.update(chunk)
+    for path in paths:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(block):
+                h.update(chunk)
     return h.hexdigest()
 
 
@@ -30,13 +53,29 @@ def require_file(path: str | os.PathLike, what: str = "file") -> Path:
     return p
 
 
+def is_gzip(path: str | os.PathLike) -> bool:
+    """Whether a file starts with the gzip magic (bgzip files do too), whatever its name."""
+    with open(path, "rb") as fh:
+        return fh.read(2) == GZIP_MAGIC
+
+
+def open_text(path: str | os.PathLike) -> IO[str]:
+    """A text handle on a plain, gzip or bgzip file, chosen by content rather than suffix.
+
+    The caller closes it (``with open_text(p) as fh``); decompression errors surface while
+    reading, so callers wrap their loop and report them as one line.
+    """
+    p = require_file(path)
+    if is_gzip(p):
+        return io.TextIOWrapper(gzip.open(p, "rb"), encoding="utf-8")
+    return open(p, encoding="utf-8")
+
+
 def read_text(path: str | os.PathLike) -> str:
     """Whole text of a plain, gzip or bgzip file; truncation is reported, not raised."""
     p = require_file(path)
     try:
-        with open(p, "rb") as fh:
-            magic = fh.read(2)
-        if magic == b"\x1f\x8b":
+        if is_gzip(p):
             with gzip.open(p, "rb") as fh:
                 raw = fh.read()
         else:
@@ -47,3 +86,81 @@ def read_text(path: str | os.PathLike) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InputError(p, "not a text file") from None
+
+
+def temporary_name(path: str | os.PathLike) -> Path:
+    """A fresh hidden name beside ``path`` that still ends with ``path``'s name."""
+    p = Path(path)
+    return p.with_name(f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}.{p.name}")
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path to write ``path`` through; rename it into place on success.
+
+    For writers that want a file name rather than a handle (pyBigWig, zipfile, h5py,
+    Keras). On any exception the temporary file is removed and the final name untouched.
+    """
+    final = Path(path)
+    tmp = temporary_name(final)
+    try:
+        yield tmp
+        os.replace(tmp, final)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "w", **open_kwargs: Any) -> Iterator[IO[Any]]:
+    """``open(path, mode)`` that appears under its final name only once complete.
+
+    The data is flushed and fsynced before the rename, so after a crash the final name
+    holds either the previous complete file or the new complete file, never a torn one.
+    """
+    with atomic_path(path) as tmp, open(tmp, mode, **open_kwargs) as fh:
+        yield fh
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+@contextlib.contextmanager
+def atomic_gzip(path: str | os.PathLike, compresslevel: int = 3) -> Iterator[IO[bytes]]:
+    """A gzip stream written atomically; the same rows always give the same bytes (no
+    time stamp or file name in the gzip header)."""
+    with (
+        atomic_write(path, "wb") as raw,
+        gzip.GzipFile(
+            filename="", mode="wb", fileobj=raw, compresslevel=compresslevel, mtime=0
+        ) as fh,
+    ):
+        yield fh
+
+
+def sweep_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Remove temporaries left in ``folder`` by fnstore processes that no longer run.
+
+    A live process's temporaries are kept (it may still be writing them). Returns what was
+    removed.
+    """
+    removed = []
+    for tmp in Path(folder).glob(f"{TEMP_PREFIX}*"):
+        pid = tmp.name[len(TEMP_PREFIX) :].split("-", 1)[0]
+        if tmp.is_dir() or (pid.isdigit() and _alive(int(pid))):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+            removed.append(tmp)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

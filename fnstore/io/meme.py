@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from fnstore.errors import InputError
+from fnstore.io.files import read_text
 
 #: Rows of a letter-probability matrix must sum to 1 within this tolerance; files in
 #: the wild are written with 6 decimals, which leaves a few 1e-6 of rounding per row.
@@ -213,17 +214,7 @@ def read_meme(path: str | os.PathLike) -> list[Motif]:
     p = Path(path)
     if not p.is_file():
         raise InputError(p, "no such motif file")
-    try:
-        if p.suffix == ".gz":
-            import gzip
-
-            with gzip.open(p, "rt") as fh:
-                text = fh.read()
-        else:
-            text = p.read_text()
-    except (UnicodeDecodeError, OSError) as exc:
-        raise InputError(p, f"cannot read motif file ({exc})") from None
-    return parse_meme(text, p)
+    return parse_meme(read_text(p), p)
 
 
 def find_motifs(motifs: Iterable[Motif], tf: str) -> list[Motif]:

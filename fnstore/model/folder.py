@@ -11,6 +11,7 @@ from typing import Any
 import keras
 
 from fnstore.errors import InputError
+from fnstore.io.files import atomic_path, atomic_write
 from fnstore.model.architecture import CUSTOM_OBJECTS, model_input_sizes
 from fnstore.model.card import (
     CARD_FILE,
@@ -56,10 +57,10 @@ def save_model_dir(path: str | os.PathLike, model: keras.Model, card: Mapping[st
     full.setdefault("track_aliases", {})
     check_card_matches_model(full, model, str(out / CARD_FILE))
     out.mkdir(parents=True, exist_ok=True)
-    model.save(out / MODEL_FILE)
-    tmp = out / (CARD_FILE + ".tmp")
-    tmp.write_text(json.dumps(full, indent=2, default=_json_default) + "\n")
-    os.replace(tmp, out / CARD_FILE)
+    with atomic_path(out / MODEL_FILE) as tmp:
+        model.save(tmp)
+    with atomic_write(out / CARD_FILE) as fh:
+        fh.write(json.dumps(full, indent=2, default=_json_default) + "\n")
     return out
 
 

@@ -23,7 +23,6 @@ layer of each strand and followed by a second dense layer, as in ``model.json``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -34,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from fnstore.errors import InputError
+from fnstore.io.files import sha256sum
 
 #: FactorNet's GENCODE feature order (utils.py: cpg, cds, intron, promoter, utr5, utr3),
 #: named like the store's annotation tracks.
@@ -490,7 +490,7 @@ def import_legacy(
             "keras_version": arch.keras_version,
             "backend": "theano",
             "weights_file": legacy.weights_file.name,
-            "weights_sha256": _sha256(legacy.weights_file),
+            "weights_sha256": sha256sum(legacy.weights_file),
             "features": legacy.features,
             "bigwig_names": legacy.bigwig_names,
             "extra_input_order": "meta_features then annotations",
@@ -515,11 +515,3 @@ def parse_track_aliases(values: Sequence[str]) -> dict[str, str]:
                 raise InputError("--track-alias", f"expected LEGACY=TRACK, got {item!r}")
             out[old.strip()] = new.strip()
     return out
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()

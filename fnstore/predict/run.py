@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from fnstore.errors import InputError
+from fnstore.io.files import sha256_files
 from fnstore.io.predictions import TABLE, Regions, prediction_attrs, regions_to_bins, write_rows
 from fnstore.predict.inputs import (
     ModelInputs,
@@ -443,15 +444,6 @@ class PredictResult:
         return "\n".join(lines)
 
 
-def _sha256_files(paths: Sequence[Path]) -> str:
-    h = hashlib.sha256()
-    for p in paths:
-        with open(p, "rb") as fh:
-            for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
-                h.update(block)
-    return h.hexdigest()[:16]
-
-
 def predict(
     model_dir: str | os.PathLike,
     store: str | os.PathLike | Store,
@@ -514,7 +506,7 @@ def predict(
             shutil.rmtree(p) if p.is_dir() else p.unlink()
 
     run = {
-        "model": _sha256_files([Path(model_dir) / CARD_FILE, Path(model_dir) / MODEL_FILE]),
+        "model": sha256_files([Path(model_dir) / CARD_FILE, Path(model_dir) / MODEL_FILE])[:16],
         "store_id": st.store_id,
         "cell": cell,
         "selection": selection.fingerprint,
