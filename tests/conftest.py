@@ -1,7 +1,10 @@
-"""Shared fixtures: the real hg19 chr20 data in ../shared/data and stores built from it.
+"""Shared fixtures: the bundled example store (always there) and, for tests marked
+``shared_data``, the real hg19 chr20 data in ../shared/data and stores built from it.
 
 Stores are built once per test session (a full chr20 store takes a few seconds) and must
 be treated as read-only by tests; tests that modify a store build their own in tmp_path.
+Tests that need ../shared/data say so with ``@pytest.mark.shared_data`` (or by using one of
+its fixtures, which marks them too) and are skipped, with a reason, when it is absent.
 """
 
 from __future__ import annotations
@@ -9,20 +12,34 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
+from synthetic import write_synthetic_dnase
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 REPO = Path(__file__).resolve().parents[1]
+EXAMPLE_DIR = REPO / "fnstore" / "example"
+EXAMPLE_SPEC = EXAMPLE_DIR / "spec.yaml"
+#: fixtures that need ../shared/data: a test using any of them is marked shared_data
+SHARED_FIXTURES = {
+    "shared_data",
+    "synthetic_dnase",
+    "chr20_spec",
+    "chr20_store_path",
+    "chr20_store",
+}
 
 #: cells that get a synthetic DNase bigWig (the shared data has ATAC for GM12878 only)
 SYNTHETIC_DNASE_CELLS = ("GM12878", "HepG2", "K562", "A549")
 
 
 def shared_data_dir() -> Path | None:
+    """The real data folder, or None; ``FNSTORE_SHARED_DATA=none`` runs the suite as a fresh
+    clone without it would."""
     env = os.environ.get("FNSTORE_SHARED_DATA")
+    if env is not None and env.lower() in {"", "none", "0"}:
+        return None
     candidates = [Path(env)] if env else []
     candidates += [REPO.parent / "shared" / "data", Path("/work/shared/data")]
     for c in candidates:
@@ -31,44 +48,23 @@ def shared_data_dir() -> Path | None:
     return None
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that uses the real data, and skip those when it is absent."""
+    available = shared_data_dir() is not None
+    skip = pytest.mark.skip(reason="real data (../shared/data) not available")
+    for item in items:
+        if SHARED_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.shared_data)
+        if not available and item.get_closest_marker("shared_data"):
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     d = shared_data_dir()
     if d is None:
         pytest.skip("real data (../shared/data) not available")
     return d
-
-
-def write_synthetic_dnase(real_bw: Path, out: Path, seed: int, scale: float = 1.0) -> Path:
-    """A DNase-like bigWig shaped like the real ATAC track: its intervals, shifted and rescaled.
-
-    Deterministic for a seed, so every session builds the same store.
-    """
-    import pyBigWig
-
-    rng = np.random.default_rng(seed)
-    src = pyBigWig.open(str(real_bw))
-    chroms = list(src.chroms().items())
-    dst = pyBigWig.open(str(out), "w")
-    dst.addHeader(chroms)
-    for chrom, length in chroms:
-        ivs = src.intervals(chrom)
-        if not ivs:
-            continue
-        starts = np.array([s for s, _, _ in ivs], dtype=np.int64)
-        ends = np.array([e for _, e, _ in ivs], dtype=np.int64)
-        vals = np.array([v for _, _, v in ivs], dtype=np.float64)
-        shift = int(rng.integers(-20_000, 20_000))
-        starts, ends = starts + shift, ends + shift
-        keep = (starts >= 0) & (ends <= length)
-        starts, ends = starts[keep], ends[keep]
-        vals = vals[keep] * scale * rng.gamma(4.0, 0.25, size=keep.sum())
-        dst.addEntries(
-            [chrom] * len(starts), starts.tolist(), ends=ends.tolist(), values=vals.tolist()
-        )
-    dst.close()
-    src.close()
-    return out
 
 
 @pytest.fixture(scope="session")
@@ -139,3 +135,58 @@ def chr20_store(chr20_store_path: Path):
     from fnstore.store.read import open_store
 
     return open_store(chr20_store_path)
+
+
+# --------------------------------------------------------------------------- bundled example
+
+
+@pytest.fixture(scope="session")
+def example_store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled example built as the demo builds it (no ../shared/data needed)."""
+    from fnstore.build import build_store
+
+    path = tmp_path_factory.mktemp("example") / "example.zarr"
+    build_store(str(EXAMPLE_SPEC), path, progress=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def example_store(example_store_path: Path):
+    from fnstore.store.read import open_store
+
+    return open_store(example_store_path)
+
+
+@pytest.fixture(scope="session")
+def example_dnase_store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled example plus a synthetic DNase track for GM12878 and HepG2, so two
+    cells have signal and GM12878 has two tracks (what sampler and export tests need)."""
+    import yaml
+
+    from fnstore.build import build_store
+
+    folder = tmp_path_factory.mktemp("example-dnase")
+    spec = yaml.safe_load(EXAMPLE_SPEC.read_text())
+    atac = EXAMPLE_DIR / spec["cells"]["GM12878"]["tracks"]["ATAC"]
+    for i, cell in enumerate(("GM12878", "HepG2")):
+        bw = write_synthetic_dnase(atac, folder / f"{cell}.DNase.bw", seed=i, scale=1 + i)
+        spec["cells"][cell].setdefault("tracks", {})["DNase"] = str(bw)
+    for cell in spec["cells"].values():
+        for key, value in list(cell.get("tracks", {}).items()):
+            cell["tracks"][key] = str(EXAMPLE_DIR / value)
+        if "metadata" in cell:
+            cell["metadata"] = str(EXAMPLE_DIR / cell["metadata"])
+    spec["genome"]["fasta"] = str(EXAMPLE_DIR / spec["genome"]["fasta"])
+    spec["blacklist"] = [str(EXAMPLE_DIR / b) for b in spec["blacklist"]]
+    spec["labels"] = [{"peaks_dir": str(EXAMPLE_DIR / "peaks")}]
+    spec["annotations"] = {k: str(EXAMPLE_DIR / v) for k, v in spec["annotations"].items()}
+    path = folder / "example-dnase.zarr"
+    build_store(spec, path, progress=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def example_dnase_store(example_dnase_store_path: Path):
+    from fnstore.store.read import open_store
+
+    return open_store(example_dnase_store_path)

@@ -1,9 +1,14 @@
-"""The balanced index sampler on the real chr20 store: balance, labels, windows, RC,
-determinism, resume, multi-task masking, validation split and the small-budget path."""
+"""The balanced index sampler: balance, labels, windows, RC, determinism, resume, multi-task
+masking, validation split and the small-budget path.
+
+Every test runs on the bundled example (plus a synthetic DNase track), so a fresh clone tests
+the loader, and again on the real chr20 store when ../shared/data is there.
+"""
 
 from __future__ import annotations
 
 import pickle
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -16,12 +21,75 @@ from fnstore.training.sampler import Sampler, parse_size
 L = 300  # small windows keep the tests fast; the code paths are the same as L = 1000
 
 
-def make(store, **kw):
+@dataclass(frozen=True)
+class Env:
+    """A store and the TFs/cells of it that each test needs."""
+
+    store: object
+    tf: str  # labelled in `cell` and `cell2`
+    cell: str  # has a DNase track
+    cell2: str  # another cell with DNase and `tf` labels
+    multi_cell: str  # a cell with DNase that lacks labels for some TF of the store
+    multi_tfs: tuple[str, str]  # both labelled in `multi_cell`
+    two_track_cell: str  # has DNase and ATAC
+    two_track_tf: str  # labelled in `two_track_cell`
+    unlabelled: tuple[str, str]  # (TF, cell) without labels
+    absent_track: str  # a track `cell` has no data for
+    custom_valid: str  # a CHROM:START-END inside the store
+    min_positives: int
+
+
+ENVS = {
+    "example": (
+        "example_dnase_store",
+        dict(
+            tf="YY1",
+            cell="HepG2",
+            cell2="GM12878",
+            multi_cell="HepG2",
+            multi_tfs=("YY1", "ZNF143"),
+            two_track_cell="GM12878",
+            two_track_tf="SPI1",
+            unlabelled=("SPI1", "HepG2"),
+            absent_track="ATAC",
+            custom_valid="chr20_slice:1000000-2000000",
+            min_positives=100,
+        ),
+    ),
+    "chr20": (
+        "chr20_store",
+        dict(
+            tf="CTCF",
+            cell="K562",
+            cell2="HepG2",
+            multi_cell="HepG2",
+            multi_tfs=("CTCF", "MAX"),
+            two_track_cell="GM12878",
+            two_track_tf="ATF7",
+            unlabelled=("HNF4A", "GM12878"),
+            absent_track="ATAC",
+            custom_valid="chr20:10000000-20000000",
+            min_positives=1000,
+        ),
+    ),
+}
+
+
+@pytest.fixture(
+    scope="module",
+    params=["example", pytest.param("chr20", marks=pytest.mark.shared_data)],
+)
+def env(request) -> Env:
+    fixture, names = ENVS[request.param]
+    return Env(store=request.getfixturevalue(fixture), **names)
+
+
+def make(env: Env, **kw):
     args = dict(window=L, batch_size=64, annotations=False, metadata=False, seed=3)
     args.update(kw)
-    tfs = args.pop("tfs", "CTCF")
-    cells = args.pop("cells", ["K562"])
-    return Sampler(store, tfs, cells, **args)
+    tfs = args.pop("tfs", env.tf)
+    cells = args.pop("cells", [env.cell])
+    return Sampler(env.store, tfs, cells, **args)
 
 
 def expected_window(store, sampler, plan, row):
@@ -35,30 +103,30 @@ def expected_window(store, sampler, plan, row):
     return chrom_name, start, codes, np.stack(sig, axis=-1) if sig else np.zeros((L, 0))
 
 
-def test_balance_and_labels(chr20_store):
-    s = make(chr20_store, negatives=2)
+def test_balance_and_labels(env):
+    s = make(env, negatives=2)
     plan = s.plan()
     y = plan.y[:, 0]
     n_pos = int((y == 1).sum())
-    assert n_pos == len(s._pos[0]) > 1000
+    assert n_pos == len(s._pos[0]) > env.min_positives
     assert int((y == 0).sum()) == 2 * n_pos
     assert len(plan) == 3 * n_pos == s.epoch_size()
     # every example's stored label agrees with its target; no ambiguous bin anywhere
-    task = chr20_store.task_index("CTCF", "K562")
-    stored = chr20_store.labels([task], np.sort(plan.bin))[:, 0]
+    task = env.store.task_index(env.tf, env.cell)
+    stored = env.store.labels([task], np.sort(plan.bin))[:, 0]
     assert not (stored == AMBIGUOUS).any()
     order = np.argsort(plan.bin, kind="stable")
     assert np.array_equal(stored == BOUND, y[order] == 1)
     assert np.array_equal(stored == UNBOUND, y[order] == 0)
-    assert not chr20_store.blacklist(np.unique(plan.bin)).any()
+    assert not env.store.blacklist(np.unique(plan.bin)).any()
     # negatives are fresh every epoch, positives are the same bins
     plan2 = s.plan(1)
     assert np.array_equal(np.sort(plan.bin[y == 1]), np.sort(plan2.bin[plan2.y[:, 0] == 1]))
     assert not np.array_equal(np.sort(plan.bin[y == 0]), np.sort(plan2.bin[plan2.y[:, 0] == 0]))
 
 
-def test_windows_are_real_shifted_flanks(chr20_store):
-    s = make(chr20_store, max_shift=40, tracks=["DNase"])
+def test_windows_are_real_shifted_flanks(env):
+    s = make(env, max_shift=40, tracks=["DNase"])
     plan = s.plan()
     assert np.abs(plan.shift).max() <= 40 and (plan.shift != 0).mean() > 0.9
     inputs, y = s.batch(0)
@@ -68,30 +136,34 @@ def test_windows_are_real_shifted_flanks(chr20_store):
     rows, n_fwd = s.batch_rows(0)
     assert n_fwd == len(rows)
     for j, row in enumerate(rows[:16]):
-        chrom, start, codes, sig = expected_window(chr20_store, s, plan, row)
-        assert 0 <= start and start + L <= chr20_store.chrom_lengths[0]
+        chrom, start, codes, sig = expected_window(env.store, s, plan, row)
+        assert 0 <= start and start + L <= env.store.chrom_lengths[0]
         assert np.array_equal(x[j, :, :4], one_hot(codes))
         np.testing.assert_array_equal(x[j, :, 4:], sig)
     assert np.array_equal(y[:, 0], plan.y[rows, 0])
 
 
-def test_chunk_boundary_windows(chr20_store):
+def test_chunk_boundary_windows(env):
     """Windows straddling a 1 Mi chunk edge come out whole (slot halos)."""
-    s = make(chr20_store, tracks=["DNase"])
-    C = chr20_store.position_chunk
-    starts = np.array([C - 10, 2 * C - L + 1, 3 * C - L // 2, 5 * C + 7], dtype=np.int64)
+    s = make(env, tracks=["DNase"])
+    C = env.store.position_chunk
+    n_chunks = -(-int(env.store.chrom_lengths[0]) // C)
+    assert n_chunks >= 4
+    last = (n_chunks - 1) * C + 7  # a window inside the last, partial chunk
+    starts = np.array([C - 10, 2 * C - L + 1, 3 * C - L // 2, last], dtype=np.int64)
+    chrom = env.store.chroms[0]
     x = s.reader.read(np.zeros(4, np.int64), starts, n_fwd=2)
     for j, g in enumerate(starts.tolist()):
-        codes = chr20_store.sequence("chr20", g, g + L)
-        sig = chr20_store.signal("K562", "DNase", "chr20", g, g + L)
+        codes = env.store.sequence(chrom, g, g + L)
+        sig = env.store.signal(env.cell, "DNase", chrom, g, g + L)
         if j >= 2:
             codes, sig = reverse_complement_codes(codes), sig[::-1]
         assert np.array_equal(x[j, :, :4], one_hot(codes))
         np.testing.assert_array_equal(x[j, :, 4], sig)
 
 
-def test_reverse_complement_roundtrip(chr20_store):
-    s = make(chr20_store, reverse_complement=True, cells=["HepG2"], tracks=["DNase"])
+def test_reverse_complement_roundtrip(env):
+    s = make(env, reverse_complement=True, cells=[env.cell2], tracks=["DNase"])
     plan = s.plan()
     assert 0.4 < plan.rc.mean() < 0.6
     inputs, _ = s.batch(1)
@@ -99,13 +171,13 @@ def test_reverse_complement_roundtrip(chr20_store):
     assert 0 < n_fwd < len(rows) and not plan.rc[rows[:n_fwd]].any() and plan.rc[rows[n_fwd:]].all()
     x = inputs["x"]
     for j in range(n_fwd, n_fwd + 8):
-        _, _, codes, sig = expected_window(chr20_store, s, plan, rows[j])
+        _, _, codes, sig = expected_window(env.store, s, plan, rows[j])
         back = x[j, ::-1]  # RC(RC(x)) = x: reverse positions; ACGT reversed = complement
         assert np.array_equal(back[:, [3, 2, 1, 0]], one_hot(codes))
         np.testing.assert_array_equal(back[:, 4:], sig)
 
 
-@pytest.mark.parametrize("budget", [None, "120MiB"])  # small: evicting, planar signals
+@pytest.mark.parametrize("budget", [None, "small"])  # small: evicting, planar signals
 @pytest.mark.parametrize("dtype", [None, "float32"])
 @pytest.mark.parametrize(
     ("tracks", "pairs"),
@@ -117,25 +189,25 @@ def test_reverse_complement_roundtrip(chr20_store):
         (["DNase", "ATAC", "DNase"], []),  # no item is 3 values wide: per-track copies
     ],
 )
-def test_every_gather_path_matches_the_store(chr20_store, dtype, tracks, pairs, budget):
+def test_every_gather_path_matches_the_store(env, dtype, tracks, pairs, budget):
     """Each kernel path, in both output dtypes and both signal-arena layouts, against
     windows read through the Store API."""
     s = make(
-        chr20_store,
+        env,
         reverse_complement=True,
-        cells=["GM12878"],
-        tfs="ATF7",
+        cells=[env.two_track_cell],
+        tfs=env.two_track_tf,
         tracks=tracks,
         strand_pairs=pairs,
         dtype=dtype,
         batch_size=24,
-        memory_budget=budget,
+        memory_budget=budget and 6 * (env.store.position_chunk + L),  # a few chunks
     )
     assert s.reader.planar == (budget is not None and bool(tracks))
     plan = s.plan()
     inputs, _ = s.batch(2)
     x = inputs["x"]
-    assert x.dtype == np.dtype(dtype or chr20_store.signal_dtype)
+    assert x.dtype == np.dtype(dtype or env.store.signal_dtype)
     assert x.shape == (24, L, 4 + len(tracks))
     rows, n_fwd = s.batch_rows(2)
     assert 0 < n_fwd < len(rows)
@@ -143,20 +215,20 @@ def test_every_gather_path_matches_the_store(chr20_store, dtype, tracks, pairs, 
     for a, b in pairs:
         perm[a], perm[b] = perm[b], perm[a]
     for j, row in enumerate(rows):
-        _, _, codes, sig = expected_window(chr20_store, s, plan, row)
+        _, _, codes, sig = expected_window(env.store, s, plan, row)
         if j >= n_fwd:
             codes, sig = reverse_complement_codes(codes), sig[::-1][:, perm]
         assert np.array_equal(x[j, :, :4], one_hot(codes))
         np.testing.assert_array_equal(x[j, :, 4:], sig)
 
 
-def test_strand_pairs_swap_on_reverse(chr20_store):
+def test_strand_pairs_swap_on_reverse(env):
     """With a _fwd/_rev pair, reverse windows take the partner track's data."""
     s = make(
-        chr20_store,
+        env,
         reverse_complement=True,
-        cells=["GM12878"],
-        tfs="ATF7",
+        cells=[env.two_track_cell],
+        tfs=env.two_track_tf,
         tracks=["DNase", "ATAC"],
         strand_pairs=[(0, 1)],
     )
@@ -164,14 +236,14 @@ def test_strand_pairs_swap_on_reverse(chr20_store):
     inputs, _ = s.batch(0)
     rows, n_fwd = s.batch_rows(0)
     j = n_fwd
-    _, _, _, sig = expected_window(chr20_store, s, plan, rows[j])
+    _, _, _, sig = expected_window(env.store, s, plan, rows[j])
     back = inputs["x"][j, ::-1, 4:]
     np.testing.assert_array_equal(back, sig[:, ::-1])
 
 
-def test_determinism_seed_and_resume(chr20_store):
-    a, b = make(chr20_store, seed=7), make(chr20_store, seed=7)
-    c = make(chr20_store, seed=8)
+def test_determinism_seed_and_resume(env):
+    a, b = make(env, seed=7), make(env, seed=7)
+    c = make(env, seed=8)
     xa, ya = a.batch(2)
     xb, yb = b.batch(2)
     assert np.array_equal(xa["x"], xb["x"]) and np.array_equal(ya, yb)
@@ -182,7 +254,7 @@ def test_determinism_seed_and_resume(chr20_store):
         next(it)
     state = a.get_state()
     rest = [next(it)[1] for _ in range(2)]
-    fresh = make(chr20_store, seed=7)
+    fresh = make(env, seed=7)
     fresh.set_state(state)
     it2 = iter(fresh)
     resumed = [next(it2)[1] for _ in range(2)]
@@ -190,51 +262,51 @@ def test_determinism_seed_and_resume(chr20_store):
     with pytest.raises(InputError):
         c.set_state(state)
     # a whole epoch through the iterator moves to the next epoch
-    d = make(chr20_store, seed=7, max_batches=3)
+    d = make(env, seed=7, max_batches=3)
     assert len(list(d)) == 3 and d.get_state() == {"seed": 7, "epoch": 1, "position": 0}
 
 
-def test_multitask_masking(chr20_store):
-    # HepG2 has CTCF labels; there is no GM12878-only TF in HepG2? pick one that is missing
-    st = chr20_store
-    hep = {t.tf for t in st.tasks if t.cell == "HepG2"}
+def test_multitask_masking(env):
+    # two TFs labelled in multi_cell, and one TF the store has but not there
+    st = env.store
+    hep = {t.tf for t in st.tasks if t.cell == env.multi_cell}
     missing = sorted({t.tf for t in st.tasks} - hep)[0]
-    s = make(st, tfs=["CTCF", "MAX", missing], cells=["HepG2"], tracks=["DNase"])
+    s = make(env, tfs=[*env.multi_tfs, missing], cells=[env.multi_cell], tracks=["DNase"])
     plan = s.plan()
     assert plan.y.shape[1] == 3
-    assert (plan.y[:, 2] == -1).all()  # no labels for that TF in HepG2: masked
-    labels = st.labels([st.task_index("CTCF", "HepG2"), st.task_index("MAX", "HepG2")], plan.bin)
+    assert (plan.y[:, 2] == -1).all()  # no labels for that TF in that cell: masked
+    labels = st.labels([st.task_index(tf, env.multi_cell) for tf in env.multi_tfs], plan.bin)
     assert np.array_equal(plan.y[:, :2] == -1, labels == AMBIGUOUS)
     assert ((plan.y[:, :2] == 1).any(1) == (labels == BOUND).any(1)).all()
     neg = ~(plan.y[:, :2] == 1).any(1)
     assert (labels[neg] == UNBOUND).any(1).all()
 
 
-def test_validation_split_and_held_out_cell(chr20_store):
-    s = make(chr20_store, max_shift=50)
+def test_validation_split_and_held_out_cell(env):
+    s = make(env, max_shift=50)
     v = s.validation()
     (region,) = s.valid_regions
-    assert region.chrom == "chr20" and region.end == chr20_store.chrom_lengths[0]
+    assert region.chrom == env.store.chroms[0] and region.end == env.store.chrom_lengths[0]
     tr, va = s.plan(), v.plan()
-    _, tr_start = chr20_store.bin_coords(tr.bin)
-    _, va_start = chr20_store.bin_coords(va.bin)
+    _, tr_start = env.store.bin_coords(tr.bin)
+    _, va_start = env.store.bin_coords(va.bin)
     assert (va_start >= region.start).all()
     # training windows (widest shift) never reach into the validation region
     assert (tr_start + 100 - L // 2 + L + 50 <= region.start).all()
     assert (va.shift == 0).all() and not va.rc.any()
     assert np.array_equal(v.plan(5).bin, va.bin)  # fixed across epochs
-    hv = make(chr20_store, cells=["K562"], valid_cell="HepG2", tracks=["DNase"]).validation()
-    assert hv.cells == ["HepG2"]
-    custom = make(chr20_store, valid_chroms=["chr20:10000000-20000000"])
-    assert str(custom.valid_regions[0]) == "chr20:10000000-20000000"
+    hv = make(env, cells=[env.cell], valid_cell=env.cell2, tracks=["DNase"]).validation()
+    assert hv.cells == [env.cell2]
+    custom = make(env, valid_chroms=[env.custom_valid])
+    assert str(custom.valid_regions[0]) == env.custom_valid
     with pytest.raises(InputError, match="chr99"):
-        make(chr20_store, valid_chroms=["chr99"])
+        make(env, valid_chroms=["chr99"])
     with pytest.raises(InputError, match="training cell"):
-        make(chr20_store, valid_cell="K562")
+        make(env, valid_cell=env.cell)
 
 
-def test_one_per_peak(chr20_store):
-    s = make(chr20_store, one_per_peak=True, negatives=1)
+def test_one_per_peak(env):
+    s = make(env, one_per_peak=True, negatives=1)
     starts, lengths = s._runs[0]
     plan = s.plan()
     pos = np.sort(plan.bin[plan.y[:, 0] == 1])
@@ -243,27 +315,32 @@ def test_one_per_peak(chr20_store):
     assert ((pos >= first) & (pos < first + lengths)).all()
 
 
-def test_features_and_errors(chr20_store):
-    s = make(chr20_store, annotations=True, metadata=True, tracks=["DNase"])
+def test_features_and_errors(env):
+    s = make(env, annotations=True, metadata=True, tracks=["DNase"])
     inputs, _ = s.batch(0)
-    assert inputs["extra"].shape == (64, 8 + 7)
+    n_meta, n_ann = len(env.store.meta_feature_names), len(env.store.annotation_names)
+    assert n_meta and n_ann and inputs["extra"].shape == (64, n_meta + n_ann)
     rows, _ = s.batch_rows(0)
     bins = s.plan().bin[rows]
-    np.testing.assert_array_equal(inputs["extra"][:, 8:], chr20_store.annotations(bins))
-    np.testing.assert_array_equal(inputs["extra"][0, :8], chr20_store.metadata("K562"))
-    with pytest.raises(InputError, match="ATAC"):
-        make(chr20_store, tracks=["ATAC"])  # K562 has no ATAC
+    np.testing.assert_array_equal(inputs["extra"][:, n_meta:], env.store.annotations(bins))
+    np.testing.assert_array_equal(inputs["extra"][0, :n_meta], env.store.metadata(env.cell))
+    with pytest.raises(InputError, match=env.absent_track):
+        make(env, tracks=[env.absent_track])  # the cell has no data for it
     with pytest.raises(InputError, match="no labels"):
-        make(chr20_store, tfs="HNF4A", cells=["GM12878"])
-    assert make(chr20_store, cells=["GM12878"], tfs="ATF7").tracks == ["DNase", "ATAC"]
+        make(env, tfs=env.unlabelled[0], cells=[env.unlabelled[1]])
+    both = make(env, cells=[env.two_track_cell], tfs=env.two_track_tf)
+    assert both.tracks == list(env.store.tracks) and set(both.tracks) == {"DNase", "ATAC"}
     assert parse_size("1.5GiB") == int(1.5 * 2**30) and parse_size(1000) == 1000
 
 
-def test_small_memory_budget_blocks_chunks(chr20_store):
+def test_small_memory_budget_blocks_chunks(env):
     """A budget of a few chunks: same examples, block order, each chunk read ~once."""
-    budget = 8 * (chr20_store.position_chunk + L) * (1 + 4)
-    s = make(chr20_store, tracks=["DNase"], memory_budget=budget, batch_size=32)
-    full = make(chr20_store, tracks=["DNase"], batch_size=32)
+    n_chunks = -(-int(env.store.chrom_lengths.sum()) // env.store.position_chunk)
+    slot = env.store.position_chunk + L
+    # the whole packed sequence (half a byte a position) and a third of the float16 chunks
+    budget = n_chunks * slot // 2 + max(2, n_chunks // 3) * slot * 2
+    s = make(env, tracks=["DNase"], memory_budget=budget, batch_size=32)
+    full = make(env, tracks=["DNase"], batch_size=32)
     assert s.reader.evicting and not full.reader.evicting
     p, q = s.plan(), full.plan()
     assert np.array_equal(np.sort(p.bin), np.sort(q.bin))
@@ -274,17 +351,17 @@ def test_small_memory_budget_blocks_chunks(chr20_store):
     # spot-check correctness after many evictions
     inputs, _ = s.batch(len(s) - 1)
     rows, _ = s.batch_rows(len(s) - 1)
-    _, _, codes, sig = expected_window(chr20_store, s, p, rows[0])
+    _, _, codes, sig = expected_window(env.store, s, p, rows[0])
     assert np.array_equal(inputs["x"][0, :, :4], one_hot(codes))
     np.testing.assert_array_equal(inputs["x"][0, :, 4:], sig)
 
 
-def test_pickle_and_shards(chr20_store):
-    s = make(chr20_store, tracks=["DNase"])
+def test_pickle_and_shards(env):
+    s = make(env, tracks=["DNase"])
     clone = pickle.loads(pickle.dumps(s))
     assert np.array_equal(clone.batch(1)[0]["x"], s.batch(1)[0]["x"])
-    a = make(chr20_store, shard_index=0, num_shards=2)
-    b = make(chr20_store, shard_index=1, num_shards=2)
+    a = make(env, shard_index=0, num_shards=2)
+    b = make(env, shard_index=1, num_shards=2)
     assert len(a) + len(b) == len(s)
     assert np.array_equal(b.batch(0)[1], s.batch(1)[1])
 
@@ -294,17 +371,17 @@ def _batch_in_worker(sampler: Sampler, i: int) -> tuple[np.ndarray, np.ndarray]:
     return inputs["x"], y
 
 
-def test_worker_process_gives_the_same_batches(chr20_store):
+def test_worker_process_gives_the_same_batches(env):
     """A sampler sent to a fresh (spawned) process rebuilds its store handle, cache and
     compiled kernels there and reads the very same batches."""
     import concurrent.futures
     import multiprocessing
 
     s = make(
-        chr20_store,
+        env,
         tracks=["DNase", "ATAC"],
-        cells=["GM12878"],
-        tfs="ATF7",
+        cells=[env.two_track_cell],
+        tfs=env.two_track_tf,
         reverse_complement=True,
     )
     s.epoch = 2
@@ -316,9 +393,9 @@ def test_worker_process_gives_the_same_batches(chr20_store):
         assert np.array_equal(x, ref_inputs["x"]) and np.array_equal(y, ref_y)
 
 
-def test_keras_dataset(chr20_store):
+def test_keras_dataset(env):
     pytest.importorskip("keras")
-    s = make(chr20_store, tracks=["DNase"], max_batches=2)
+    s = make(env, tracks=["DNase"], max_batches=2)
     ds = s.as_keras(workers=1)
     assert len(ds) == 2
     assert np.array_equal(ds[1][1], s.batch(1)[1])
