@@ -39,20 +39,17 @@ def export_features(
 
     Parameters
     ----------
-    store, sel
-        The store and the bins to export.
-    out
-        The file to write.
+    store, sel, out, progress
+        As for :func:`fnstore.export.labels.export_labels`; ``out`` is one file.
     fmt
         ``tsv``, ``parquet`` or ``npz``.
     cells
         Cells whose metadata to include (default: all).
-    progress
-        Show a progress bar.
 
     Returns
     -------
     ExportResult
+        One file (npz) or two (the table and its ``.cells`` companion).
     """
     path = single(out)
     cells = cells or store.cells
@@ -144,18 +141,15 @@ def export_bins(
 
     Parameters
     ----------
-    store, sel
-        The store and the bins to export.
-    out
-        The file to write.
+    store, sel, out, progress
+        As for :func:`fnstore.export.labels.export_labels`; ``out`` is one file.
     fmt
         ``bed``, ``tsv``, ``parquet`` or ``npz``.
-    progress
-        Show a progress bar.
 
     Returns
     -------
     ExportResult
+        ``rows``: the bins written.
     """
     path = single(out)
 

@@ -74,22 +74,19 @@ def export_sequence(
 
     Parameters
     ----------
-    store, sel
-        The store and the bins to export.
-    out
-        The file to write.
+    store, sel, out, progress
+        As for :func:`fnstore.export.labels.export_labels`; ``out`` is one file.
     fmt
         ``fasta``, ``npz`` or ``hdf5``.
     window
         Window length in bp (default: the bin size).
     shift
         Move every window by this many bp.
-    progress
-        Show a progress bar.
 
     Returns
     -------
     ExportResult
+        ``rows``: the windows written.
     """
     window = window or store.bin_size
     if window < 1:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fnstore.errors import InputError
-from fnstore.io.files import open_text, read_text
+from fnstore.io.files import is_gzip, open_text, read_text
 
 #: lines that are not rows, wherever they are (UCSC track/browser lines, comments)
 HEADER_PREFIXES = ("track", "browser", "#")
@@ -129,7 +129,12 @@ def read_bed_rows(path: str, skip: int, with_score: bool) -> Regions:
             include_columns=["f0", "f1", "f2"],
             column_types={f"f{i}": types[n] for i, n in enumerate(names)},
         )
-    table = pacsv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
+    # gzip chosen by content, as everywhere (pyarrow alone goes by the ".gz" suffix)
+    source = pa.input_stream(path, compression="gzip" if is_gzip(path) else None)
+    with source:
+        table = pacsv.read_csv(
+            source, read_options=read, parse_options=parse, convert_options=convert
+        )
     table = table.rename_columns(names)
     for name in ("start", "end"):
         if table[name].null_count:
