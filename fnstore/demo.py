@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from fnstore.errors import InputError
-from fnstore.training.examples import Region
+from fnstore.store.regions import Region
 
 EXAMPLE_DIR = Path(__file__).resolve().parent / "example"
 EXAMPLE_SPEC = EXAMPLE_DIR / "spec.yaml"

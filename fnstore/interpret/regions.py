@@ -9,14 +9,14 @@ position order, a few MiB of the store per read, instead of one store read per w
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from fnstore.errors import InputError
-from fnstore.predict.inputs import ModelInputs, window_offset
+from fnstore.predict.inputs import ModelInputs
+from fnstore.store import regions
 from fnstore.store.encoding import CODE_N, one_hot
 from fnstore.store.labels import BOUND
 from fnstore.store.read import Store
@@ -24,24 +24,17 @@ from fnstore.store.read import Store
 #: windows whose span is within this many positions are read with one store slice
 READ_SPAN = 1 << 22
 
-_REGION_RE = re.compile(r"^(?P<chrom>[^:\s]+):(?P<start>[\d,]+)-(?P<end>[\d,]+)$")
-
 
 def parse_region(text: str) -> tuple[str, int, int]:
-    """``"chr20:1,000-2,000"`` -> ``("chr20", 1000, 2000)`` (0-based half-open, commas allowed)."""
-    m = _REGION_RE.match(text.strip())
-    if not m:
-        raise InputError("--region", f"{text!r} is not chrom:start-end")
-    start, end = int(m["start"].replace(",", "")), int(m["end"].replace(",", ""))
-    if end <= start:
-        raise InputError("--region", f"{text!r}: end must be greater than start")
-    return m["chrom"], start, end
+    """``"chr20:1,000-2,000"`` -> ``("chr20", 1000, 2000)``: the tuple form of
+    :func:`fnstore.store.regions.parse_region`, kept for interpret's callers."""
+    return regions.parse_region(text).as_tuple()
 
 
 def window_starts(store: Store, bins: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(chrom index, window start)`` of windows of length ``window`` centred on ``bins``."""
+    """``(chrom index, window start)`` of the model's windows of ``window`` bp on ``bins``."""
     chrom, start = store.bin_coords(np.asarray(bins, dtype=np.int64))
-    return chrom, start + window_offset(window, store.bin_size)
+    return chrom, regions.window_start(start, window, store.bin_size)
 
 
 def read_windows(
@@ -98,18 +91,7 @@ Span = tuple[str, int, int]
 
 def parse_span(store: Store, text: str, source: str = "--chroms") -> Span:
     """``"chr20"`` (whole chromosome) or ``"chr20:1000-2000"`` -> ``(chrom, start, end)``."""
-    text = text.strip()
-    if ":" in text:
-        chrom, start, end = parse_region(text)
-    else:
-        chrom, start, end = text, 0, -1
-    if chrom not in store.chroms:
-        raise InputError(source, f"{chrom!r} is not in the store ({', '.join(store.chroms)})")
-    length = int(store.chrom_lengths[store.chrom_index(chrom)])
-    end = length if end < 0 else end
-    if not 0 <= start < end <= length:
-        raise InputError(source, f"{text!r} is outside {chrom} (length {length})")
-    return chrom, start, end
+    return regions.parse_span(text, regions.chrom_lengths(store), source).as_tuple()
 
 
 def held_out_regions(card: Mapping[str, Any], store: Store) -> list[Span] | None:

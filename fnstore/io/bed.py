@@ -1,7 +1,12 @@
-"""BED-like interval files (BED, narrowPeak, chrom sizes) read whole into sorted NumPy arrays.
+"""BED-like files: the one home for reading ``chrom start end ...`` rows.
 
-Interval files are small next to the genome (peaks, annotations, blacklists), so they are
-read whole into per-chromosome sorted arrays; every broken row is one InputError line.
+Two readers share the header rules (:data:`HEADER_PREFIXES`, :func:`count_header_lines`):
+
+* :func:`read_bed`: small interval files (peaks, annotations, blacklists) parsed line by
+  line into per-chromosome sorted arrays, so every broken row is one InputError line;
+* :func:`read_bed_rows` (pyarrow): big tables kept in file order (region files,
+  prediction files: tens of millions of rows in seconds), used by
+  :func:`read_region_file` and :func:`fnstore.io.predictions.read_regions`.
 """
 
 from __future__ import annotations
@@ -12,7 +17,174 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fnstore.errors import InputError
-from fnstore.io.files import read_text
+from fnstore.io.files import is_gzip, open_text, read_text
+
+#: lines that are not rows, wherever they are (UCSC track/browser lines, comments)
+HEADER_PREFIXES = ("track", "browser", "#")
+
+
+def is_header_line(line: str) -> bool:
+    return line.startswith(HEADER_PREFIXES)
+
+
+def count_header_lines(path: str | os.PathLike, sep: str | None = "\t") -> int:
+    """Leading track/browser/comment lines, plus one column-name line such as
+    ``chr start stop score`` (recognised by a non-integer second field).
+
+    Parameters
+    ----------
+    path
+        A plain or gzip text file.
+    sep
+        Field separator (None: any whitespace).
+
+    Returns
+    -------
+    int
+        Lines to skip before the first row.
+    """
+    n = 0
+    try:
+        with open_text(path) as fh:
+            for line in fh:
+                if is_header_line(line):
+                    n += 1
+                    continue
+                fields = line.rstrip("\r\n").split(sep)
+                if n == 0 and len(fields) >= 2 and not is_int_field(fields[1]):
+                    n += 1
+                break
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise InputError(path, f"cannot read ({exc})") from None
+    return n
+
+
+def is_int_field(field: str) -> bool:
+    return field.strip().lstrip("-").isdigit()
+
+
+@dataclass
+class Regions:
+    """Rows of a BED-like table in file order; chromosomes as small integer codes."""
+
+    path: str
+    chrom_names: list[str]
+    chrom_codes: np.ndarray  # int32, index into chrom_names
+    starts: np.ndarray  # int64
+    ends: np.ndarray  # int64
+    scores: np.ndarray  # float32 (zeros for a file without scores)
+    first_line: int  # 1-based line number of row 0 (after skipped header lines)
+
+    def __len__(self) -> int:
+        return int(self.starts.size)
+
+    def line(self, row: int) -> int:
+        return self.first_line + int(row)
+
+    def where(self, row: int) -> str:
+        """``line N (chrom:start-end)`` for error messages."""
+        r = int(row)
+        return (
+            f"line {self.line(r)} ({self.chrom_names[self.chrom_codes[r]]}:"
+            f"{int(self.starts[r])}-{int(self.ends[r])})"
+        )
+
+
+def read_bed_rows(path: str, skip: int, with_score: bool) -> Regions:
+    """Rows of a tab-separated BED-like table with pyarrow, in file order.
+
+    With ``with_score`` the file must have exactly the four columns ``chrom start end
+    score`` (prediction files); otherwise columns after the third are ignored (region
+    files). pyarrow's own errors (``ArrowInvalid``, ``KeyError``, ``OSError``) propagate so
+    each caller words them for its kind of file; empty start/end fields are refused here.
+
+    Parameters
+    ----------
+    path
+        A plain or gzip file.
+    skip
+        Header lines to skip (:func:`count_header_lines`).
+    with_score
+        Read a fourth, float column.
+
+    Returns
+    -------
+    Regions
+        ``scores`` are zeros without ``with_score``; NaN where a score is null.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    names = ["chrom", "start", "end", "score"] if with_score else ["chrom", "start", "end"]
+    types = {"chrom": pa.dictionary(pa.int32(), pa.string()), "start": pa.int64()}
+    types |= {"end": pa.int64(), "score": pa.float32()}
+    if with_score:
+        read = pacsv.ReadOptions(column_names=names, skip_rows=skip)
+        parse = pacsv.ParseOptions(delimiter="\t", ignore_empty_lines=False)
+        convert = pacsv.ConvertOptions(column_types=types, strings_can_be_null=False)
+    else:  # any number of columns: name them f0, f1, ... and keep the first three
+        read = pacsv.ReadOptions(autogenerate_column_names=True, skip_rows=skip)
+        parse = pacsv.ParseOptions(delimiter="\t")
+        convert = pacsv.ConvertOptions(
+            include_columns=["f0", "f1", "f2"],
+            column_types={f"f{i}": types[n] for i, n in enumerate(names)},
+        )
+    # gzip chosen by content, as everywhere (pyarrow alone goes by the ".gz" suffix)
+    source = pa.input_stream(path, compression="gzip" if is_gzip(path) else None)
+    with source:
+        table = pacsv.read_csv(
+            source, read_options=read, parse_options=parse, convert_options=convert
+        )
+    table = table.rename_columns(names)
+    for name in ("start", "end"):
+        if table[name].null_count:
+            row = int(np.flatnonzero(table[name].is_null().to_numpy(zero_copy_only=False))[0])
+            raise InputError(path, f"line {skip + row + 1}: empty {name}")
+    chrom = table["chrom"].combine_chunks()
+    scores = (
+        table["score"].to_numpy().astype(np.float32, copy=False)
+        if with_score
+        else np.zeros(table.num_rows, dtype=np.float32)
+    )
+    return Regions(
+        path=path,
+        chrom_names=[str(c) for c in chrom.dictionary.to_pylist()],
+        chrom_codes=chrom.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False),
+        starts=table["start"].to_numpy(),
+        ends=table["end"].to_numpy(),
+        scores=scores,
+        first_line=skip + 1,
+    )
+
+
+def read_region_file(path: str | os.PathLike) -> Regions:
+    """Rows ``chrom start end [...]`` of a BED region file (ENCODE-DREAM ladder/test
+    regions), in file order; columns after the third are ignored.
+
+    Parameters
+    ----------
+    path
+        A plain or gzip BED file, optionally with track/browser/# lines and a column-name line.
+
+    Returns
+    -------
+    Regions
+        With zero scores; an unreadable or empty file is an :class:`InputError`.
+    """
+    import pyarrow as pa
+
+    p = str(path)
+    if not os.path.isfile(p):
+        raise InputError(p, "no such region file")
+    try:
+        regions = read_bed_rows(p, count_header_lines(p), with_score=False)
+    except (pa.ArrowInvalid, KeyError) as exc:
+        raise InputError(p, f"not a BED file with chrom, start, end columns ({exc})") from None
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise InputError(p, f"cannot read ({exc})") from None
+    if len(regions) == 0:
+        raise InputError(p, "no regions")
+    return regions
 
 
 @dataclass
@@ -48,7 +220,7 @@ def read_bed(path: str | os.PathLike, kind: str = "BED", min_columns: int = 3) -
     ends: list[int] = []
     n_cols: int | None = None
     for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip() or line.startswith(("#", "track", "browser")):
+        if not line.strip() or is_header_line(line):
             continue
         parts = line.split("\t") if "\t" in line else line.split()
         if len(parts) < min_columns:

@@ -1,13 +1,17 @@
-"""bigWig files: header checks and per-base reads of inputs."""
+"""bigWig files: header checks and per-base reads of inputs, and the one bigWig writer."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from fnstore.errors import InputError
-from fnstore.io.files import require_file
+from fnstore.io.files import AtomicOutput, atomic_path, require_file
+from fnstore.io.signal_runs import nonzero_value_runs
 
 
 def bigwig_header(path: str | os.PathLike) -> tuple[dict[str, int], float]:
@@ -79,3 +83,41 @@ def read_bigwig_values(
     vals = np.asarray(vals, dtype=np.float32)
     np.nan_to_num(vals, copy=False, nan=0.0)
     return vals
+
+
+class BigWigWriter(AtomicOutput):
+    """A bigWig (pyBigWig) whose header lists every given chromosome, in the given order;
+    it appears under its final name only once closed.
+
+    Entries must arrive sorted by (header chromosome order, start): exporters walk
+    regions in store order, prediction writes bins in genome order.
+    """
+
+    def __init__(self, path: str | os.PathLike, chroms: Sequence[tuple[str, int]]) -> None:
+        import pyBigWig
+
+        super().__init__()
+        self.path = Path(path)
+        tmp = self._open(atomic_path(self.path))
+        self._bw: Any = pyBigWig.open(str(tmp), "w")
+        self._on_finish(self._bw.close)
+        self._bw.addHeader([(c, int(n)) for c, n in chroms], maxZooms=10)
+        self.entries = 0
+
+    def write(self, chrom: str, offset: int, values: np.ndarray) -> None:
+        """Add the runs of equal non-zero ``values``, the per-base signal from ``offset``."""
+        s, e, v = nonzero_value_runs(values)
+        if s.size:
+            self.add_intervals([chrom] * s.size, s + offset, e + offset, v)
+
+    def add_intervals(
+        self, chroms: Sequence[str], starts: np.ndarray, ends: np.ndarray, values: np.ndarray
+    ) -> None:
+        """Add intervals as given (one value each), e.g. one per scored bin."""
+        self._bw.addEntries(
+            list(chroms),
+            np.asarray(starts).tolist(),
+            ends=np.asarray(ends).tolist(),
+            values=np.asarray(values, dtype=np.float64).tolist(),
+        )
+        self.entries += len(chroms)

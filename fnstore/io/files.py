@@ -164,3 +164,49 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+class _Aborted(Exception):
+    """Thrown into a writer's pending atomic outputs so they remove their temporaries."""
+
+
+class AtomicOutput:
+    """Base of streaming writers whose files appear under their final names only on success.
+
+    A writer opens its outputs through :meth:`_open` (``atomic_write``, ``atomic_gzip`` or
+    ``atomic_path`` context managers) and registers library handles to close with
+    :meth:`_on_finish`; :meth:`close` renames everything into place, :meth:`abort` (or
+    leaving a ``with`` block by an exception) closes and removes the temporaries, so an
+    interrupted export never leaves a half file that looks finished.
+    """
+
+    def __init__(self) -> None:
+        self._output = contextlib.ExitStack()
+        self.closed = False
+
+    def _open(self, manager: contextlib.AbstractContextManager[Any]) -> Any:
+        return self._output.enter_context(manager)
+
+    def _on_finish(self, close: Any, *args: Any, **kwargs: Any) -> None:
+        """Call ``close(*args, **kwargs)`` before the rename (or the removal on abort)."""
+        self._output.callback(close, *args, **kwargs)
+
+    def close(self) -> None:
+        """Finish the outputs and rename them into place (subclasses finish their data first)."""
+        self._output.close()
+        self.closed = True
+
+    def abort(self) -> None:
+        """Close and remove whatever was written; the final names are left untouched."""
+        if not self.closed:
+            self.closed = True
+            self._output.__exit__(_Aborted, _Aborted(), None)
+
+    def __enter__(self) -> AtomicOutput:
+        return self
+
+    def __exit__(self, exc_type: Any, *_: Any) -> None:
+        if exc_type is not None:
+            self.abort()
+        elif not self.closed:
+            self.close()

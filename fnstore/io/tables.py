@@ -2,20 +2,23 @@
 
 Every writer has the same two calls, ``write(block)`` with a dict of equally long column
 arrays and ``close()``, so the exporter streams store chunks without caring about the
-format. None of them holds more than one block in memory.
+format. None of them holds more than one block in memory, and each file appears under
+its final name only once closed (:class:`fnstore.io.files.AtomicOutput`): an interrupted
+export leaves no half file, and ``with Writer(...) as w`` removes it on an error.
 """
 
 from __future__ import annotations
 
-import gzip
 import os
 import shutil
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
+
+from fnstore.io.files import AtomicOutput, atomic_gzip, atomic_path, atomic_write
 
 
 def format_rows(columns: list[np.ndarray], sep: bytes = b"\t") -> bytes:
@@ -48,17 +51,18 @@ def _as_bytes(col: np.ndarray) -> np.ndarray:
     return col.astype(str).astype("S")
 
 
-class TsvWriter:
+class TsvWriter(AtomicOutput):
     """Tab-separated text with an optional header; gzip when the name ends in ``.gz``."""
 
     def __init__(
         self, path: str | os.PathLike, header: list[str] | None = None, compresslevel: int = 6
     ) -> None:
+        super().__init__()
         self.path = Path(path)
-        self._fh: IO[bytes] = (
-            gzip.open(self.path, "wb", compresslevel=compresslevel)
+        self._fh = self._open(
+            atomic_gzip(self.path, compresslevel=compresslevel)
             if self.path.name.endswith(".gz")
-            else open(self.path, "wb")
+            else atomic_write(self.path, "wb")
         )
         self.rows = 0
         if header is not None:
@@ -73,15 +77,14 @@ class TsvWriter:
         self._fh.write(data)
         self.rows += rows
 
-    def close(self) -> None:
-        self._fh.close()
 
-
-class ParquetWriter:
+class ParquetWriter(AtomicOutput):
     """Parquet via pyarrow; the schema is fixed by the first block (one row group per block)."""
 
     def __init__(self, path: str | os.PathLike, metadata: dict[str, str] | None = None) -> None:
+        super().__init__()
         self.path = Path(path)
+        self._tmp = self._open(atomic_path(self.path))
         self.metadata = metadata or {}
         self._writer: Any = None
         self._schema: Any = None
@@ -106,7 +109,8 @@ class ParquetWriter:
 
         table = self._table(block)
         if self._writer is None:
-            self._writer = pq.ParquetWriter(self.path, self._schema, compression="zstd")
+            self._writer = pq.ParquetWriter(self._tmp, self._schema, compression="zstd")
+            self._on_finish(self._writer.close)
         self._writer.write_table(table)
         self.rows += table.num_rows
 
@@ -114,11 +118,13 @@ class ParquetWriter:
         """Finish the file; ``empty`` (zero-length typed columns) gives an empty export a schema."""
         if self._writer is None and empty is not None:
             self.write(empty)
-        if self._writer is not None:
-            self._writer.close()
+        if self._writer is None:  # nothing written and no schema: no file, as ever
+            self.abort()
+            return
+        super().close()
 
 
-class NpzWriter:
+class NpzWriter(AtomicOutput):
     """A NumPy ``.npz`` written in blocks.
 
     ``numpy.savez`` needs whole arrays in memory; here each streamed array is appended to a
@@ -133,13 +139,18 @@ class NpzWriter:
         dtypes: dict[str, Any],
         fixed: dict[str, np.ndarray] | None = None,
     ) -> None:
+        super().__init__()
         self.path = Path(path)
         self.dtypes = {k: np.dtype(v) for k, v in dtypes.items()}
         self.fixed = fixed or {}
+        self._tmp = self._open(atomic_path(self.path))
         self._dir = Path(
             tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=self.path.parent or ".")
         )
+        self._on_finish(shutil.rmtree, self._dir, ignore_errors=True)
         self._files = {k: open(self._dir / k, "wb") for k in self.dtypes}
+        for fh in self._files.values():
+            self._on_finish(fh.close)
         self._tail: dict[str, tuple[int, ...] | None] = dict.fromkeys(self.dtypes)
         self.rows = 0
 
@@ -160,28 +171,33 @@ class NpzWriter:
         try:
             for fh in self._files.values():
                 fh.close()
-            with zipfile.ZipFile(
-                self.path, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True, compresslevel=1
-            ) as zf:
-                for key, dtype in self.dtypes.items():
-                    tail = self._tail[key] or (tails or {}).get(key, ())
-                    header = {
-                        "descr": np.lib.format.dtype_to_descr(dtype),
-                        "fortran_order": False,
-                        "shape": (self.rows, *tail),
-                    }
-                    with zf.open(f"{key}.npy", "w", force_zip64=True) as out:
-                        np.lib.format.write_array_header_2_0(out, header)
-                        with open(self._dir / key, "rb") as src:
-                            shutil.copyfileobj(src, out, 1 << 22)
-                for key, arr in self.fixed.items():
-                    with zf.open(f"{key}.npy", "w", force_zip64=True) as out:
-                        np.lib.format.write_array(out, np.asarray(arr), allow_pickle=False)
-        finally:
-            shutil.rmtree(self._dir, ignore_errors=True)
+            self._write_zip(tails or {})
+        except BaseException:
+            self.abort()
+            raise
+        super().close()
+
+    def _write_zip(self, tails: dict[str, tuple[int, ...]]) -> None:
+        with zipfile.ZipFile(
+            self._tmp, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True, compresslevel=1
+        ) as zf:
+            for key, dtype in self.dtypes.items():
+                tail = self._tail[key] or tails.get(key, ())
+                header = {
+                    "descr": np.lib.format.dtype_to_descr(dtype),
+                    "fortran_order": False,
+                    "shape": (self.rows, *tail),
+                }
+                with zf.open(f"{key}.npy", "w", force_zip64=True) as out:
+                    np.lib.format.write_array_header_2_0(out, header)
+                    with open(self._dir / key, "rb") as src:
+                        shutil.copyfileobj(src, out, 1 << 22)
+            for key, arr in self.fixed.items():
+                with zf.open(f"{key}.npy", "w", force_zip64=True) as out:
+                    np.lib.format.write_array(out, np.asarray(arr), allow_pickle=False)
 
 
-class Hdf5Writer:
+class Hdf5Writer(AtomicOutput):
     """HDF5 datasets grown block by block (h5py, gzip-compressed, chunked along rows)."""
 
     def __init__(
@@ -194,8 +210,10 @@ class Hdf5Writer:
     ) -> None:
         import h5py
 
+        super().__init__()
         self.path = Path(path)
-        self._h5 = h5py.File(self.path, "w")
+        self._h5 = h5py.File(self._open(atomic_path(self.path)), "w")
+        self._on_finish(self._h5.close)
         self._dsets = {}
         for key, dtype in dtypes.items():
             tail = tails.get(key, ())
@@ -231,6 +249,3 @@ class Hdf5Writer:
             ds.resize(self.rows + n, axis=0)
             ds[self.rows : self.rows + n] = arr
         self.rows += n
-
-    def close(self) -> None:
-        self._h5.close()

@@ -1,8 +1,9 @@
 """From store bins to model inputs: which store tracks feed a model card, where each bin's
 window lies, and the ``x`` / ``extra`` arrays for a stretch of the genome (NumPy only).
 
-Window placement (FactorNet's): the window of ``L`` bp is centred on the bin, starting at
-``bin_start + bin_size // 2 - L // 2`` (for L = 1002 and 200 bp bins, 401 bp before the bin).
+Window placement (FactorNet's, :func:`fnstore.store.regions.window_start`): the window of
+``L`` bp is centred on the bin, starting at ``bin_start + bin_size // 2 - L // 2`` (for
+L = 1002 and 200 bp bins, 401 bp before the bin).
 Windows that run off a chromosome end are **padded**: positions before 0 or past the end
 read as N (all-zero one-hot) with zero signal. Only chromosome ends are ever padded; inside
 a chromosome the real sequence (including N runs) is used, so a bin's score never depends
@@ -19,14 +20,10 @@ import numpy as np
 
 from fnstore.errors import InputError
 from fnstore.store.encoding import one_hot
+from fnstore.store.regions import window_offset
 
 if TYPE_CHECKING:
     from fnstore.store.read import Store
-
-
-def window_offset(window: int, bin_size: int) -> int:
-    """Offset of a bin's window start from the bin start (negative when the window is wider)."""
-    return bin_size // 2 - window // 2
 
 
 @dataclass(frozen=True)
@@ -177,22 +174,11 @@ def stretch_windows(stretch: np.ndarray, n: int, window: int, step: int) -> np.n
     return np.ascontiguousarray(view.transpose(0, 2, 1))
 
 
-def runs(bins: np.ndarray, chrom_of: np.ndarray) -> list[tuple[int, int]]:
-    """Split sorted unique bins into runs of consecutive bins on one chromosome:
-    ``[(first_position, last_position_exclusive), ...]`` indexing ``bins``."""
-    if bins.size == 0:
-        return []
-    breaks = np.flatnonzero((np.diff(bins) != 1) | (np.diff(chrom_of) != 0)) + 1
-    edges = np.concatenate([[0], breaks, [bins.size]])
-    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
-
-
 __all__: Sequence[str] = (
     "ModelInputs",
     "extra_for_bins",
     "read_stretch",
     "resolve_inputs",
-    "runs",
     "stretch_windows",
     "window_offset",
 )

@@ -12,9 +12,10 @@ from typing import Any
 import numpy as np
 import zarr
 
-from fnstore.errors import InputError, StoreError
+from fnstore.errors import StoreError
 from fnstore.store.backends import is_remote, store_size, zarr_store
 from fnstore.store.layout import FORMAT_NAME, SCHEMA_VERSION, STATUS_COMPLETE, Task
+from fnstore.store.regions import as_regions, check_regions, chrom_lengths
 
 
 class Store:
@@ -167,7 +168,9 @@ class Store:
         chroms: Sequence[str] | None,
         regions: str | os.PathLike | Sequence[tuple[str, int, int]],
     ) -> list[tuple[str, int, int]]:
-        """``regions`` (tuples or a BED path) that lie on ``chroms`` (None: any), as given.
+        """``regions`` (a BED path, tuples, ``Region``s or ``chrom:start-end`` strings; see
+        :func:`fnstore.store.regions.as_regions`) that lie on ``chroms`` (None: any), as
+        ``(chrom, start, end)`` tuples in the given order.
 
         Every region is checked (non-empty, within its chromosome), including regions on
         chromosomes that are then dropped: a region file for another assembly should fail
@@ -176,25 +179,11 @@ class Store:
         wanted = set(self.chroms if chroms is None else chroms)
         for c in wanted:
             self.chrom_index(c)
-        if isinstance(regions, str | os.PathLike):
-            from fnstore.io.bed import read_bed
-
-            iv = read_bed(regions)
-            regions = [
-                (c, int(s), int(e))
-                for c, (ss, ee) in iv.by_chrom.items()
-                for s, e in zip(ss, ee, strict=True)
-            ]
-        out = []
-        for c, s, e in ((c, int(s), int(e)) for c, s, e in regions):
-            length = int(self.chrom_lengths[self.chrom_index(c)])
-            if s >= e:
-                raise InputError(f"{c}:{s}-{e}", "region is empty (BED needs start < end)")
-            if s < 0 or e > length:
-                raise InputError(f"{c}:{s}-{e}", f"region is outside {c} (length {length})")
-            if c in wanted:
-                out.append((c, s, e))
-        return out
+        found = as_regions(regions)
+        for r in found:
+            self.chrom_index(r.chrom)
+        check_regions(found, chrom_lengths(self))
+        return [r.as_tuple() for r in found if r.chrom in wanted]
 
     def bin_ranges(
         self,

@@ -19,7 +19,6 @@ Rules (FactorNet's, with fnstore's choices spelled out):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,39 +27,16 @@ import numpy as np
 from fnstore.errors import InputError
 from fnstore.store.labels import BOUND, MISSING, UNBOUND
 from fnstore.store.read import Store
+from fnstore.store.regions import Region, bin_runs, chrom_lengths, parse_span, window_start
 
-_REGION = re.compile(r"^(?P<chrom>[^:]+)(:(?P<start>[\d,_]+)-(?P<end>[\d,_]+))?$")
-
-
-@dataclass(frozen=True)
-class Region:
-    chrom: str
-    start: int
-    end: int
-
-    def __str__(self) -> str:
-        return f"{self.chrom}:{self.start}-{self.end}"
+#: kept importable here: the sampler's "one positive per peak" runs, and older imports of Region
+runs = bin_runs
 
 
 def parse_regions(store: Store, specs: Sequence[str]) -> list[Region]:
-    """``chr11`` or ``chr20:57000000-63025520`` strings into checked regions."""
-    regions = []
-    for spec in specs:
-        m = _REGION.match(spec.strip())
-        if not m:
-            raise InputError("valid_chroms", f"{spec!r} is not CHROM or CHROM:START-END")
-        chrom = m["chrom"]
-        if chrom not in store.chroms:
-            raise InputError(
-                "valid_chroms", f"{chrom!r} is not in the store ({', '.join(store.chroms)})"
-            )
-        length = int(store.chrom_lengths[store.chrom_index(chrom)])
-        start = int(m["start"].replace(",", "").replace("_", "")) if m["start"] else 0
-        end = int(m["end"].replace(",", "").replace("_", "")) if m["end"] else length
-        if not 0 <= start < end <= length:
-            raise InputError("valid_chroms", f"{spec!r} is outside {chrom} (length {length})")
-        regions.append(Region(chrom, start, end))
-    return regions
+    """``chr11`` or ``chr20:57000000-63025520`` strings into regions checked against the store."""
+    lengths = chrom_lengths(store)
+    return [parse_span(spec, lengths, "valid_chroms") for spec in specs]
 
 
 def default_valid_regions(store: Store, valid_fraction: float = 0.1) -> list[Region]:
@@ -129,7 +105,7 @@ def split_masks(
     for c, chrom in enumerate(store.chroms):  # per chromosome: small temporaries
         b0, b1 = store.bin_range(chrom)
         start = np.arange(b1 - b0, dtype=np.int64) * store.stride
-        lo = start + store.bin_size // 2 - window // 2 - max_shift
+        lo = window_start(start, window, store.bin_size) - max_shift
         hi = lo + window + 2 * max_shift
         fits = (lo >= 0) & (hi <= int(store.chrom_lengths[c]))
         in_valid = np.zeros(b1 - b0, dtype=bool)
@@ -161,17 +137,3 @@ def positive_negative_masks(
     else:
         neg = ~bound & (labels == UNBOUND).any(axis=1)
     return bound & usable, neg & usable
-
-
-def runs(mask_bins: np.ndarray, chrom_of: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Runs of consecutive bins (same chromosome) in sorted bin indices: (first index, length).
-
-    Used for "one positive per peak": the store keeps labels, not peaks, so a peak is
-    approximated by a run of consecutive bound bins.
-    """
-    if len(mask_bins) == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    brk = (np.diff(mask_bins) != 1) | (np.diff(chrom_of) != 0)
-    starts = np.concatenate([[0], np.flatnonzero(brk) + 1])
-    lengths = np.diff(np.concatenate([starts, [len(mask_bins)]]))
-    return starts.astype(np.int64), lengths.astype(np.int64)

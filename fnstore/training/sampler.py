@@ -34,6 +34,7 @@ import numpy as np
 
 from fnstore.errors import InputError
 from fnstore.store.read import Store, open_store
+from fnstore.store.regions import window_start
 from fnstore.training.examples import (
     default_valid_regions,
     parse_regions,
@@ -271,7 +272,7 @@ class Sampler:
         """Global position of the first base of the unshifted window of each bin."""
         st = self.store
         chrom, start = st.bin_coords(bins)
-        return st.chrom_offsets[chrom] + start + st.bin_size // 2 - self.window // 2
+        return st.chrom_offsets[chrom] + window_start(start, self.window, st.bin_size)
 
     # ------------------------------------------------------------------ features
     def _read_annotation_bits(self) -> np.ndarray:
