@@ -54,15 +54,20 @@ class BuildResult:
     """
 
     store: str
-    n_chroms: int = 0
-    n_bins: int = 0
-    n_cells: int = 0
-    n_tracks: int = 0
-    n_tasks: int = 0
-    chunks_built: int = 0
-    chunks_total: int = 0
-    seconds: float = 0.0
+    n_chroms: int
+    n_bins: int
+    n_cells: int
+    n_tracks: int
+    n_tasks: int
+    chunks_built: int
+    chunks_total: int
+    seconds: float
     already_complete: bool = False
+
+    @classmethod
+    def nothing_to_do(cls, store: str) -> BuildResult:
+        """The result of resuming a build that had already finished."""
+        return cls(store, 0, 0, 0, 0, 0, 0, 0, 0.0, already_complete=True)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form: every field."""
@@ -259,7 +264,7 @@ def _build(
     plan = prepare(bs)
     root, created = _open_target(plan, store, exists, resume)
     if root is None:
-        return BuildResult(store, already_complete=True)
+        return BuildResult.nothing_to_do(store)
     try:
         done = units_done(root)
         todo = [i for i in range(len(plan.units)) if not done[i]]

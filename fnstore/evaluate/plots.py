@@ -85,12 +85,22 @@ def plot_paths(prefix: str | os.PathLike) -> tuple[Path, Path]:
     return Path(f"{p}{sep}roc.png"), Path(f"{p}{sep}pr.png")
 
 
-def _curve_axes(title: str) -> tuple[Figure, Any]:
+def _curve_axes(title: str, xlabel: str, ylabel: str) -> tuple[Figure, Any]:
     fig = new_figure((5.5, 5.5))
     fig.set_layout_engine("constrained")
     ax = fig.subplots()
-    ax.set(xlim=(0, 1), ylim=(0, 1.01), title=title)
+    ax.set(xlim=(0, 1), ylim=(0, 1.01), title=title, xlabel=xlabel, ylabel=ylabel)
     return fig, ax
+
+
+def _draw_curves(
+    ax: Any, results: Sequence[dict[str, Any]], xy: tuple[str, str], metric: str
+) -> None:
+    """One line per result, labelled with its file and its ``metric`` (the legend's area)."""
+    for r in results:
+        c = r["curves"]
+        label = f"{short_path(r['prediction'])} ({r[metric]:.3f})"
+        ax.plot(c[xy[0]], c[xy[1]], lw=1.5, label=label)
 
 
 def plot_curves(results: Sequence[dict[str, Any]], out_png_prefix: str | os.PathLike) -> list[Path]:
@@ -117,24 +127,16 @@ def plot_curves(results: Sequence[dict[str, Any]], out_png_prefix: str | os.Path
     roc_png.parent.mkdir(parents=True, exist_ok=True)
     task = f"{results[0]['tf']} in {results[0]['cell']}"
 
-    fig, ax = _curve_axes(f"ROC: {task}")
+    fig, ax = _curve_axes(f"ROC: {task}", "False positive rate", "True positive rate")
     ax.plot([0, 1], [0, 1], color="0.7", lw=1, ls="--", label="random (0.5)")
-    for r in results:
-        c = r["curves"]
-        label = f"{short_path(r['prediction'])} ({r['auroc']:.3f})"
-        ax.plot(c["fpr"], c["tpr"], lw=1.5, label=label)
-    ax.set(xlabel="False positive rate", ylabel="True positive rate")
+    _draw_curves(ax, results, ("fpr", "tpr"), "auroc")
     ax.legend(title="auROC", loc="lower right", fontsize="small")
     save_figure(fig, roc_png, dpi=120)
 
-    fig, ax = _curve_axes(f"PR: {task}")
+    fig, ax = _curve_axes(f"PR: {task}", "Recall", "Precision")
     base = results[0]["curves"]["positive_fraction"]
     ax.axhline(base, color="0.7", lw=1, ls="--", label=f"random ({base:.3f})")
-    for r in results:
-        c = r["curves"]
-        label = f"{short_path(r['prediction'])} ({r['auprc']:.3f})"
-        ax.plot(c["recall"], c["precision"], lw=1.5, label=label)
-    ax.set(xlabel="Recall", ylabel="Precision")
+    _draw_curves(ax, results, ("recall", "precision"), "auprc")
     ax.legend(title="auPRC (Davis-Goadrich)", loc="upper right", fontsize="small")
     save_figure(fig, pr_png, dpi=120)
     return [roc_png, pr_png]

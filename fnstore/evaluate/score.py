@@ -108,28 +108,48 @@ def evaluate(
     thinned ROC and PR points for :func:`plot_curves`.
     """
     st = store if isinstance(store, Store) else open_store(store)
-    task = st.task_index(tf, cell)
-    labels = np.asarray(st.labels(tasks=[task])[:, 0])
-    blacklisted = np.asarray(st.blacklist(), dtype=bool)
-    countable = ((labels == UNBOUND) | (labels == BOUND)) & ~blacklisted
-    n_countable = int(countable.sum())
-    results = []
-    for path in pred_paths:
-        bins, scores = read_predictions(path, st)
-        lab, bl = labels[bins], blacklisted[bins]
-        use = countable[bins]
-        predicted = np.zeros(st.n_bins, dtype=bool)
+    task = _TaskLabels(st, tf, cell)
+    results = [task.score(path, fdrs, allow_partial, curves) for path in pred_paths]
+    return EvaluateResult(results, tuple(fdrs))
+
+
+class _TaskLabels:
+    """One task's labels and the bins that count, read once for every prediction file."""
+
+    def __init__(self, st: Store, tf: str, cell: str) -> None:
+        self.st, self.tf, self.cell = st, tf, cell
+        self.labels = np.asarray(st.labels(tasks=[st.task_index(tf, cell)])[:, 0])
+        self.blacklisted = np.asarray(st.blacklist(), dtype=bool)
+        self.countable = ((self.labels == UNBOUND) | (self.labels == BOUND)) & ~self.blacklisted
+
+    def _unpredicted(self, path: str | os.PathLike, bins: np.ndarray, allow_partial: bool) -> int:
+        """Countable bins without a score; refused unless ``allow_partial``."""
+        predicted = np.zeros(self.st.n_bins, dtype=bool)
         predicted[bins] = True
-        unpredicted = countable & ~predicted
+        unpredicted = self.countable & ~predicted
         n_unpredicted = int(unpredicted.sum())
         if n_unpredicted and not allow_partial:
             first = int(np.flatnonzero(unpredicted)[0])
             raise InputError(
                 path,
-                f"{n_unpredicted:,} of the {n_countable:,} labelled bins of "
-                f"{tf}.{cell} have no prediction (first: {_bin_name(st, first)}); "
+                f"{n_unpredicted:,} of the {int(self.countable.sum()):,} labelled bins of "
+                f"{self.tf}.{self.cell} have no prediction (first: {_bin_name(self.st, first)}); "
                 "use --allow-partial to score only the predicted bins",
             )
+        return n_unpredicted
+
+    def score(
+        self,
+        path: str | os.PathLike,
+        fdrs: Sequence[float],
+        allow_partial: bool,
+        curves: bool,
+    ) -> dict[str, Any]:
+        """The result dict of one prediction file (see :func:`evaluate`)."""
+        st, tf, cell = self.st, self.tf, self.cell
+        bins, scores = read_predictions(path, st)
+        lab, bl, use = self.labels[bins], self.blacklisted[bins], self.countable[bins]
+        n_unpredicted = self._unpredicted(path, bins, allow_partial)
         y = lab[use] == BOUND
         try:
             metrics = score_all(y, scores[use], fdrs)
@@ -153,8 +173,7 @@ def evaluate(
         )
         if curves:
             row["curves"] = curve_points(y, scores[use])
-        results.append(row)
-    return EvaluateResult(results, tuple(fdrs))
+        return row
 
 
 def _bin_name(st: Store, b: int) -> str:
