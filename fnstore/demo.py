@@ -133,14 +133,15 @@ def predict_step(store: Path, model_dir: Path, regions: Path, outdir: Path) -> d
 def evaluate_step(
     store: Path, predictions: dict[str, Path], outdir: Path
 ) -> tuple[list[dict[str, Any]], list[Path]]:
-    from fnstore.evaluate.score import evaluate, plot_curves
+    from fnstore.evaluate.plots import plot_curves
+    from fnstore.evaluate.score import evaluate
 
     results: list[dict[str, Any]] = []
     curves: list[Path] = []
     for tf, path in predictions.items():
         res = evaluate([path], store, tf, CELL, allow_partial=True, curves=True)
         curves += plot_curves(res, outdir / "curves" / f"{tf}.{CELL}")
-        results += res
+        results += res.results
     return results, curves
 
 

@@ -1,6 +1,13 @@
-"""Readers of build inputs and the chunked, parallel, resumable store build."""
+"""The chunked, parallel, resumable store build: spec, plan, work units, run.
 
-from fnstore.build.builder import build_store, prepare
+Modules: :mod:`~fnstore.build.spec` (load and check a YAML spec),
+:mod:`~fnstore.build.plan` (check every input, compute the layout and work units),
+:mod:`~fnstore.build.units` (the work units), :mod:`~fnstore.build.provenance` (what the
+store records about its making) and :mod:`~fnstore.build.builder` (:func:`build_store`).
+"""
+
+from fnstore.build.builder import BuildResult, build_store
+from fnstore.build.plan import Plan, prepare
 from fnstore.build.spec import load_spec
 
-__all__ = ["build_store", "load_spec", "prepare"]
+__all__ = ["BuildResult", "Plan", "build_store", "load_spec", "prepare"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -14,6 +15,7 @@ import yaml
 
 from fnstore.errors import InputError
 from fnstore.store.labels import LabelRule
+from fnstore.store.layout import DEFAULT_BIN_CHUNK, DEFAULT_POSITION_CHUNK
 
 PEAK_FILE = re.compile(
     r"^ChIPseq\.(?P<cell>[^.]+)\.(?P<tf>[^.]+)\.(?P<kind>conservative|relaxed)(\.train)?\.narrowPeak(\.gz)?$"
@@ -80,37 +82,29 @@ def _schema_error_message(err: Any) -> str:
     return f"spec does not match the schema at {where}: {err.message}"
 
 
-def load_spec(spec: str | os.PathLike | dict[str, Any]) -> BuildSpec:
-    """Read and validate a spec (a YAML path or an already-parsed dict)."""
-    import jsonschema
-
+def _read_raw(spec: str | os.PathLike | dict[str, Any]) -> tuple[dict[str, Any], str, Path]:
+    """The parsed spec, where it came from, and the folder its relative paths start from."""
     if isinstance(spec, dict):
-        raw, source, base = spec, "<spec>", Path.cwd()
-    else:
-        path = Path(spec)
-        if not path.exists():
-            raise InputError(path, "no such spec file")
-        try:
-            raw = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as exc:
-            raise InputError(path, f"not valid YAML ({str(exc).splitlines()[0]})") from None
-        source, base = str(path), path.parent
-        if not isinstance(raw, dict):
-            raise InputError(path, "spec must be a YAML mapping")
-    validator = jsonschema.Draft202012Validator(spec_schema())
-    errors = sorted(validator.iter_errors(raw), key=lambda e: list(e.absolute_path))
-    if errors:
-        raise InputError(source, _schema_error_message(errors[0]))
+        return spec, "<spec>", Path.cwd()
+    path = Path(spec)
+    if not path.exists():
+        raise InputError(path, "no such spec file")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise InputError(path, f"not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(raw, dict):
+        raise InputError(path, "spec must be a YAML mapping")
+    return raw, str(path), path.parent
 
-    def resolve(p: str) -> str:
-        q = Path(os.path.expanduser(p))
-        return str(q if q.is_absolute() else (base / q).resolve())
 
-    genome = raw["genome"]
-    cells = raw.get("cells") or {}
+def _label_sources(
+    items: list[dict[str, Any]], resolve: Callable[[str], str]
+) -> tuple[list[PeakTask], list[DreamSource]]:
+    """Peak-file tasks (listed or found in folders) and DREAM TSVs; duplicates refused."""
     peak_tasks: list[PeakTask] = []
     dream: list[DreamSource] = []
-    for item in raw.get("labels") or []:
+    for item in items:
         if "conservative" in item:
             peak_tasks.append(
                 PeakTask(
@@ -136,11 +130,47 @@ def load_spec(spec: str | os.PathLike | dict[str, Any]) -> BuildSpec:
                 f"duplicate TF x cell pair {t.tf} x {t.cell} (also from {seen[key]})",
             )
         seen[key] = t.conservative
-    rule = LabelRule(**(raw.get("label_rule") or {}))
+    return peak_tasks, dream
+
+
+def load_spec(spec: str | os.PathLike | dict[str, Any]) -> BuildSpec:
+    """Read and validate a spec; relative paths are taken from the spec file's folder.
+
+    The spec is checked against the JSON Schema before anything is resolved, so a typo
+    is reported as one line naming where it is, not as a KeyError deep in the build.
+
+    Parameters
+    ----------
+    spec
+        A YAML spec path, or an already-parsed dict (paths relative to the working folder).
+
+    Returns
+    -------
+    BuildSpec
+        The validated spec with absolute paths and defaults filled in.
+
+    Raises
+    ------
+    InputError
+        When the file is missing, not YAML, or does not match the schema.
+    """
+    import jsonschema
+
+    raw, source, base = _read_raw(spec)
+    validator = jsonschema.Draft202012Validator(spec_schema())
+    errors = sorted(validator.iter_errors(raw), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise InputError(source, _schema_error_message(errors[0]))
+
+    def resolve(p: str) -> str:
+        q = Path(os.path.expanduser(p))
+        return str(q if q.is_absolute() else (base / q).resolve())
+
+    genome = raw["genome"]
+    cells = raw.get("cells") or {}
+    peak_tasks, dream = _label_sources(raw.get("labels") or [], resolve)
     bins = raw.get("bins") or {}
     chunks = raw.get("chunks") or {}
-    from fnstore.store.layout import DEFAULT_BIN_CHUNK, DEFAULT_POSITION_CHUNK
-
     return BuildSpec(
         raw=raw,
         source=source,
@@ -158,7 +188,7 @@ def load_spec(spec: str | os.PathLike | dict[str, Any]) -> BuildSpec:
         peak_tasks=peak_tasks,
         dream=dream,
         annotations={k: resolve(v) for k, v in (raw.get("annotations") or {}).items()},
-        rule=rule,
+        rule=LabelRule(**(raw.get("label_rule") or {})),
         position_chunk=int(chunks.get("positions", DEFAULT_POSITION_CHUNK)),
         bin_chunk=int(chunks.get("bins", DEFAULT_BIN_CHUNK)),
         name=raw.get("name", "fnstore"),

@@ -152,8 +152,8 @@ def evaluate(
       fnstore evaluate a.tab.gz b.tab.gz chr20.zarr --tf CTCF --cell GM12878 --plots out/ctcf
       fnstore evaluate *.tab.gz --store chr20.zarr --tf CTCF --cell GM12878 --json
     """
+    from fnstore.evaluate.plots import plot_curves
     from fnstore.evaluate.score import evaluate as run_evaluate
-    from fnstore.evaluate.score import format_table, plot_curves, results_for_json
 
     if store_opt is None:
         if len(paths) < 2:
@@ -161,16 +161,16 @@ def evaluate(
         preds, store = list(paths[:-1]), paths[-1]
     else:
         preds, store = list(paths), store_opt
-    results = run_evaluate(
+    result = run_evaluate(
         preds, store, tf, cell, fdrs=fdrs, allow_partial=allow_partial, curves=bool(plots)
     )
     if plots:
-        for png in plot_curves(results, plots):
+        for png in plot_curves(result, plots):
             click.echo(f"wrote {png}", err=as_json)
     if as_json:
-        click.echo(json.dumps(results_for_json(results), indent=2))
+        click.echo(json.dumps(result.to_dict()["results"], indent=2))
     else:
-        click.echo(format_table(results, fdrs))
+        click.echo(result.summary())
 
 
 @main.command()
@@ -198,7 +198,5 @@ def ensemble(out: str, preds: tuple[str, ...], method: str, overwrite: bool) -> 
     """
     from fnstore.predict.ensemble import ensemble as run_ensemble
 
-    summary = run_ensemble(out, list(preds), method=method, overwrite=overwrite)
-    click.echo(
-        f"{summary['out']}: {method} average of {len(preds)} files, {summary['n_rows']:,} rows"
-    )
+    result = run_ensemble(out, list(preds), method=method, overwrite=overwrite)
+    click.echo(result.summary())

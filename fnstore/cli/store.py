@@ -69,7 +69,7 @@ def build(
         raise click.UsageError("give a SPEC file or --from-factornet DIR")
     else:
         spec_obj = spec
-    summary = build_store(
+    result = build_store(
         spec_obj,
         store,
         overwrite=overwrite,
@@ -78,7 +78,7 @@ def build(
         workers=workers,
         progress=not quiet,
     )
-    click.echo(summary)
+    click.echo(result.summary())
 
 
 @main.command()
@@ -121,9 +121,8 @@ def validate(store: str, checksums: bool) -> None:
     """
     from fnstore.store.validate import validate_store
 
-    problems = validate_store(store, checksums=checksums)
-    if problems:
-        for p in problems:
-            click.echo(f"FAIL {p}", err=True)
+    result = validate_store(store, checksums=checksums)
+    if not result.ok:
+        click.echo(result.summary(), err=True)
         sys.exit(1)
-    click.echo(f"{store}: OK")
+    click.echo(result.summary())

@@ -12,19 +12,57 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from fnstore.errors import InputError
 from fnstore.evaluate.metrics import DEFAULT_FDRS, binary_counts, fdr_key, score_all
+from fnstore.evaluate.plots import plot_curves, plot_paths, short_path
 from fnstore.io.predictions import read_predictions
 from fnstore.store.labels import AMBIGUOUS, BOUND, MISSING, UNBOUND
 from fnstore.store.read import Store, open_store
 
+__all__ = [
+    "EvaluateResult",
+    "curve_points",
+    "evaluate",
+    "format_table",
+    "plot_curves",
+    "plot_paths",
+    "results_for_json",
+]
+
 #: points kept per curve for plots (enough for a smooth line at any zoom a PNG allows)
 CURVE_POINTS = 1000
+
+
+@dataclass(frozen=True)
+class EvaluateResult(Sequence[dict[str, Any]]):
+    """The per-file results of :func:`evaluate`, in the order the files were given.
+
+    A read-only sequence of the per-file dicts (so ``(res,) = evaluate(...)`` and
+    ``results[0]["auroc"]`` work as with the list ``evaluate`` used to return), plus the
+    shared faces: :meth:`to_dict` and :meth:`summary`.
+    """
+
+    results: list[dict[str, Any]]
+    fdrs: tuple[float, ...] = DEFAULT_FDRS
+
+    def __getitem__(self, i: Any) -> Any:
+        return self.results[i]
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form: the FDR levels and the per-file results without curve points."""
+        return {"fdrs": list(self.fdrs), "results": results_for_json(self.results)}
+
+    def summary(self) -> str:
+        """The aligned table ``fnstore evaluate`` prints."""
+        return format_table(self.results, self.fdrs)
 
 
 def evaluate(
@@ -35,10 +73,33 @@ def evaluate(
     fdrs: Sequence[float] = DEFAULT_FDRS,
     allow_partial: bool = False,
     curves: bool = False,
-) -> list[dict[str, Any]]:
-    """One result dict per prediction file, in the order given.
+) -> EvaluateResult:
+    """Score prediction files against the labels of one (TF, cell) task.
 
-    Keys: ``prediction``, ``tf``, ``cell``, the metrics of :func:`fnstore.evaluate.metrics.score_all`
+    Parameters
+    ----------
+    pred_paths
+        Prediction files (ENCODE-DREAM tables, bedGraphs or ``.zarr``) on the store's bins.
+    store
+        The store, open or as a path.
+    tf, cell
+        The task whose labels to score against.
+    fdrs
+        FDR levels at which to report recall.
+    allow_partial
+        Score only the predicted bins instead of refusing files that miss labelled bins.
+    curves
+        Also keep thinned ROC and PR points (for :func:`plot_curves`).
+
+    Returns
+    -------
+    EvaluateResult
+        One result dict per prediction file, in the order given; iterating or indexing it
+        gives those dicts, as the list this function used to return did.
+
+    Notes
+    -----
+    Keys of each dict: ``prediction``, ``tf``, ``cell``, the metrics of :func:`fnstore.evaluate.metrics.score_all`
     (``n`` bins scored, ``n_positive``, ``n_negative``, ``auroc``, ``auprc``,
     ``average_precision``, ``recall_at_<pct>_fdr``), ``n_rows`` (rows in the file),
     ``excluded`` (predicted bins left out: ``blacklisted``, ``ambiguous``, ``unlabelled``),
@@ -47,28 +108,48 @@ def evaluate(
     thinned ROC and PR points for :func:`plot_curves`.
     """
     st = store if isinstance(store, Store) else open_store(store)
-    task = st.task_index(tf, cell)
-    labels = np.asarray(st.labels(tasks=[task])[:, 0])
-    blacklisted = np.asarray(st.blacklist(), dtype=bool)
-    countable = ((labels == UNBOUND) | (labels == BOUND)) & ~blacklisted
-    n_countable = int(countable.sum())
-    results = []
-    for path in pred_paths:
-        bins, scores = read_predictions(path, st)
-        lab, bl = labels[bins], blacklisted[bins]
-        use = countable[bins]
-        predicted = np.zeros(st.n_bins, dtype=bool)
+    task = _TaskLabels(st, tf, cell)
+    results = [task.score(path, fdrs, allow_partial, curves) for path in pred_paths]
+    return EvaluateResult(results, tuple(fdrs))
+
+
+class _TaskLabels:
+    """One task's labels and the bins that count, read once for every prediction file."""
+
+    def __init__(self, st: Store, tf: str, cell: str) -> None:
+        self.st, self.tf, self.cell = st, tf, cell
+        self.labels = np.asarray(st.labels(tasks=[st.task_index(tf, cell)])[:, 0])
+        self.blacklisted = np.asarray(st.blacklist(), dtype=bool)
+        self.countable = ((self.labels == UNBOUND) | (self.labels == BOUND)) & ~self.blacklisted
+
+    def _unpredicted(self, path: str | os.PathLike, bins: np.ndarray, allow_partial: bool) -> int:
+        """Countable bins without a score; refused unless ``allow_partial``."""
+        predicted = np.zeros(self.st.n_bins, dtype=bool)
         predicted[bins] = True
-        unpredicted = countable & ~predicted
+        unpredicted = self.countable & ~predicted
         n_unpredicted = int(unpredicted.sum())
         if n_unpredicted and not allow_partial:
             first = int(np.flatnonzero(unpredicted)[0])
             raise InputError(
                 path,
-                f"{n_unpredicted:,} of the {n_countable:,} labelled bins of "
-                f"{tf}.{cell} have no prediction (first: {_bin_name(st, first)}); "
+                f"{n_unpredicted:,} of the {int(self.countable.sum()):,} labelled bins of "
+                f"{self.tf}.{self.cell} have no prediction (first: {_bin_name(self.st, first)}); "
                 "use --allow-partial to score only the predicted bins",
             )
+        return n_unpredicted
+
+    def score(
+        self,
+        path: str | os.PathLike,
+        fdrs: Sequence[float],
+        allow_partial: bool,
+        curves: bool,
+    ) -> dict[str, Any]:
+        """The result dict of one prediction file (see :func:`evaluate`)."""
+        st, tf, cell = self.st, self.tf, self.cell
+        bins, scores = read_predictions(path, st)
+        lab, bl, use = self.labels[bins], self.blacklisted[bins], self.countable[bins]
+        n_unpredicted = self._unpredicted(path, bins, allow_partial)
         y = lab[use] == BOUND
         try:
             metrics = score_all(y, scores[use], fdrs)
@@ -92,8 +173,7 @@ def evaluate(
         )
         if curves:
             row["curves"] = curve_points(y, scores[use])
-        results.append(row)
-    return results
+        return row
 
 
 def _bin_name(st: Store, b: int) -> str:
@@ -131,69 +211,6 @@ def curve_points(y: np.ndarray, s: np.ndarray, max_points: int = CURVE_POINTS) -
     }
 
 
-def plot_paths(prefix: str | os.PathLike) -> tuple[Path, Path]:
-    """``(roc, pr)`` PNG paths: ``out/CTCF`` -> ``out/CTCF.roc.png``, ``out/`` -> ``out/roc.png``."""
-    p = str(prefix)
-    sep = "" if p.endswith(("/", os.sep, "_", "-", ".")) or os.path.isdir(p) else "."
-    if os.path.isdir(p) and not p.endswith(("/", os.sep)):
-        p += os.sep
-    return Path(f"{p}{sep}roc.png"), Path(f"{p}{sep}pr.png")
-
-
-def plot_curves(results: Sequence[dict[str, Any]], out_png_prefix: str | os.PathLike) -> list[Path]:
-    """Write one ROC and one PR plot comparing every result; returns the two PNG paths.
-
-    ``results`` must come from :func:`evaluate` with ``curves=True``. Uses matplotlib's
-    object API (no pyplot), so it renders with Agg and never touches a global backend.
-    """
-    from matplotlib.figure import Figure
-
-    if not results:
-        raise ValueError("no results to plot")
-    if any("curves" not in r for r in results):
-        raise ValueError("plot_curves needs results from evaluate(..., curves=True)")
-    roc_png, pr_png = plot_paths(out_png_prefix)
-    roc_png.parent.mkdir(parents=True, exist_ok=True)
-    task = f"{results[0]['tf']} in {results[0]['cell']}"
-
-    fig = Figure(figsize=(5.5, 5.5), layout="constrained")
-    ax = fig.subplots()
-    ax.plot([0, 1], [0, 1], color="0.7", lw=1, ls="--", label="random (0.5)")
-    for r in results:
-        c = r["curves"]
-        ax.plot(c["fpr"], c["tpr"], lw=1.5, label=f"{_short(r['prediction'])} ({r['auroc']:.3f})")
-    ax.set(
-        xlim=(0, 1),
-        ylim=(0, 1.01),
-        xlabel="False positive rate",
-        ylabel="True positive rate",
-        title=f"ROC: {task}",
-    )
-    ax.legend(title="auROC", loc="lower right", fontsize="small")
-    fig.savefig(roc_png, dpi=120)
-
-    fig = Figure(figsize=(5.5, 5.5), layout="constrained")
-    ax = fig.subplots()
-    base = results[0]["curves"]["positive_fraction"]
-    ax.axhline(base, color="0.7", lw=1, ls="--", label=f"random ({base:.3f})")
-    for r in results:
-        c = r["curves"]
-        ax.plot(
-            c["recall"],
-            c["precision"],
-            lw=1.5,
-            label=f"{_short(r['prediction'])} ({r['auprc']:.3f})",
-        )
-    ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="Recall", ylabel="Precision", title=f"PR: {task}")
-    ax.legend(title="auPRC (Davis-Goadrich)", loc="upper right", fontsize="small")
-    fig.savefig(pr_png, dpi=120)
-    return [roc_png, pr_png]
-
-
-def _short(path: str, width: int = 40) -> str:
-    return path if len(path) <= width else "..." + path[-(width - 3) :]
-
-
 def format_table(results: Sequence[dict[str, Any]], fdrs: Sequence[float] = DEFAULT_FDRS) -> str:
     """Plain-text aligned table, one row per prediction file, for the terminal."""
     if not results:
@@ -206,7 +223,7 @@ def format_table(results: Sequence[dict[str, Any]], fdrs: Sequence[float] = DEFA
     for r in results:
         ex = r["excluded"]
         row = [
-            _short(r["prediction"]),
+            short_path(r["prediction"]),
             f"{r['n']:,}",
             f"{r['n_positive']:,}",
             f"{r['auroc']:.4f}",

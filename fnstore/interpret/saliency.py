@@ -221,10 +221,7 @@ def plot_saliency(
     result: Mapping[str, Any], path: str | os.PathLike, max_letters: int = MAX_LETTERS
 ) -> Path:
     """Letters scaled by gradient x input, each strand's importance, then each signal track."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from fnstore.evaluate.plots import new_figure, save_figure
 
     pos = np.asarray(result["positions"])
     channels = [str(c) for c in result["channels"]]
@@ -234,10 +231,10 @@ def plot_saliency(
     tracks = channels[4:]
     n_panels = 2 + len(tracks)
     width = float(np.clip(pos.size * 0.09, 8, 40))
-    fig, axes = plt.subplots(
+    fig = new_figure((width, 1.6 * n_panels + 0.6))
+    axes = fig.subplots(
         n_panels,
         1,
-        figsize=(width, 1.6 * n_panels + 0.6),
         sharex=True,
         gridspec_kw={"height_ratios": [2.2] + [1] * (n_panels - 1)},
     )
@@ -280,9 +277,7 @@ def plot_saliency(
     axes[-1].ticklabel_format(axis="x", useOffset=False, style="plain")
     axes[-1].set_xlabel(str(result["chrom"]), fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path, dpi=100)
 
 
 def run_saliency(

@@ -27,6 +27,7 @@ from fnstore.io.predictions import (
     write_predictions_zarr,
     write_regions,
 )
+from fnstore.predict.ensemble_result import EnsembleResult
 
 METHODS = ("rank", "mean")
 
@@ -84,7 +85,7 @@ def ensemble(
     pred_paths: Sequence[str | os.PathLike],
     method: str = "rank",
     overwrite: bool = False,
-) -> dict[str, Any]:
+) -> EnsembleResult:
     """Write the rank average (or mean) of ``pred_paths`` to ``out_path``; returns a summary.
 
     Inputs are text prediction files (table/bedGraph, any mix) with identical regions in
@@ -116,7 +117,7 @@ def ensemble(
         n = _ensemble_zarr(out, paths, method)
     else:
         n = _ensemble_text(out, paths, method)
-    return {"out": out, "method": method, "inputs": paths, "n_rows": n}
+    return EnsembleResult(out, method, paths, n)
 
 
 def _ensemble_text(out: str, paths: list[str], method: str) -> int:

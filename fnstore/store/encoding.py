@@ -52,8 +52,3 @@ def one_hot(codes: np.ndarray, dtype: np.dtype | type = np.float32) -> np.ndarra
 def reverse_complement_codes(codes: np.ndarray) -> np.ndarray:
     """Reverse complement codes along the last axis."""
     return np.take(COMPLEMENT_CODE, codes[..., ::-1])
-
-
-def reverse_complement_one_hot(x: np.ndarray) -> np.ndarray:
-    """Reverse complement one-hot arrays ``(..., L, 4)`` (A<->T, C<->G is a flip of the base axis)."""
-    return x[..., ::-1, ::-1]

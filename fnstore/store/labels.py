@@ -15,7 +15,13 @@ import numpy as np
 #: Label codes stored in the ``labels`` array.
 UNBOUND, BOUND, AMBIGUOUS, MISSING = 0, 1, 2, -1
 LABEL_NAMES = {UNBOUND: "U", BOUND: "B", AMBIGUOUS: "A", MISSING: "."}
-LETTER_TO_CODE = {"U": UNBOUND, "B": BOUND, "A": AMBIGUOUS}
+#: letter -> code of the three labels a source can state (ENCODE-DREAM label TSVs use them).
+LETTER_TO_CODE = {name: code for code, name in LABEL_NAMES.items() if code != MISSING}
+
+_NOT_A_LETTER = -128
+_ASCII_TO_LABEL = np.full(256, _NOT_A_LETTER, dtype=np.int16)
+for _letter, _code in LETTER_TO_CODE.items():
+    _ASCII_TO_LABEL[ord(_letter)] = _code
 
 
 @dataclass(frozen=True)
@@ -91,7 +97,33 @@ def any_overlap(
     return flags
 
 
-def bin_starts_for(length: int, bin_size: int, stride: int) -> np.ndarray:
-    """Starts of every full bin on a chromosome of ``length`` bp (ENCODE-DREAM tiling)."""
-    n = max(0, (length - bin_size) // stride + 1)
-    return np.arange(n, dtype=np.int64) * stride
+def letters_to_codes(letters: bytes | str) -> np.ndarray:
+    """Turn a run of U/B/A label letters into int8 label codes with one table lookup.
+
+    Label TSVs hold millions of letters; a 256-entry table avoids a Python loop per row.
+
+    Parameters
+    ----------
+    letters
+        The letters, one per label, as ASCII bytes or a string.
+
+    Returns
+    -------
+    numpy.ndarray
+        int8 codes (:data:`UNBOUND`, :data:`BOUND`, :data:`AMBIGUOUS`), one per letter.
+
+    Raises
+    ------
+    ValueError
+        When any letter is not U, B or A.
+    """
+    raw = letters.encode() if isinstance(letters, str) else letters
+    codes = _ASCII_TO_LABEL[np.frombuffer(raw, dtype=np.uint8)]
+    if np.any(codes == _NOT_A_LETTER):
+        raise ValueError("label letters must be B, U or A")
+    return codes.astype(np.int8)
+
+
+def labelling_codes() -> dict[str, int]:
+    """The ``labelling.codes`` attribute: every letter's code plus the no-data code."""
+    return {**LETTER_TO_CODE, "no data": MISSING}

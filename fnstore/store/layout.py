@@ -34,6 +34,22 @@ DEFAULT_BIN_CHUNK = 1 << 16
 
 MAX_TASK_CHUNK = 64
 
+# Names of the store's arrays and attributes. Everything that writes, reads or checks a
+# store spells them through these, so ``schemas/store-v1.md`` has one counterpart here.
+SEQUENCE = "sequence"
+SIGNALS = "signals"
+BIN_CHROM = "bin_chrom"
+BIN_START = "bin_start"
+BLACKLIST = "blacklist"
+LABELS = "labels"
+ANNOTATIONS = "annotations"
+METADATA = "metadata"
+#: one flag per build work unit, set once the unit's chunks are written
+PROGRESS_ARRAY = "build_progress"
+#: root attributes besides :data:`FORMAT_NAME` (the format's own metadata)
+PROVENANCE_ATTR = "provenance"
+LABELLING_ATTR = "labelling"
+
 
 @dataclass(frozen=True)
 class Task:
@@ -88,3 +104,22 @@ class Layout:
     @property
     def n_bins(self) -> int:
         return int(self.bins_per_chrom.sum())
+
+    def array_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Shape of every data array (signals as ``signals/<track>``), keyed by array path.
+
+        The writer creates exactly these and ``validate`` expects exactly these, so the
+        two can never disagree about what a sound store looks like.
+        """
+        n_cells, n_pos, n_bins = len(self.cells), self.n_positions, self.n_bins
+        shapes: dict[str, tuple[int, ...]] = {
+            SEQUENCE: (n_pos,),
+            BIN_CHROM: (n_bins,),
+            BIN_START: (n_bins,),
+            BLACKLIST: (n_bins,),
+            LABELS: (n_bins, len(self.tasks)),
+            ANNOTATIONS: (n_bins, len(self.annotations)),
+            METADATA: (n_cells, len(self.meta_features)),
+        }
+        shapes.update({f"{SIGNALS}/{t}": (n_cells, n_pos) for t in self.tracks})
+        return shapes

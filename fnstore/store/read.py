@@ -230,9 +230,6 @@ class Store:
             {"chrom": names, "start": start, "end": start + self.bin_size, "index": idx}
         )
 
-    def global_position(self, chrom: str, pos: int | np.ndarray) -> int | np.ndarray:
-        return self.chrom_offsets[self.chrom_index(chrom)] + pos
-
     def blacklist(self, bins: slice | np.ndarray = slice(None)) -> np.ndarray:
         return (
             self.root["blacklist"][bins]
@@ -267,10 +264,6 @@ class Store:
     @property
     def sequence_array(self) -> zarr.Array:
         return self.root["sequence"]
-
-    @property
-    def labels_array(self) -> zarr.Array:
-        return self.root["labels"]
 
     def labels(
         self,

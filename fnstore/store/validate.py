@@ -3,36 +3,101 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from fnstore.errors import StoreError
 from fnstore.io.files import sha256sum
-from fnstore.store.layout import SCHEMA_VERSION, STATUS_COMPLETE
+from fnstore.store.layout import (
+    BIN_CHROM,
+    BIN_START,
+    PROGRESS_ARRAY,
+    SCHEMA_VERSION,
+    STATUS_COMPLETE,
+    Layout,
+)
 from fnstore.store.read import Store, open_store
 
-PROGRESS_ARRAY = "build_progress"
+
+def layout_of(s: Store) -> Layout:
+    """The layout a store's own coordinate arrays and metadata describe."""
+    return Layout(
+        chroms=s.chroms,
+        lengths=[int(n) for n in s.chrom_lengths],
+        bin_size=s.bin_size,
+        stride=s.stride,
+        cells=s.cells,
+        tracks=s.tracks,
+        tasks=[(t.tf, t.cell) for t in s.tasks],
+        annotations=s.annotation_names,
+        meta_features=s.meta_feature_names,
+        signal_dtype=s.signal_dtype,
+        position_chunk=s.position_chunk,
+        bin_chunk=s.bin_chunk,
+    )
 
 
-def _expected_shapes(s: Store) -> dict[str, tuple[int, ...]]:
-    last = len(s.chroms) - 1
-    pc = s.position_chunk
-    n_pos = int(s.chrom_offsets[last] + -(-int(s.chrom_lengths[last]) // pc) * pc)
-    shapes = {
-        "sequence": (n_pos,),
-        "bin_chrom": (s.n_bins,),
-        "bin_start": (s.n_bins,),
-        "blacklist": (s.n_bins,),
-        "labels": (s.n_bins, len(s.tasks)),
-        "annotations": (s.n_bins, len(s.annotation_names)),
-        "metadata": (len(s.cells), len(s.meta_feature_names)),
-    }
-    shapes.update({f"signals/{t}": (len(s.cells), n_pos) for t in s.tracks})
-    return shapes
+@dataclass(frozen=True)
+class ValidateResult:
+    """What ``validate`` found: the store is sound when ``problems`` is empty.
+
+    Iterating and ``len`` go over the problems, so code written when
+    :func:`validate_store` returned the list of problems keeps working (and, as with that
+    list, the result is truthy exactly when there are problems).
+    """
+
+    path: str
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.problems)
+
+    def __len__(self) -> int:
+        return len(self.problems)
+
+    def __getitem__(self, i: int) -> str:
+        return self.problems[i]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form: ``path``, ``ok`` and ``problems``."""
+        return {"path": self.path, "ok": self.ok, "problems": list(self.problems)}
+
+    def summary(self) -> str:
+        """``<path>: OK``, or one ``FAIL <problem>`` line per problem."""
+        if self.ok:
+            return f"{self.path}: OK"
+        return "\n".join(f"FAIL {p}" for p in self.problems)
 
 
-def validate_store(path: str | os.PathLike, checksums: bool = True) -> list[str]:
-    """Return a list of problems (empty when the store is sound)."""
+def validate_store(path: str | os.PathLike, checksums: bool = True) -> ValidateResult:
+    """Check a store against its own metadata, without trusting either.
+
+    A store can be unsound after a killed build, a copy that lost files or inputs
+    edited since: each shows up as one readable problem rather than an exception.
+
+    Parameters
+    ----------
+    path
+        The store (folder, ``.zip`` or URL); an unfinished store is checked too.
+    checksums
+        Re-hash the input files recorded in the provenance, where they still exist.
+
+    Returns
+    -------
+    ValidateResult
+        ``ok`` and the list of ``problems`` (empty when the store is sound).
+    """
+    return ValidateResult(str(path), _problems(path, checksums))
+
+
+def _problems(path: str | os.PathLike, checksums: bool) -> list[str]:
     try:
         s = open_store(path, allow_incomplete=True)
     except StoreError as exc:
@@ -44,7 +109,7 @@ def validate_store(path: str | os.PathLike, checksums: bool = True) -> list[str]
         problems.append(
             f"status is {s.status!r}: the build did not finish (run `fnstore build --resume`)"
         )
-    for name, shape in _expected_shapes(s).items():
+    for name, shape in layout_of(s).array_shapes().items():
         try:
             arr = s.root[name]
         except KeyError:
@@ -66,8 +131,8 @@ def validate_store(path: str | os.PathLike, checksums: bool = True) -> list[str]
         hi = min(lo + s.bin_chunk, s.n_bins)
         chrom, start = s.bin_coords(slice(lo, hi))
         if not (
-            np.array_equal(s.root["bin_chrom"][lo:hi], chrom)
-            and np.array_equal(s.root["bin_start"][lo:hi], start)
+            np.array_equal(s.root[BIN_CHROM][lo:hi], chrom)
+            and np.array_equal(s.root[BIN_START][lo:hi], start)
         ):
             problems.append(
                 f"bin coordinates of bins {lo}-{hi} disagree with the chromosome layout"

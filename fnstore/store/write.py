@@ -13,11 +13,22 @@ import zarr
 from zarr.codecs import BloscCodec, ZstdCodec
 
 from fnstore.store.backends import zarr_store
-from fnstore.store.labels import LABEL_NAMES, MISSING
+from fnstore.store.labels import LABEL_NAMES, MISSING, LabelRule, labelling_codes
 from fnstore.store.layout import (
+    ANNOTATIONS,
+    BIN_CHROM,
+    BIN_START,
+    BLACKLIST,
     FORMAT_NAME,
+    LABELLING_ATTR,
+    LABELS,
     MAX_TASK_CHUNK,
+    METADATA,
+    PROGRESS_ARRAY,
+    PROVENANCE_ATTR,
     SCHEMA_VERSION,
+    SEQUENCE,
+    SIGNALS,
     STATUS_BUILDING,
     STATUS_COMPLETE,
     Layout,
@@ -30,111 +41,192 @@ def _compressor(kind: str = "zstd") -> Any:
     return ZstdCodec(level=3)
 
 
-def create_store(path: str | os.PathLike, layout: Layout, attrs: dict[str, Any]) -> zarr.Group:
-    """Create an empty store with every array in place and status ``building``.
+def _strings(root: zarr.Group, name: str, values: Sequence[str], dim: str) -> None:
+    arr = root.create_array(name, shape=(len(values),), dtype=str, dimension_names=[dim])
+    if len(values):
+        arr[:] = np.asarray(values, dtype=object)
 
-    Arrays are created with fill values that mean "not written yet" is never confused
-    with data: readers refuse a store whose status is not ``complete``.
-    """
-    root = zarr.open_group(zarr_store(path, "w"), mode="w", zarr_format=3)
-    comp = _compressor()
-    pc, bc = layout.position_chunk, layout.bin_chunk
-    n_cells, n_tasks, n_bins = len(layout.cells), len(layout.tasks), layout.n_bins
 
-    def strings(name: str, values: Sequence[str], dim: str) -> None:
-        arr = root.create_array(name, shape=(len(values),), dtype=str, dimension_names=[dim])
-        if len(values):
-            arr[:] = np.asarray(values, dtype=object)
-
-    strings("chrom", layout.chroms, "chrom")
+def _coordinate_arrays(root: zarr.Group, layout: Layout) -> None:
+    """The small per-chromosome, per-cell, per-track and per-task name arrays."""
+    _strings(root, "chrom", layout.chroms, "chrom")
     root.create_array(
         "chrom_length", data=np.asarray(layout.lengths, np.int64), dimension_names=["chrom"]
     )
     root.create_array("chrom_offset", data=layout.offsets, dimension_names=["chrom"])
     root.create_array("chrom_first_bin", data=layout.first_bins, dimension_names=["chrom"])
-    strings("cell", layout.cells, "cell")
-    strings("track", layout.tracks, "track")
-    strings("task", [f"{tf}.{cell}" for tf, cell in layout.tasks], "task")
-    strings("task_tf", [tf for tf, _ in layout.tasks], "task")
-    strings("task_cell", [cell for _, cell in layout.tasks], "task")
-    strings("annotation", layout.annotations, "annotation")
-    strings("meta_feature", layout.meta_features, "meta_feature")
+    _strings(root, "cell", layout.cells, "cell")
+    _strings(root, "track", layout.tracks, "track")
+    _strings(root, "task", [f"{tf}.{cell}" for tf, cell in layout.tasks], "task")
+    _strings(root, "task_tf", [tf for tf, _ in layout.tasks], "task")
+    _strings(root, "task_cell", [cell for _, cell in layout.tasks], "task")
+    _strings(root, "annotation", layout.annotations, "annotation")
+    _strings(root, "meta_feature", layout.meta_features, "meta_feature")
 
-    root.create_array(
-        "sequence",
-        shape=(layout.n_positions,),
-        chunks=(pc,),
-        dtype="uint8",
-        fill_value=4,
-        compressors=comp,
-        dimension_names=["position"],
+
+def _data_arrays(root: zarr.Group, layout: Layout, bin_chunk: int) -> None:
+    """The bulk arrays, with fill values that never pass for data."""
+    shapes, comp, pc = layout.array_shapes(), _compressor(), layout.position_chunk
+
+    def array(
+        name: str, dims: list[str], chunks: tuple[int, ...] | None, dtype: str, fill: Any, **kw: Any
+    ) -> None:
+        group, _, leaf = name.rpartition("/")
+        parent = root.require_group(group) if group else root
+        if chunks is not None:
+            kw.update(chunks=chunks, compressors=comp)
+        parent.create_array(
+            leaf, shape=shapes[name], dtype=dtype, fill_value=fill, dimension_names=dims, **kw
+        )
+
+    array(
+        SEQUENCE,
+        ["position"],
+        (pc,),
+        "uint8",
+        4,
         attributes={"alphabet": "ACGTN", "meaning": "base codes A=0 C=1 G=2 T=3 N=4"},
     )
-    signals = root.create_group("signals")
+    root.create_group(SIGNALS)
     for track in layout.tracks:
-        signals.create_array(
-            track,
-            shape=(n_cells, layout.n_positions),
-            chunks=(1, pc),
-            dtype=layout.signal_dtype,
-            fill_value=0,
-            compressors=comp,
-            dimension_names=["cell", "position"],
-        )
-    bin_chunks = (min(bc, max(n_bins, 1)),)
+        array(f"{SIGNALS}/{track}", ["cell", "position"], (1, pc), layout.signal_dtype, 0)
     for name, dtype, fill in (
-        ("bin_chrom", "int16", -1),
-        ("bin_start", "int64", -1),
-        ("blacklist", "bool", False),
+        (BIN_CHROM, "int16", -1),
+        (BIN_START, "int64", -1),
+        (BLACKLIST, "bool", False),
     ):
-        root.create_array(
-            name,
-            shape=(n_bins,),
-            chunks=bin_chunks,
-            dtype=dtype,
-            fill_value=fill,
-            compressors=comp,
-            dimension_names=["bin"],
-        )
-    root.create_array(
-        "labels",
-        shape=(n_bins, n_tasks),
-        chunks=(bin_chunks[0], max(1, min(n_tasks, MAX_TASK_CHUNK))),
-        dtype="int8",
-        fill_value=MISSING,
-        compressors=comp,
-        dimension_names=["bin", "task"],
+        array(name, ["bin"], (bin_chunk,), dtype, fill)
+    task_chunk = max(1, min(len(layout.tasks), MAX_TASK_CHUNK))
+    array(
+        LABELS,
+        ["bin", "task"],
+        (bin_chunk, task_chunk),
+        "int8",
+        MISSING,
         attributes={"codes": {str(k): v for k, v in LABEL_NAMES.items()}},
     )
-    root.create_array(
-        "annotations",
-        shape=(n_bins, len(layout.annotations)),
-        chunks=(bin_chunks[0], max(1, len(layout.annotations))),
-        dtype="uint8",
-        fill_value=0,
-        compressors=comp,
-        dimension_names=["bin", "annotation"],
+    array(
+        ANNOTATIONS, ["bin", "annotation"], (bin_chunk, max(1, len(layout.annotations))), "uint8", 0
     )
-    root.create_array(
-        "metadata",
-        shape=(n_cells, len(layout.meta_features)),
-        dtype="float32",
-        fill_value=np.nan,
-        dimension_names=["cell", "meta_feature"],
-    )
+    array(METADATA, ["cell", "meta_feature"], None, "float32", np.nan)
+
+
+def create_store(path: str | os.PathLike, layout: Layout, attrs: dict[str, Any]) -> zarr.Group:
+    """Create an empty store with every array in place and status ``building``.
+
+    Arrays are created with fill values that mean "not written yet" is never confused
+    with data: readers refuse a store whose status is not ``complete``.
+
+    Parameters
+    ----------
+    path
+        Folder, ``.zip`` or fsspec URL of the new store; an existing one is replaced.
+    layout
+        Names, lengths and chunking of everything the store will hold.
+    attrs
+        Root attributes besides the format's own (see :func:`store_attributes`).
+
+    Returns
+    -------
+    zarr.Group
+        The writable root group.
+    """
+    root = zarr.open_group(zarr_store(path, "w"), mode="w", zarr_format=3)
+    bin_chunk = min(layout.bin_chunk, max(layout.n_bins, 1))
+    _coordinate_arrays(root, layout)
+    _data_arrays(root, layout, bin_chunk)
     meta = {
         "schema_version": SCHEMA_VERSION,
         "store_id": str(uuid.uuid4()),
         "status": STATUS_BUILDING,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "created": _now(),
         "bin_size": layout.bin_size,
         "stride": layout.stride,
-        "position_chunk": pc,
-        "bin_chunk": bin_chunks[0],
+        "position_chunk": layout.position_chunk,
+        "bin_chunk": bin_chunk,
         "signal_dtype": layout.signal_dtype,
     }
     root.attrs.update({FORMAT_NAME: meta, **attrs})
     return root
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def store_attributes(
+    *,
+    name: str,
+    assembly: str | None,
+    rule: LabelRule,
+    sources: dict[str, Any],
+    provenance: dict[str, Any],
+) -> dict[str, Any]:
+    """The root attributes a build records beside the format's metadata.
+
+    Kept here so every attribute name of the layout is spelled by the store package.
+
+    Parameters
+    ----------
+    name, assembly
+        The spec's store name and genome assembly.
+    rule
+        The labelling thresholds the labels were computed with.
+    sources
+        ``track_present``, ``track_sources``, ``task_sources``, ``annotation_sources`` and
+        ``metadata_sources``: where every column came from.
+    provenance
+        Spec, input checksums, versions, parameters and fingerprint of the build.
+
+    Returns
+    -------
+    dict
+        Attributes for :func:`create_store`.
+    """
+    labelling = {
+        "rule": "FactorNet/ENCODE-DREAM",
+        **rule.to_dict(),
+        "ambiguous_source": "relaxed peaks, else conservative peaks",
+        "codes": labelling_codes(),
+    }
+    return {
+        "name": name,
+        "assembly": assembly,
+        LABELLING_ATTR: labelling,
+        **sources,
+        PROVENANCE_ATTR: {**provenance, "started": _now()},
+    }
+
+
+def create_progress_array(root: zarr.Group, units: Sequence[str]) -> zarr.Array:
+    """One flag per build work unit (chunked one per flag so units never share a chunk)."""
+    return root.create_array(
+        PROGRESS_ARRAY,
+        shape=(len(units),),
+        chunks=(1,),
+        dtype="uint8",
+        fill_value=0,
+        dimension_names=["work_unit"],
+        attributes={"units": list(units)},
+    )
+
+
+def mark_unit_done(root: zarr.Group, index: int) -> None:
+    """Flag a work unit written; only after its chunks, so a killed unit is redone."""
+    root[PROGRESS_ARRAY][index] = 1
+
+
+def units_done(root: zarr.Group) -> np.ndarray:
+    """The progress flags, one per work unit."""
+    return root[PROGRESS_ARRAY][:]
+
+
+def finish_build(root: zarr.Group, resumed: bool) -> None:
+    """Record when (and whether after a resume) the build finished, then mark it complete."""
+    provenance = dict(root.attrs[PROVENANCE_ATTR])
+    provenance["finished"] = _now()
+    provenance["resumed"] = resumed
+    mark_complete(root, {PROVENANCE_ATTR: provenance})
 
 
 def open_for_writing(path: str | os.PathLike) -> zarr.Group:
@@ -146,7 +238,7 @@ def mark_complete(root: zarr.Group, extra: dict[str, Any] | None = None) -> None
     """The last write of a build: only now do readers accept the store."""
     meta = dict(root.attrs[FORMAT_NAME])
     meta["status"] = STATUS_COMPLETE
-    meta["completed"] = datetime.now(UTC).isoformat(timespec="seconds")
+    meta["completed"] = _now()
     updates = {FORMAT_NAME: meta}
     if extra:
         updates.update(extra)

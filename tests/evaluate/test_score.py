@@ -439,3 +439,34 @@ def test_evaluate_on_real_chr20_store(tmp_path: Path, chr20_store: Store) -> Non
     assert res["auroc"] == pytest.approx(
         sklearn_metrics.roc_auc_score(labels[use] == BOUND, scores[use])
     )
+
+
+# --------------------------------------------------------------------------- result objects
+
+
+def test_evaluate_result_is_a_sequence_with_to_dict(store: Store, pred: Path) -> None:
+    from fnstore.evaluate.score import EvaluateResult, results_for_json
+
+    result = evaluate([pred, pred], store, "CTCF", "K562", curves=True)
+    assert isinstance(result, EvaluateResult)
+    assert len(result) == 2 and result[0] is result.results[0] and list(result) == result.results
+    d = result.to_dict()
+    json.dumps(d)
+    assert d["fdrs"] == [0.05, 0.1, 0.25, 0.5]
+    assert d["results"] == results_for_json(result.results)
+    assert all("curves" not in r for r in d["results"]) and "curves" in result[0]
+    assert result.summary() == format_table(result.results)
+
+
+def test_ensemble_result_to_dict_and_summary(tmp_path: Path) -> None:
+    from fnstore.predict.ensemble_result import EnsembleResult
+
+    write_hand_file(tmp_path / "a.tab.gz", [0.1, 0.5, 0.5, 0.9])
+    write_hand_file(tmp_path / "b.tab.gz", [3.0, 1.0, 2.0, 2.0])
+    inputs = [str(tmp_path / "a.tab.gz"), str(tmp_path / "b.tab.gz")]
+    result = ensemble(tmp_path / "r.tab.gz", inputs, method="mean")
+    assert isinstance(result, EnsembleResult)
+    expected = {"out": str(tmp_path / "r.tab.gz"), "method": "mean", "inputs": inputs, "n_rows": 4}
+    assert result.to_dict() == expected
+    assert result["n_rows"] == 4 and result["out"] == expected["out"]  # the old dict's keys
+    assert result.summary() == f"{tmp_path / 'r.tab.gz'}: mean average of 2 files, 4 rows"

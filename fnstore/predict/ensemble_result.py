@@ -1,0 +1,38 @@
+"""What :func:`fnstore.predict.ensemble.ensemble` wrote, as a result object.
+
+Kept apart from the ensembling maths so the result faces (build, evaluate, validate,
+ensemble) read alike: fields, ``to_dict()`` and ``summary()``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class EnsembleResult:
+    """The written file, the method, the inputs in order and the number of rows.
+
+    ``result["out"]`` and the other keys still work, as with the dict ``ensemble`` used
+    to return.
+    """
+
+    out: str
+    method: str
+    inputs: list[str]
+    n_rows: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form: ``out``, ``method``, ``inputs``, ``n_rows``."""
+        return dataclasses.asdict(self)
+
+    def summary(self) -> str:
+        """The line ``fnstore ensemble`` prints."""
+        return (
+            f"{self.out}: {self.method} average of {len(self.inputs)} files, {self.n_rows:,} rows"
+        )
+
+    def __getitem__(self, key: str) -> Any:
+        return self.to_dict()[key]
