@@ -39,10 +39,9 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from fnstore.errors import InputError
 from fnstore.io.meme import Motif, read_meme, reverse_complement, write_meme
+from fnstore.model.card import CONV_LAYER as CONV_LAYER_NAME  # the name's one home
 from fnstore.model.tracks import rc_channel_order
 
-#: name of the first convolution in fnstore models (fnstore.model.CONV_LAYER)
-CONV_LAYER_NAME = "motif_conv"
 #: environment variable naming the default motif database for ``fnstore motifs``
 MOTIF_DB_ENV = "FNSTORE_MOTIF_DB"
 _EPS = 1e-9

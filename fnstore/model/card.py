@@ -43,7 +43,31 @@ def make_card(
     hyperparameters: Mapping[str, Any] | None = None,
     **more: Any,
 ) -> dict[str, Any]:
-    """A model card with every field of the schema present (unknown extras kept)."""
+    """A model card with every field of the schema present (unknown extras kept).
+
+    Every field is present so that readers never need defaults of their own: a card
+    written by any fnstore version reads the same way.
+
+    Parameters
+    ----------
+    tasks
+        One mapping per output (at least ``{"tf": name}``), in output order.
+    window
+        Window length the model takes.
+    tracks, annotations, meta_features
+        Signal tracks in channel order; the ``extra`` input's annotation and metadata
+        columns.
+    preset, hyperparameters
+        The preset name and the full :class:`~fnstore.model.ModelConfig` as a dict.
+    **more
+        Further card fields (``seed``, ``train_cells``, ``store``, ``validation``,
+        ``training``, ...), kept as given.
+
+    Returns
+    -------
+    dict
+        The card, ready for :func:`~fnstore.model.folder.save_model_dir`.
+    """
     from fnstore import __version__
 
     card: dict[str, Any] = {
@@ -78,7 +102,26 @@ def _json_default(value: Any) -> Any:
 
 
 def read_card(path: str | os.PathLike) -> dict[str, Any]:
-    """Read and check ``model_card.json`` of model folder ``path`` (no Keras work)."""
+    """Read and check ``model_card.json`` of model folder ``path`` (no Keras work).
+
+    Why no Keras: predict, evaluate and interpret check a folder before paying for the
+    Keras import, and report a bad folder as one line.
+
+    Parameters
+    ----------
+    path
+        The model folder.
+
+    Returns
+    -------
+    dict
+        The card as stored.
+
+    Raises
+    ------
+    InputError
+        The folder or card is missing, not JSON, or of an unsupported format version.
+    """
     card_path = Path(path) / CARD_FILE
     if not Path(path).is_dir():
         raise InputError(path, "no such model folder")
