@@ -101,6 +101,29 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+def read_json(path: Path, missing: str) -> Any:
+    """The JSON document at ``path``; a missing or malformed file is one-line InputError.
+
+    Parameters
+    ----------
+    path
+        The file.
+    missing
+        The problem to report when it does not exist.
+
+    Returns
+    -------
+    Any
+        The parsed document.
+    """
+    if not path.is_file():
+        raise InputError(path, missing)
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise InputError(path, f"not valid JSON ({exc})") from None
+
+
 def read_card(path: str | os.PathLike) -> dict[str, Any]:
     """Read and check ``model_card.json`` of model folder ``path`` (no Keras work).
 
@@ -125,12 +148,7 @@ def read_card(path: str | os.PathLike) -> dict[str, Any]:
     card_path = Path(path) / CARD_FILE
     if not Path(path).is_dir():
         raise InputError(path, "no such model folder")
-    if not card_path.is_file():
-        raise InputError(card_path, "missing (not an fnstore model folder)")
-    try:
-        card = json.loads(card_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise InputError(card_path, f"not valid JSON ({exc})") from None
+    card = read_json(card_path, "missing (not an fnstore model folder)")
     if not isinstance(card, dict) or card.get("format") != CARD_FORMAT:
         raise InputError(card_path, f"'format' is not {CARD_FORMAT!r}")
     version = card.get("format_version")
