@@ -282,6 +282,7 @@ def part_c(store: str, steps: int, reps: int = 7) -> dict:
     import keras
 
     from fnstore.model.architecture import build_model, masked_binary_crossentropy
+    from fnstore.training.keras_data import as_keras_dataset
 
     s = sampler_for(store, "2GiB", max_batches=steps)
     batches: list = []  # this round's batches for the PyDataset, and as arrays (xs, ys)
@@ -300,7 +301,7 @@ def part_c(store: str, steps: int, reps: int = 7) -> dict:
     feeds = {
         "arrays": lambda: model.fit(xs, ys, batch_size=BATCH, epochs=1, shuffle=False, verbose=0),
         "prebuilt": lambda: model.fit(Prebuilt(workers=1), epochs=1, verbose=0),
-        "sampler": lambda: model.fit(s.as_keras(workers=1), epochs=1, verbose=0),
+        "sampler": lambda: model.fit(as_keras_dataset(s, workers=1), epochs=1, verbose=0),
     }
 
     def load_round(epoch: int) -> None:

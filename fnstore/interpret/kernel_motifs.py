@@ -56,9 +56,8 @@ from fnstore.interpret.motif_match import (
 from fnstore.interpret.motif_plots import plot_footprints, plot_logos
 from fnstore.interpret.motif_report import format_summary, write_kernel_motifs
 from fnstore.interpret.pwm import consensus, counts_to_pwm, information_content, trim_pwm
+from fnstore.model.card import CONV_LAYER as CONV_LAYER_NAME  # the name's one home
 
-#: name of the first convolution in fnstore models (fnstore.model.CONV_LAYER)
-CONV_LAYER_NAME = "motif_conv"
 #: environment variable naming the default motif database for ``fnstore motifs``
 MOTIF_DB_ENV = "FNSTORE_MOTIF_DB"
 

@@ -115,9 +115,27 @@ def build_model(
 ) -> keras.Model:
     """Build the Siamese FactorNet model (uncompiled).
 
-    ``config`` (a full :class:`ModelConfig`) wins over ``preset``/``overrides``. Inputs are
-    ``x`` and, when ``n_extra > 0``, ``extra``; the output is ``(batch, n_tasks)``
-    probabilities, the mean of the forward- and reverse-strand sigmoids.
+    Parameters
+    ----------
+    n_tracks
+        Signal tracks after the four one-hot channels of ``x``.
+    n_tasks
+        Outputs (one sigmoid per TF).
+    n_extra
+        Width of the ``extra`` input (cell metadata then annotation flags); 0: no input.
+    preset, overrides
+        A :data:`~fnstore.model.config.PRESETS` name and field overrides, used when
+        ``config`` is None.
+    config
+        A full :class:`ModelConfig`; wins over ``preset``/``overrides``.
+    name
+        The Keras model's name.
+
+    Returns
+    -------
+    keras.Model
+        Inputs ``x`` and, when ``n_extra > 0``, ``extra``; output ``(batch, n_tasks)``
+        probabilities, the mean of the forward- and reverse-strand sigmoids.
     """
     cfg = config if config is not None else model_config(preset, **overrides)
     cfg.validate()
@@ -125,16 +143,32 @@ def build_model(
         raise InputError(
             "model", f"bad sizes n_tracks={n_tracks} n_tasks={n_tasks} n_extra={n_extra}"
         )
-
     x_in = keras.Input(shape=(cfg.window, 4 + n_tracks), name="x")
-    inputs = [x_in]
-    extra_in = None
-    if n_extra:
-        extra_in = keras.Input(shape=(n_extra,), name="extra")
-        inputs.append(extra_in)
+    extra_in = keras.Input(shape=(n_extra,), name="extra") if n_extra else None
     x_rc = ReverseComplement(n_tracks, cfg.strand_pairs, name="reverse_complement")(x_in)
 
     # Layers are created once and called on both strands: that is the weight sharing.
+    trunk = _trunk_layers(cfg)
+    concat = layers.Concatenate(name="concat_extra") if n_extra else None
+    head = _head_layers(cfg, n_tasks, bool(n_extra))
+
+    def strand(h: Any) -> Any:
+        for layer in trunk:
+            h = layer(h)
+        if concat is not None:
+            h = concat([h, extra_in])
+        for layer in head:
+            h = layer(h)
+        return h
+
+    out = layers.Average(name="strand_average")([strand(x_in), strand(x_rc)])
+    # A single-input model takes a bare array; with ``extra`` a list or a dict by input name.
+    inputs = [x_in, extra_in] if extra_in is not None else x_in
+    return keras.Model(inputs=inputs, outputs=out, name=name)
+
+
+def _trunk_layers(cfg: ModelConfig) -> list[layers.Layer]:
+    """Convolution to the first dense layer: the part of a strand that sees only ``x``."""
     trunk: list[layers.Layer] = [
         layers.Conv1D(
             cfg.n_kernels, cfg.kernel_width, padding="valid", activation="relu", name=CONV_LAYER
@@ -164,11 +198,13 @@ def build_model(
             layers.Dropout(cfg.recurrent_dropout, name="recurrent_dropout"),
         ]
     trunk.append(layers.Dense(cfg.dense_units, activation="relu", name="dense"))
+    return trunk
 
+
+def _head_layers(cfg: ModelConfig, n_tasks: int, has_extra: bool) -> list[layers.Layer]:
+    """After the (optional) join with ``extra``: dense, dropouts and the task sigmoids."""
     head: list[layers.Layer] = []
-    concat = None
-    if n_extra:
-        concat = layers.Concatenate(name="concat_extra")
+    if has_extra:
         if cfg.extra_dropout:
             head.append(layers.Dropout(cfg.extra_dropout, name="extra_dropout"))
         head.append(
@@ -179,19 +215,7 @@ def build_model(
     if cfg.dense_dropout:
         head.append(layers.Dropout(cfg.dense_dropout, name="dense_dropout"))
     head.append(layers.Dense(n_tasks, activation="sigmoid", name="task_sigmoid"))
-
-    def strand(h: Any) -> Any:
-        for layer in trunk:
-            h = layer(h)
-        if concat is not None:
-            h = concat([h, extra_in])
-        for layer in head:
-            h = layer(h)
-        return h
-
-    out = layers.Average(name="strand_average")([strand(x_in), strand(x_rc)])
-    # A single-input model takes a bare array; with ``extra`` a list or a dict by input name.
-    return keras.Model(inputs=inputs if n_extra else x_in, outputs=out, name=name)
+    return head
 
 
 def model_input_sizes(model: keras.Model) -> tuple[int, int, int]:

@@ -112,7 +112,20 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 
 def model_config(preset: str = "factornet-2017", **overrides: Any) -> ModelConfig:
-    """A validated :class:`ModelConfig` from a preset name plus overrides."""
+    """A validated :class:`ModelConfig` from a preset name plus overrides.
+
+    Parameters
+    ----------
+    preset
+        A key of :data:`PRESETS` (the starting values).
+    **overrides
+        :class:`ModelConfig` fields to change; unknown names raise :class:`InputError`.
+
+    Returns
+    -------
+    ModelConfig
+        The checked configuration (a fresh object the caller may change).
+    """
     if preset not in PRESETS:
         raise InputError("preset", f"unknown preset {preset!r} (choose from {sorted(PRESETS)})")
     values = {**ModelConfig().to_dict(), **PRESETS[preset], **overrides}

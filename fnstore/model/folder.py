@@ -45,7 +45,23 @@ def save_model_dir(path: str | os.PathLike, model: keras.Model, card: Mapping[st
     """Write ``model.keras`` and ``model_card.json`` into folder ``path`` (created if needed).
 
     The card is completed with ``format``/``format_version``/``fnstore_version`` and
-    checked against the model's input and output sizes before anything is written.
+    checked against the model's input and output sizes before anything is written, so a
+    folder never holds a card that misdescribes its model. Both files are written
+    atomically.
+
+    Parameters
+    ----------
+    path
+        The model folder.
+    model
+        The Keras model (as built by :func:`~fnstore.model.build_model`).
+    card
+        The card (see :func:`~fnstore.model.card.make_card`).
+
+    Returns
+    -------
+    Path
+        The folder.
     """
     from fnstore import __version__
 
@@ -65,7 +81,25 @@ def save_model_dir(path: str | os.PathLike, model: keras.Model, card: Mapping[st
 
 
 def load_model_dir(path: str | os.PathLike, compile: bool = False) -> tuple[keras.Model, dict]:
-    """Load a model folder: ``(keras_model, card)``; the card is checked against the model."""
+    """Load a model folder; the card is checked against the model.
+
+    Parameters
+    ----------
+    path
+        The model folder.
+    compile
+        Also restore the optimizer and loss (needed only to continue training).
+
+    Returns
+    -------
+    tuple
+        ``(keras_model, card)``.
+
+    Raises
+    ------
+    InputError
+        A missing or unloadable ``model.keras``, or a card that does not match it.
+    """
     card = read_card(path)
     model_path = Path(path) / MODEL_FILE
     if not model_path.is_file():

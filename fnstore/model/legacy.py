@@ -23,7 +23,6 @@ layer of each strand and followed by a second dense layer, as in ``model.json``.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ import numpy as np
 
 from fnstore.errors import InputError
 from fnstore.io.files import sha256sum
+from fnstore.model.card import CONV_LAYER, read_json
 
 #: FactorNet's GENCODE feature order (utils.py: cpg, cds, intron, promoter, utr5, utr3),
 #: named like the store's annotation tracks.
@@ -104,157 +104,191 @@ def parse_architecture(
     concat with an extra input and dense, sigmoid dense, average); anything else raises
     :class:`InputError` rather than importing a different network silently.
     """
-
-    def bad(problem: str) -> InputError:
-        return InputError(source, problem)
-
     if model_json.get("class_name") not in ("Model", "Sequential"):
-        raise bad(f"not a Keras model (class_name {model_json.get('class_name')!r})")
+        raise InputError(source, f"not a Keras model (class_name {model_json.get('class_name')!r})")
     cfg = model_json.get("config") or {}
     layer_list = cfg.get("layers") if isinstance(cfg, dict) else None
     if not layer_list:
-        raise bad("no layers in model config")
-    by_name = {layer["name"]: layer for layer in layer_list}
+        raise InputError(source, "no layers in model config")
+    reader = _Keras1Layers(source, {layer["name"]: layer for layer in layer_list})
+    for layer in layer_list:
+        reader.read(layer)
+    return reader.architecture(str(model_json.get("keras_version", "unknown")))
 
-    def inbound(layer: Mapping[str, Any]) -> list[str]:
+
+@dataclass
+class _Keras1Layers:
+    """What the layers of a Keras 1 ``model.json`` say, gathered one layer at a time."""
+
+    source: str
+    by_name: dict[str, Mapping[str, Any]]
+    hyper: dict[str, Any] = field(default_factory=dict)
+    layer_map: dict[str, str] = field(default_factory=dict)
+    seq_shapes: list[list[Any]] = field(default_factory=list)
+    extra_inputs: list[str] = field(default_factory=list)
+    inner_activation: str = "hard_sigmoid"
+    n_tasks: int = 0
+    saw_lstm: bool = False
+
+    def bad(self, problem: str) -> InputError:
+        return InputError(self.source, problem)
+
+    def inbound(self, layer: Mapping[str, Any]) -> list[str]:
         nodes = layer.get("inbound_nodes") or []
         return [n[0] for node in nodes for n in node]
 
-    def upstream_kind(layer: Mapping[str, Any]) -> str | None:
+    def upstream_kind(self, layer: Mapping[str, Any]) -> str | None:
         """Class of the first layer feeding ``layer``, looking through dropouts."""
-        sources = inbound(layer)
+        sources = self.inbound(layer)
         while sources:
-            source = by_name.get(sources[0], {})
+            source = self.by_name.get(sources[0], {})
             if source.get("class_name") != "Dropout":
                 return source.get("class_name")
-            sources = inbound(source)
+            sources = self.inbound(source)
         return None
 
-    hyper: dict[str, Any] = {}
-    layer_map: dict[str, str] = {}
-    seq_shapes: list[list[Any]] = []
-    extra_inputs: list[str] = []
-    inner_activation = "hard_sigmoid"
-    n_tasks = 0
-    saw_lstm = False
-    for layer in layer_list:
+    def read(self, layer: Mapping[str, Any]) -> None:
         kind, name, c = layer["class_name"], layer["name"], _layer_config(layer)
-        if kind == "InputLayer":
-            shape = c.get("batch_input_shape") or []
-            if len(shape) == 3:
-                seq_shapes.append(shape)
-            elif len(shape) == 2:
-                extra_inputs.append(name)
-            else:
-                raise bad(f"input {name!r} has unexpected shape {shape}")
-        elif kind == "Convolution1D":
-            if c.get("border_mode") != "valid" or c.get("subsample_length", 1) != 1:
-                raise bad(f"{name}: only valid, stride-1 convolutions are supported")
-            if c.get("activation") != "relu" or not c.get("bias", True):
-                raise bad(f"{name}: expected a relu convolution with bias")
-            hyper["n_kernels"] = int(c["nb_filter"])
-            hyper["kernel_width"] = int(c["filter_length"])
-            layer_map[name] = "motif_conv"
-        elif kind == "Dropout":
-            # Which dropout it is follows from what feeds it (newer FactorNet versions add
-            # dropouts after the extra-input concat and before the sigmoid).
-            sources = inbound(layer)
-            before = by_name.get(sources[0], {}) if sources else {}
-            kind_before = before.get("class_name")
-            if kind_before == "Convolution1D":
-                hyper["conv_dropout"] = float(c.get("p", 0.0))
-            elif kind_before in ("Bidirectional", "GlobalMaxPooling1D"):
-                hyper["recurrent_dropout"] = float(c.get("p", 0.0))
-            elif kind_before == "Merge":
-                hyper["extra_dropout"] = float(c.get("p", 0.0))
-            elif kind_before == "Dense":
-                hyper["dense_dropout"] = float(c.get("p", 0.0))
-            else:
-                raise bad(f"{name}: dropout after {kind_before} is not part of FactorNet")
-        elif kind == "TimeDistributed":
-            inner = c.get("layer") or {}
-            ic = _layer_config(inner)
-            if inner.get("class_name") != "Dense" or ic.get("activation") != "relu":
-                raise bad(f"{name}: only TimeDistributed(Dense(relu)) is supported")
-            hyper["position_dense"] = int(ic["output_dim"])
-            layer_map[name] = "position_dense"
-        elif kind == "MaxPooling1D":
-            pool, stride = int(c["pool_length"]), int(c.get("stride") or c["pool_length"])
-            if pool != stride or c.get("border_mode", "valid") != "valid":
-                raise bad(f"{name}: only non-overlapping valid pooling is supported")
-            hyper["pool_size"] = pool
-        elif kind == "GlobalMaxPooling1D":
-            hyper["lstm_units"] = 0
-        elif kind == "Bidirectional":
-            inner = c.get("layer") or {}
-            ic = _layer_config(inner)
-            if inner.get("class_name") != "LSTM" or c.get("merge_mode", "concat") != "concat":
-                raise bad(f"{name}: only Bidirectional(LSTM, merge_mode='concat') is supported")
-            if ic.get("activation") != "tanh" or not ic.get("return_sequences"):
-                raise bad(f"{name}: expected a tanh LSTM returning sequences")
-            inner_activation = str(ic.get("inner_activation", "hard_sigmoid"))
-            if inner_activation not in ("hard_sigmoid", "sigmoid"):
-                raise bad(f"{name}: unsupported inner_activation {inner_activation!r}")
-            hyper["lstm_units"] = int(ic["output_dim"])
-            hyper["lstm_dropout"] = float(ic.get("dropout_W", 0.0))
-            hyper["lstm_recurrent_dropout"] = float(ic.get("dropout_U", 0.0))
-            layer_map[name] = "bilstm"
-            saw_lstm = True
-        elif kind == "Flatten":
-            pass
-        elif kind == "Dense":
-            if c.get("activation") == "sigmoid":
-                n_tasks = int(c["output_dim"])
-                layer_map[name] = "task_sigmoid"
-            elif c.get("activation") == "relu":
-                if upstream_kind(layer) == "Merge":
-                    hyper["extra_dense_units"] = int(c["output_dim"])
-                    layer_map[name] = "extra_dense"
-                else:
-                    hyper["dense_units"] = int(c["output_dim"])
-                    layer_map[name] = "dense"
-            else:
-                raise bad(f"{name}: unexpected dense activation {c.get('activation')!r}")
-        elif kind == "Merge":
-            mode = c.get("mode")
-            sources = inbound(layer)
-            if mode == "concat":
-                if len(sources) != 2 or sources[1] not in extra_inputs:
-                    raise bad(f"{name}: expected concat([dense, extra input]), got {sources}")
-            elif mode != "ave":
-                raise bad(f"{name}: unsupported merge mode {mode!r}")
-        else:
-            raise bad(f"unsupported Keras 1 layer {kind} ({name})")
+        handler = {
+            "InputLayer": self._input,
+            "Convolution1D": self._conv,
+            "Dropout": self._dropout,
+            "TimeDistributed": self._time_distributed,
+            "MaxPooling1D": self._max_pool,
+            "GlobalMaxPooling1D": self._global_pool,
+            "Bidirectional": self._bidirectional,
+            "Flatten": lambda layer, name, c: None,
+            "Dense": self._dense,
+            "Merge": self._merge,
+        }.get(kind)
+        if handler is None:
+            raise self.bad(f"unsupported Keras 1 layer {kind} ({name})")
+        handler(layer, name, c)
 
-    if len(seq_shapes) != 2 or seq_shapes[0] != seq_shapes[1]:
-        raise bad("expected two sequence inputs (forward and reverse complement) of equal shape")
-    if len(extra_inputs) > 1:
-        raise bad("more than one non-sequence input")
-    if not n_tasks or "motif_conv" not in layer_map.values() or "dense" not in layer_map.values():
-        raise bad("not a FactorNet architecture (conv, dense and sigmoid layers expected)")
-    if not saw_lstm:
-        hyper.setdefault("lstm_units", 0)
-    hyper.setdefault("position_dense", 0)
-    window = seq_shapes[0][1]
-    if window is None:
-        raise bad("sequence input has no fixed length")
-    n_extra = 0
-    if extra_inputs:
-        n_extra = int(_layer_config(by_name[extra_inputs[0]])["batch_input_shape"][1])
-        if "extra_dense" not in layer_map.values():
-            raise bad("extra input is not followed by a dense layer")
-    if hyper.get("extra_dense_units") == hyper.get("dense_units"):
-        hyper.pop("extra_dense_units", None)
-    return LegacyArchitecture(
-        window=int(window),
-        n_channels=int(seq_shapes[0][2]),
-        n_extra=n_extra,
-        n_tasks=n_tasks,
-        hyperparameters=hyper,
-        layer_map=layer_map,
-        keras_version=str(model_json.get("keras_version", "unknown")),
-        inner_activation=inner_activation,
-    )
+    def _input(self, layer: Mapping[str, Any], name: str, c: dict[str, Any]) -> None:
+        shape = c.get("batch_input_shape") or []
+        if len(shape) == 3:
+            self.seq_shapes.append(shape)
+        elif len(shape) == 2:
+            self.extra_inputs.append(name)
+        else:
+            raise self.bad(f"input {name!r} has unexpected shape {shape}")
+
+    def _conv(self, layer: Mapping[str, Any], name: str, c: dict[str, Any]) -> None:
+        if c.get("border_mode") != "valid" or c.get("subsample_length", 1) != 1:
+            raise self.bad(f"{name}: only valid, stride-1 convolutions are supported")
+        if c.get("activation") != "relu" or not c.get("bias", True):
+            raise self.bad(f"{name}: expected a relu convolution with bias")
+        self.hyper["n_kernels"] = int(c["nb_filter"])
+        self.hyper["kernel_width"] = int(c["filter_length"])
+        self.layer_map[name] = CONV_LAYER
+
+    def _dropout(self, layer: Mapping[str, Any], name: str, c: dict[str, Any]) -> None:
+        # Which dropout it is follows from what feeds it (newer FactorNet versions add
+        # dropouts after the extra-input concat and before the sigmoid).
+        sources = self.inbound(layer)
+        before = self.by_name.get(sources[0], {}) if sources else {}
+        kind_before = before.get("class_name")
+        knob = {
+            "Convolution1D": "conv_dropout",
+            "Bidirectional": "recurrent_dropout",
+            "GlobalMaxPooling1D": "recurrent_dropout",
+            "Merge": "extra_dropout",
+            "Dense": "dense_dropout",
+        }.get(kind_before)
+        if knob is None:
+            raise self.bad(f"{name}: dropout after {kind_before} is not part of FactorNet")
+        self.hyper[knob] = float(c.get("p", 0.0))
+
+    def _time_distributed(self, layer: Mapping[str, Any], name: str, c: dict[str, Any]) -> None:
+        inner = c.get("layer") or {}
+        ic = _layer_config(inner)
+        if inner.get("class_name") != "Dense" or ic.get("activation") != "relu":
+            raise self.bad(f"{name}: only TimeDistributed(Dense(relu)) is supported")
+        self.hyper["position_dense"] = int(ic["output_dim"])
+        self.layer_map[name] = "position_dense"
+
+    def _max_pool(self, layer: Mapping[str, Any], name: str, c: dict[str, Any]) -> None:
+        pool, stride = int(c["pool_length"]), int(c.get("stride") or c["pool_length"])
+        if pool != stride or c.get("border_mode", "valid") != "valid":
+            raise self.bad(f"{name}: only non-overlapping valid pooling is supported")
+        self.hyper["pool_size"] = pool
+
+    def _global_pool(self, layer: Mapping[str, Any], name: str, c: dict[str, Any]) -> None:
+        self.hyper["lstm_units"] = 0
+
+    def _bidirectional(self, layer: Mapping[str, Any], name: str, c: dict[str, Any]) -> None:
+        inner = c.get("layer") or {}
+        ic = _layer_config(inner)
+        if inner.get("class_name") != "LSTM" or c.get("merge_mode", "concat") != "concat":
+            raise self.bad(f"{name}: only Bidirectional(LSTM, merge_mode='concat') is supported")
+        if ic.get("activation") != "tanh" or not ic.get("return_sequences"):
+            raise self.bad(f"{name}: expected a tanh LSTM returning sequences")
+        self.inner_activation = str(ic.get("inner_activation", "hard_sigmoid"))
+        if self.inner_activation not in ("hard_sigmoid", "sigmoid"):
+            raise self.bad(f"{name}: unsupported inner_activation {self.inner_activation!r}")
+        self.hyper["lstm_units"] = int(ic["output_dim"])
+        self.hyper["lstm_dropout"] = float(ic.get("dropout_W", 0.0))
+        self.hyper["lstm_recurrent_dropout"] = float(ic.get("dropout_U", 0.0))
+        self.layer_map[name] = "bilstm"
+        self.saw_lstm = True
+
+    def _dense(self, layer: Mapping[str, Any], name: str, c: dict[str, Any]) -> None:
+        if c.get("activation") == "sigmoid":
+            self.n_tasks = int(c["output_dim"])
+            self.layer_map[name] = "task_sigmoid"
+        elif c.get("activation") == "relu":
+            after_join = self.upstream_kind(layer) == "Merge"
+            self.hyper["extra_dense_units" if after_join else "dense_units"] = int(c["output_dim"])
+            self.layer_map[name] = "extra_dense" if after_join else "dense"
+        else:
+            raise self.bad(f"{name}: unexpected dense activation {c.get('activation')!r}")
+
+    def _merge(self, layer: Mapping[str, Any], name: str, c: dict[str, Any]) -> None:
+        mode = c.get("mode")
+        sources = self.inbound(layer)
+        if mode == "concat":
+            if len(sources) != 2 or sources[1] not in self.extra_inputs:
+                raise self.bad(f"{name}: expected concat([dense, extra input]), got {sources}")
+        elif mode != "ave":
+            raise self.bad(f"{name}: unsupported merge mode {mode!r}")
+
+    def architecture(self, keras_version: str) -> LegacyArchitecture:
+        """The checked whole: two equal sequence inputs, conv, dense and sigmoid layers."""
+        hyper, layer_map, seq_shapes = self.hyper, self.layer_map, self.seq_shapes
+        if len(seq_shapes) != 2 or seq_shapes[0] != seq_shapes[1]:
+            raise self.bad(
+                "expected two sequence inputs (forward and reverse complement) of equal shape"
+            )
+        if len(self.extra_inputs) > 1:
+            raise self.bad("more than one non-sequence input")
+        mapped = set(layer_map.values())
+        if not self.n_tasks or CONV_LAYER not in mapped or "dense" not in mapped:
+            raise self.bad("not a FactorNet architecture (conv, dense and sigmoid layers expected)")
+        if not self.saw_lstm:
+            hyper.setdefault("lstm_units", 0)
+        hyper.setdefault("position_dense", 0)
+        window = seq_shapes[0][1]
+        if window is None:
+            raise self.bad("sequence input has no fixed length")
+        n_extra = 0
+        if self.extra_inputs:
+            extra = _layer_config(self.by_name[self.extra_inputs[0]])
+            n_extra = int(extra["batch_input_shape"][1])
+            if "extra_dense" not in mapped:
+                raise self.bad("extra input is not followed by a dense layer")
+        if hyper.get("extra_dense_units") == hyper.get("dense_units"):
+            hyper.pop("extra_dense_units", None)
+        return LegacyArchitecture(
+            window=int(window),
+            n_channels=int(seq_shapes[0][2]),
+            n_extra=n_extra,
+            n_tasks=self.n_tasks,
+            hyperparameters=hyper,
+            layer_map=layer_map,
+            keras_version=keras_version,
+            inner_activation=self.inner_activation,
+        )
 
 
 def read_legacy_dir(path: str | os.PathLike, weights: str = "auto") -> LegacyModel:
@@ -264,12 +298,7 @@ def read_legacy_dir(path: str | os.PathLike, weights: str = "auto") -> LegacyMod
     if not folder.is_dir():
         raise InputError(folder, "no such FactorNet model folder")
     json_path = folder / "model.json"
-    if not json_path.is_file():
-        raise InputError(json_path, "missing (needed to import a FactorNet model)")
-    try:
-        model_json = json.loads(json_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise InputError(json_path, f"not valid JSON ({exc})") from None
+    model_json = read_json(json_path, "missing (needed to import a FactorNet model)")
     arch = parse_architecture(model_json, str(json_path))
 
     if weights == "auto":
@@ -386,7 +415,7 @@ def convert_weights(
         if k1_name not in legacy:
             raise InputError(source, f"no weights for layer {k1_name}")
         w = legacy[k1_name]
-        if ours == "motif_conv":
+        if ours == CONV_LAYER:
             kernel = convert_conv_kernel(_pick(w, "_W", k1_name, source), flip_kernels)
             out[ours] = [kernel, _pick(w, "_b", k1_name, source)]
         elif ours == "bilstm":

@@ -12,9 +12,11 @@ Keras/TensorFlow are imported inside the functions: ``import fnstore`` stays lig
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,9 @@ import numpy as np
 
 from fnstore.errors import InputError
 from fnstore.store.read import Store, open_store
-from fnstore.training.sampler import DEFAULT_MAX_SHIFT, Sampler
+from fnstore.training.config import SamplerConfig, TrainConfig, with_knob_signature
+from fnstore.training.result import TrainResult
+from fnstore.training.sampler import Sampler
 
 CHECKPOINT_FILE = "checkpoint.keras"
 HISTORY_FILE = "history.csv"
@@ -116,163 +120,211 @@ def plot_history(history: dict[str, list[float]], path: Path) -> Path:
     return path
 
 
+@dataclass
+class _Run:
+    """The resolved inputs of one training run (what the later steps share)."""
+
+    store: Store
+    out: Path
+    tfs: list[str]
+    cells: list[str]
+    config: TrainConfig
+    model_config: Any  # fnstore.model.ModelConfig
+    motifs: list[Any]  # fnstore.io.meme.Motif
+    sampler: Sampler
+    valid: Sampler
+
+
+@with_knob_signature((TrainConfig, False), (SamplerConfig, True))
 def train(
     store: Store | str | os.PathLike,
     model_dir: str | os.PathLike,
     tfs: str | Sequence[str],
     cells: str | Sequence[str],
     *,
-    preset: str = "factornet-2017",
-    hyperparameters: dict[str, Any] | None = None,
-    motifs: Sequence[str] = (),
-    motif_file: str | os.PathLike | None = None,
-    epochs: int = 20,
-    patience: int = 3,
-    batch_size: int = 128,
-    negatives: float = 1.0,
-    learning_rate: float = 1e-3,
-    seed: int = 0,
-    valid_chroms: Sequence[str] | None = None,
-    valid_fraction: float = 0.1,
-    valid_cell: str | None = None,
-    tracks: Sequence[str] | None = None,
-    annotations: bool | Sequence[str] = True,
-    metadata: bool = True,
-    max_shift: int = DEFAULT_MAX_SHIFT,
-    reverse_complement: bool = False,
-    one_per_peak: bool = False,
-    steps_per_epoch: int | None = None,
-    valid_steps: int | None = None,
-    workers: int = 0,
-    use_multiprocessing: bool = False,
-    devices: int = 1,
-    memory_budget: int | str | None = None,
-    verbose: int = 1,
-) -> dict[str, Any]:
-    """Train and save a model folder; returns a summary (paths, history, validation).
+    config: TrainConfig | None = None,
+    **options: Any,
+) -> TrainResult:
+    """Train and save a model folder (``fnstore train`` as a function).
 
     ``hyperparameters`` override the ``preset`` (see ``fnstore.model.ModelConfig``);
     its ``window`` sets the sampler's window. ``steps_per_epoch``/``valid_steps`` cap the
     batches per epoch (quick runs). ``workers > 0`` reads batches in that many threads
     (processes with ``use_multiprocessing``).
+
+    Parameters
+    ----------
+    store
+        An open store or its path.
+    model_dir
+        The model folder to write (created if needed).
+    tfs, cells
+        TF name(s) to model (several: multi-task) and reference cell name(s).
+    config
+        A :class:`~fnstore.training.config.TrainConfig`; default: all defaults.
+    **options
+        Any :class:`~fnstore.training.config.TrainConfig` field (``preset``,
+        ``hyperparameters``, ``epochs``, ``learning_rate``, ``devices``, ``verbose``, ...)
+        and the sampler knobs ``fnstore train`` has options for (``batch_size``,
+        ``negatives``, ``seed``, ``tracks``, ``valid_chroms``, ``memory_budget``, ...),
+        overriding ``config``.
+
+    Returns
+    -------
+    TrainResult
+        Paths written, history and validation metrics; also readable as the dict this
+        function used to return (``result["validation"]``).
     """
+    run = _resolve_inputs(
+        store, model_dir, tfs, cells, TrainConfig.from_keywords(config, **options)
+    )
+    model = _build_compiled_model(run)
+    history, seconds = _fit(model, run)
+    return _write_outputs(model, run, history, seconds)
+
+
+def _resolve_inputs(
+    store: Store | str | os.PathLike,
+    model_dir: str | os.PathLike,
+    tfs: str | Sequence[str],
+    cells: str | Sequence[str],
+    config: TrainConfig,
+) -> _Run:
+    """Open the store, resolve the model configuration and motifs, build both samplers.
+
+    The model's window decides the sampler's, and the sampler's tracks decide the model's
+    strand pairs, so the two configurations are settled together here.
+    """
+    from fnstore.model.config import model_config
+
+    st = store if isinstance(store, Store) else open_store(store)
+    model_cfg = model_config(config.preset, **(config.hyperparameters or {}))
+    motifs = resolve_motifs(list(config.motifs), config.motif_file)
+    sampler_config = replace(
+        config.sampler, window=model_cfg.window, max_batches=config.steps_per_epoch
+    )
+    sampler = Sampler(st, tfs, cells, config=sampler_config)
+    valid = sampler.validation(max_batches=config.valid_steps)
+    model_cfg.strand_pairs = list(sampler.strand_pairs)
+    model_cfg.validate()
+    return _Run(
+        st,
+        Path(model_dir),
+        list(sampler.tfs),
+        list(sampler.train_cells),
+        config,
+        model_cfg,
+        motifs,
+        sampler,
+        valid,
+    )
+
+
+def _build_compiled_model(run: _Run) -> Any:
+    """The seeded, compiled model, inside a data-parallel scope when ``devices > 1``."""
     import keras
 
     from fnstore.model.architecture import build_model, masked_binary_crossentropy
-    from fnstore.model.card import CARD_FILE, MODEL_FILE, make_card
-    from fnstore.model.config import model_config
-    from fnstore.model.folder import save_model_dir
     from fnstore.model.motif_init import init_kernels_from_motifs
 
-    st = store if isinstance(store, Store) else open_store(store)
-    out = Path(model_dir)
-    tfs = [tfs] if isinstance(tfs, str) else list(tfs)
-    cells = [cells] if isinstance(cells, str) else list(cells)
-    if epochs < 1 or patience < 0:
-        raise InputError("train", "epochs must be >= 1 and patience >= 0")
-    cfg = model_config(preset, **(hyperparameters or {}))
-    chosen_motifs = resolve_motifs(list(motifs), motif_file)
-    sampler = Sampler(
-        st,
-        tfs,
-        cells,
-        window=cfg.window,
-        batch_size=batch_size,
-        negatives=negatives,
-        tracks=tracks,
-        annotations=annotations,
-        metadata=metadata,
-        max_shift=max_shift,
-        reverse_complement=reverse_complement,
-        one_per_peak=one_per_peak,
-        valid_chroms=valid_chroms,
-        valid_fraction=valid_fraction,
-        valid_cell=valid_cell,
-        seed=seed,
-        memory_budget=memory_budget,
-        max_batches=steps_per_epoch,
-    )
-    valid = sampler.validation(max_batches=valid_steps)
-    cfg.strand_pairs = list(sampler.strand_pairs)
-    cfg.validate()
-
-    keras.utils.set_random_seed(seed)
-    strategy = _strategy(devices) if devices > 1 else None
-    scope = strategy.scope() if strategy is not None else _null()
+    config, sampler = run.config, run.sampler
+    keras.utils.set_random_seed(config.sampler.seed)
+    strategy = _strategy(config.devices) if config.devices > 1 else None
+    scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
     with scope:
-        model = build_model(sampler.n_tracks, len(tfs), sampler.n_extra, config=cfg)
-        if chosen_motifs:
-            init_kernels_from_motifs(model, chosen_motifs)
-        model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate), loss=masked_binary_crossentropy
+        model = build_model(
+            sampler.n_tracks, len(run.tfs), sampler.n_extra, config=run.model_config
         )
+        if run.motifs:
+            init_kernels_from_motifs(model, run.motifs)
+        model.compile(
+            optimizer=keras.optimizers.Adam(config.learning_rate),
+            loss=masked_binary_crossentropy,
+        )
+    return model
 
+
+def _fit(model: Any, run: _Run) -> tuple[dict[str, list[float]], float]:
+    """``model.fit`` with early stopping, checkpoints and a CSV log; (history, seconds)."""
+    import keras
+
+    from fnstore.training.keras_data import as_keras_dataset
+
+    config, out = run.config, run.out
     out.mkdir(parents=True, exist_ok=True)
     callbacks = [
         keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=patience, restore_best_weights=True
+            monitor="val_loss", patience=config.patience, restore_best_weights=True
         ),
         keras.callbacks.ModelCheckpoint(
             str(out / CHECKPOINT_FILE), monitor="val_loss", save_best_only=True
         ),
         keras.callbacks.CSVLogger(str(out / HISTORY_FILE)),
     ]
-    mp = bool(use_multiprocessing and workers > 0)
-    train_data = sampler.as_keras(workers=max(workers, 1), use_multiprocessing=mp)
-    valid_data = valid.as_keras(workers=max(workers, 1), use_multiprocessing=mp)
+    readers = {
+        "workers": max(config.workers, 1),
+        "use_multiprocessing": bool(config.use_multiprocessing and config.workers > 0),
+    }
     t0 = time.perf_counter()
     hist = model.fit(
-        train_data, validation_data=valid_data, epochs=epochs, callbacks=callbacks, verbose=verbose
+        as_keras_dataset(run.sampler, **readers),
+        validation_data=as_keras_dataset(run.valid, **readers),
+        epochs=config.epochs,
+        callbacks=callbacks,
+        verbose=config.verbose,
     )
     seconds = time.perf_counter() - t0
-    history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
-    plot_history(history, out / CURVE_FILE)
+    return {k: [float(v) for v in vals] for k, vals in hist.history.items()}, seconds
 
+
+def _write_outputs(
+    model: Any, run: _Run, history: dict[str, list[float]], seconds: float
+) -> TrainResult:
+    """Learning curve, validation metrics, the model folder with its card; the result."""
+    from fnstore.model.card import CARD_FILE, MODEL_FILE, make_card
+    from fnstore.model.folder import save_model_dir
+
+    config, sampler, valid, out, st = run.config, run.sampler, run.valid, run.out, run.store
+    plot_history(history, out / CURVE_FILE)
     validation = validation_metrics(model, valid)
     validation.update(
-        regions=[str(r) for r in valid.valid_regions], cell=valid_cell, cells=valid.cells
+        regions=[str(r) for r in valid.valid_regions],
+        cell=config.sampler.valid_cell,
+        cells=valid.cells,
     )
     best = int(np.argmin(history["val_loss"])) + 1 if history.get("val_loss") else None
     card = make_card(
-        tasks=[{"tf": tf} for tf in tfs],
-        window=cfg.window,
+        tasks=[{"tf": tf} for tf in run.tfs],
+        window=run.model_config.window,
         tracks=sampler.tracks,
         annotations=sampler.annotations,
         meta_features=sampler.meta_features,
-        preset=preset,
-        hyperparameters=cfg.to_dict(),
-        seed=seed,
-        train_cells=cells,
+        preset=config.preset,
+        hyperparameters=run.model_config.to_dict(),
+        seed=config.sampler.seed,
+        train_cells=run.cells,
         store={"store_id": st.store_id, "schema_version": st.schema_version, "path": str(st.path)},
         validation=validation,
         training={
             "epochs_run": len(history.get("loss", [])),
             "best_epoch": best,
-            "learning_rate": learning_rate,
-            "patience": patience,
-            "devices": devices,
+            "learning_rate": config.learning_rate,
+            "patience": config.patience,
+            "devices": config.devices,
             "seconds": round(seconds, 2),
-            "motifs": [m.name for m in chosen_motifs],
+            "motifs": [m.name for m in run.motifs],
             "sampler": sampler.describe(),
         },
     )
     save_model_dir(out, model, card)
-    return {
-        "model_dir": str(out),
-        "model": str(out / MODEL_FILE),
-        "card": str(out / CARD_FILE),
-        "checkpoint": str(out / CHECKPOINT_FILE),
-        "history_csv": str(out / HISTORY_FILE),
-        "learning_curve": str(out / CURVE_FILE),
-        "history": history,
-        "validation": validation,
-        "seconds": seconds,
-    }
-
-
-class _null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
+    return TrainResult(
+        model_dir=str(out),
+        model=str(out / MODEL_FILE),
+        card=str(out / CARD_FILE),
+        checkpoint=str(out / CHECKPOINT_FILE),
+        history_csv=str(out / HISTORY_FILE),
+        learning_curve=str(out / CURVE_FILE),
+        history=history,
+        validation=validation,
+        seconds=seconds,
+    )

@@ -1,7 +1,8 @@
 """The sampler as a ``keras.utils.PyDataset`` (imported only by Keras users).
 
 Batches are pure functions of (seed, epoch, index), so Keras may fetch them from worker
-threads or processes in any order; each worker process keeps its own chunk cache.
+threads or processes in any order; each worker process keeps its own chunk cache. This
+module depends on the sampler and never the reverse, so the sampler stays framework-free.
 """
 
 from __future__ import annotations
@@ -39,3 +40,30 @@ class SamplerDataset(keras.utils.PyDataset):
     def on_epoch_end(self) -> None:
         if self.sampler.split == "train":
             self.sampler.on_epoch_end()
+
+
+def as_keras_dataset(
+    sampler: Sampler, workers: int = 1, use_multiprocessing: bool = False, max_queue_size: int = 10
+) -> SamplerDataset:
+    """``sampler`` as a ``keras.utils.PyDataset`` that Keras ``fit``/``predict`` accept.
+
+    Parameters
+    ----------
+    sampler
+        A training or validation :class:`~fnstore.training.sampler.Sampler`.
+    workers, use_multiprocessing, max_queue_size
+        Passed to ``keras.utils.PyDataset``: reader threads (processes with
+        ``use_multiprocessing``) and how many batches they may read ahead.
+
+    Returns
+    -------
+    SamplerDataset
+        ``len`` is the sampler's batches per epoch; a training sampler moves to its next
+        epoch when Keras ends one.
+    """
+    return SamplerDataset(
+        sampler,
+        workers=workers,
+        use_multiprocessing=use_multiprocessing,
+        max_queue_size=max_queue_size,
+    )

@@ -4,8 +4,11 @@ A :class:`Sampler` turns a store into batches ``({"x": (B, L, 4+T), "extra": (B,
 for the model contract in ``fnstore.model``. Everything a batch contains is a pure
 function of ``(seed, epoch, batch index)``: workers in other processes, a resumed run and
 a second run with the same seed see the same batches, and Keras may ask for batches in any
-order. :meth:`Sampler.as_keras` wraps it as a ``keras.utils.PyDataset`` (workers and
-multiprocessing included); iterating it directly gives NumPy batches for any framework.
+order. :func:`fnstore.training.keras_data.as_keras_dataset` wraps it as a
+``keras.utils.PyDataset`` (workers and multiprocessing included); iterating it directly
+gives NumPy batches for any framework. The sampler knows nothing of Keras: the adapter
+depends on it, never the other way round. Its knobs are the fields of
+:class:`~fnstore.training.config.SamplerConfig`.
 
 Each training epoch is the positives (every usable bound bin, or with
 ``one_per_peak=True`` one random bin of each run of consecutive bound bins: the store has
@@ -27,7 +30,7 @@ from __future__ import annotations
 import ctypes
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -35,6 +38,14 @@ import numpy as np
 from fnstore.errors import InputError
 from fnstore.store.read import Store, open_store
 from fnstore.store.regions import window_start
+from fnstore.training.config import (
+    DEFAULT_MAX_SHIFT,
+    DEFAULT_MEMORY_BUDGET,
+    SamplerConfig,
+    from_options,
+    parse_size,
+    with_knob_signature,
+)
 from fnstore.training.examples import (
     default_valid_regions,
     parse_regions,
@@ -46,25 +57,21 @@ from fnstore.training.examples import (
 )
 from fnstore.training.windows import Located, WindowReader
 
-DEFAULT_MEMORY_BUDGET = 2 << 30
-#: default jitter: a stride-sized shift keeps a window's central 100 bp inside its 200 bp bin
-DEFAULT_MAX_SHIFT = 50
+__all__ = [
+    "DEFAULT_MAX_SHIFT",
+    "DEFAULT_MEMORY_BUDGET",
+    "Batch",
+    "Plan",
+    "Sampler",
+    "SamplerConfig",
+    "draw",
+    "parse_size",
+]
+
+#: knobs whose value on a validation sampler is not inherited from its training sampler
+_NOT_INHERITED_BY_VALIDATION = {"max_batches": None, "shard_index": 0, "num_shards": 1}
 
 Batch = tuple[dict[str, np.ndarray], np.ndarray]
-
-
-def parse_size(value: int | str | None) -> int:
-    """``2GiB``, ``512M``, ``1e9`` or an int (bytes)."""
-    if value is None:
-        return DEFAULT_MEMORY_BUDGET
-    if isinstance(value, int | np.integer):
-        return int(value)
-    text = str(value).strip().upper().replace("IB", "").replace("B", "")
-    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}.get(text[-1:], 1)
-    try:
-        return int(float(text[:-1] if scale > 1 else text) * scale)
-    except ValueError:
-        raise InputError("memory budget", f"{value!r} is not a size like 2GiB or 512M") from None
 
 
 @dataclass
@@ -91,125 +98,144 @@ class Plan:
 class Sampler:
     """Balanced batches of store windows for TF(s) ``tfs`` in reference ``cells``.
 
-    Parameters mirror ``fnstore train``; see the module docstring for the sampling rules.
-    ``split="valid"`` gives the fixed validation set of the same configuration (on
-    ``valid_cell`` when given). ``tracks=None`` uses every store track all cells have.
-    ``max_batches`` caps batches per epoch (quick runs); ``shard_index``/``num_shards``
-    take every ``num_shards``-th batch (one shard per data-parallel worker). ``dtype`` of
-    ``x`` is the store's signal dtype unless given (float16 for default stores: exact for
-    the one-hot and the stored signals, half the bytes of float32; Keras casts inputs to
-    the model's dtype on the device, other frameworks may want ``dtype="float32"``).
+    See the module docstring for the sampling rules. ``split="valid"`` gives the fixed
+    validation set of the same configuration (on ``valid_cell`` when given).
+    ``tracks=None`` uses every store track all cells have. ``max_batches`` caps batches
+    per epoch (quick runs); ``shard_index``/``num_shards`` take every ``num_shards``-th
+    batch (one shard per data-parallel worker). ``dtype`` of ``x`` is the store's signal
+    dtype unless given (float16 for default stores: exact for the one-hot and the stored
+    signals, half the bytes of float32; Keras casts inputs to the model's dtype on the
+    device, other frameworks may want ``dtype="float32"``).
+
+    Parameters
+    ----------
+    store
+        An open :class:`~fnstore.store.read.Store` or its path.
+    tfs, cells
+        TF name(s) and reference cell name(s) to draw examples for.
+    config
+        A :class:`~fnstore.training.config.SamplerConfig`; default: all defaults.
+    **options
+        Any :class:`~fnstore.training.config.SamplerConfig` field (``window``,
+        ``batch_size``, ``negatives``, ``seed``, ...), overriding ``config``.
+
+    Raises
+    ------
+    InputError
+        For an out-of-range knob, unknown names, or a split without bound bins.
     """
 
+    @with_knob_signature((SamplerConfig, False))
     def __init__(
         self,
         store: Store | str | os.PathLike,
         tfs: str | Sequence[str],
         cells: str | Sequence[str],
         *,
-        split: str = "train",
-        window: int = 1000,
-        batch_size: int = 128,
-        negatives: float = 1.0,
-        tracks: Sequence[str] | None = None,
-        annotations: bool | Sequence[str] = True,
-        metadata: bool = True,
-        max_shift: int = DEFAULT_MAX_SHIFT,
-        reverse_complement: bool = False,
-        one_per_peak: bool = False,
-        valid_chroms: Sequence[str] | None = None,
-        valid_fraction: float = 0.1,
-        valid_cell: str | None = None,
-        valid_negatives: float | None = None,
-        seed: int = 0,
-        memory_budget: int | str | None = None,
-        max_batches: int | None = None,
-        shard_index: int = 0,
-        num_shards: int = 1,
-        strand_pairs: Sequence[Sequence[int]] | None = None,
-        dtype: str | None = None,
+        config: SamplerConfig | None = None,
+        **options: Any,
     ) -> None:
+        self.config = from_options(SamplerConfig, config, options)
         self.store = store if isinstance(store, Store) else open_store(store)
-        st = self.store
         self.tfs = [tfs] if isinstance(tfs, str) else list(tfs)
-        train_cells = [cells] if isinstance(cells, str) else list(cells)
-        if not self.tfs or not train_cells:
+        self.train_cells = [cells] if isinstance(cells, str) else list(cells)
+        if not self.tfs or not self.train_cells:
             raise InputError("sampler", "give at least one TF and one cell")
-        if split not in ("train", "valid"):
-            raise InputError("split", f"must be 'train' or 'valid', got {split!r}")
-        if valid_cell is not None and valid_cell in train_cells:
-            raise InputError("valid_cell", f"{valid_cell!r} is also a training cell")
-        if batch_size < 1 or negatives < 0 or window < 1 or max_shift < 0:
-            raise InputError(
-                "sampler", "batch_size and window must be positive, negatives and max_shift >= 0"
-            )
-        if not 0 <= shard_index < num_shards:
-            raise InputError("sampler", f"shard_index {shard_index} not in [0, {num_shards})")
-        self.split = split
-        self.train_cells = train_cells
-        self.cells = [valid_cell] if (split == "valid" and valid_cell) else train_cells
-        self.valid_cell = valid_cell
-        self.window = int(window)
-        self.batch_size = int(batch_size)
-        self.negatives = float(
-            negatives if split == "train" or valid_negatives is None else valid_negatives
-        )
-        self.max_shift = int(max_shift) if split == "train" else 0
-        self.reverse_complement = bool(reverse_complement) and split == "train"
-        self.one_per_peak = bool(one_per_peak) and split == "train"
-        self.seed = int(seed)
-        self.max_batches = max_batches
-        self.shard_index, self.num_shards = int(shard_index), int(num_shards)
-        self.memory_budget = parse_size(memory_budget)
-        self.dtype = str(np.dtype(st.signal_dtype if dtype is None else dtype))
+        if self.config.valid_cell is not None and self.config.valid_cell in self.train_cells:
+            raise InputError("valid_cell", f"{self.config.valid_cell!r} is also a training cell")
+        self._apply_knobs(self.config)
+        self._choose_features(self.config)
+        usable = self._find_examples(self.config)
+        self._epoch_size: int | None = None
+        self._chunks = self._chunks_needed(usable)
+        del usable
+        _return_freed_memory()
+        self.reader = self._make_reader()
+        self.epoch = 0
+        self.position = 0  # next batch of the plain iterator
+        self._plan: Plan | None = None
+        self._plan_epoch = -1
 
-        # ---- features
-        if tracks is None:
-            present = st.track_present
-            tracks = [
-                t
-                for t in st.tracks
-                if all(
-                    present.get(t, [True] * len(st.cells))[st.cell_index(c)]
-                    for c in set(self.cells) | set(train_cells)
-                )
-            ]
-        self.tracks = list(tracks)
-        if annotations is True:
+    # ------------------------------------------------------------------ set-up steps
+    def _apply_knobs(self, c: SamplerConfig) -> None:
+        """The knobs as this split uses them: validation draws fixed, unshifted windows."""
+        train = c.split == "train"
+        self.split = c.split
+        self.cells = [c.valid_cell] if (not train and c.valid_cell) else self.train_cells
+        self.valid_cell = c.valid_cell
+        self.window = c.window
+        self.batch_size = c.batch_size
+        use_valid_negatives = not train and c.valid_negatives is not None
+        self.negatives = float(c.valid_negatives if use_valid_negatives else c.negatives)
+        self.max_shift = c.max_shift if train else 0
+        self.reverse_complement = c.reverse_complement and train
+        self.one_per_peak = c.one_per_peak and train
+        self.seed = c.seed
+        self.max_batches = c.max_batches
+        self.shard_index, self.num_shards = c.shard_index, c.num_shards
+        self.memory_budget = int(c.memory_budget)
+        self.dtype = str(np.dtype(self.store.signal_dtype if c.dtype is None else c.dtype))
+
+    def _choose_features(self, c: SamplerConfig) -> None:
+        """Tracks, annotations and metadata columns of the batches (checked against the store)."""
+        st = self.store
+        self.tracks = list(c.tracks) if c.tracks is not None else self._shared_tracks()
+        if c.annotations is True:
             self.annotations = list(st.annotation_names)
-        elif annotations is False or annotations is None:
-            self.annotations = []
         else:
-            self.annotations = list(annotations)
+            self.annotations = list(c.annotations or ())
             for a in self.annotations:
                 if a not in st.annotation_names:
                     raise InputError(
                         "annotations", f"{a!r} not in the store ({', '.join(st.annotation_names)})"
                     )
-        self.meta_features = list(st.meta_feature_names) if metadata else []
-        self._meta = np.zeros((len(self.cells), len(self.meta_features)), dtype=np.float32)
+        self.meta_features = list(st.meta_feature_names) if c.metadata else []
+        self._meta = self._read_metadata()
+        self._annot_bits = self._read_annotation_bits() if self.annotations else None
+        if c.strand_pairs is None:
+            from fnstore.model.tracks import strand_pairs_for
+
+            self.strand_pairs = strand_pairs_for(self.tracks)
+        else:
+            self.strand_pairs = [tuple(p) for p in c.strand_pairs]
+
+    def _shared_tracks(self) -> list[str]:
+        """Every store track that all cells (training and validation) have."""
+        st = self.store
+        present = st.track_present
+        cells = set(self.cells) | set(self.train_cells)
+        return [
+            t
+            for t in st.tracks
+            if all(present.get(t, [True] * len(st.cells))[st.cell_index(c)] for c in cells)
+        ]
+
+    def _read_metadata(self) -> np.ndarray:
+        """``(n_cells, n_meta)`` cell metadata; a cell without any is an error when asked for."""
+        meta = np.zeros((len(self.cells), len(self.meta_features)), dtype=np.float32)
         if self.meta_features:
             for i, c in enumerate(self.cells):
-                values = st.metadata(c)
+                values = self.store.metadata(c)
                 if np.isnan(values).any():
                     raise InputError(
                         f"cell {c!r}", "has no metadata in the store; use --no-metadata"
                     )
-                self._meta[i] = values
-        self._annot_bits = self._read_annotation_bits() if self.annotations else None
-        if strand_pairs is None:
-            from fnstore.model.tracks import strand_pairs_for
+                meta[i] = values
+        return meta
 
-            strand_pairs = strand_pairs_for(self.tracks)
-        self.strand_pairs = [tuple(int(v) for v in p) for p in strand_pairs]
+    def _find_examples(self, c: SamplerConfig) -> np.ndarray:
+        """Positives, runs and negative pools per cell; returns the split's usable-bin mask.
 
-        # ---- examples
-        if valid_chroms:
-            self.valid_regions = parse_regions(st, list(valid_chroms))
+        The split masks use the configured ``max_shift`` on both splits, so that training
+        windows at their widest shift stay clear of the validation regions.
+        """
+        st = self.store
+        if c.valid_chroms:
+            self.valid_regions = parse_regions(st, list(c.valid_chroms))
         else:
-            self.valid_regions = default_valid_regions(st, valid_fraction)
-        train_mask, valid_mask = split_masks(st, self.valid_regions, self.window, int(max_shift))
-        usable = train_mask if split == "train" else valid_mask
+            self.valid_regions = default_valid_regions(st, c.valid_fraction)
+        train_mask, valid_mask = split_masks(st, self.valid_regions, self.window, c.max_shift)
+        usable = train_mask if self.split == "train" else valid_mask
         del train_mask, valid_mask
         usable &= ~np.asarray(st.blacklist(), dtype=bool)
         self._pos: list[np.ndarray] = []
@@ -230,17 +256,29 @@ class Sampler:
             raise InputError(
                 "sampler",
                 f"no bound bins for {', '.join(self.tfs)} in {', '.join(self.cells)} in the "
-                f"{split} split" + (f" (validation regions: {where})" if split == "valid" else ""),
+                f"{self.split} split"
+                + (f" (validation regions: {where})" if self.split == "valid" else ""),
             )
-        self._epoch_size: int | None = None
-        self._chunks = self._chunks_needed(usable)
-        del usable
-        _return_freed_memory()
-        self.reader = self._make_reader()
-        self.epoch = 0
-        self.position = 0  # next batch of the plain iterator
-        self._plan: Plan | None = None
-        self._plan_epoch = -1
+        return usable
+
+    @property
+    def settings(self) -> SamplerConfig:
+        """:attr:`config` with every store-dependent choice made and the split's effective
+        values (what :meth:`validation` and the model card build on)."""
+        return replace(
+            self.config,
+            negatives=self.negatives,
+            max_shift=self.max_shift,
+            reverse_complement=self.reverse_complement,
+            one_per_peak=self.one_per_peak,
+            tracks=tuple(self.tracks),
+            annotations=tuple(self.annotations),
+            metadata=bool(self.meta_features),
+            valid_chroms=tuple(str(r) for r in self.valid_regions),
+            memory_budget=self.memory_budget,
+            strand_pairs=tuple(self.strand_pairs),
+            dtype=self.dtype,
+        )
 
     def _make_reader(self) -> WindowReader:
         return WindowReader(
@@ -471,68 +509,50 @@ class Sampler:
         self.position = int(state["position"])
 
     def validation(self, **overrides: Any) -> Sampler:
-        """The fixed validation sampler of this configuration."""
-        kw = dict(self._config, split="valid")
-        kw.update(overrides)
-        return Sampler(self.store, self.tfs, self.train_cells, **kw)
+        """The fixed validation sampler of this configuration.
+
+        Parameters
+        ----------
+        **overrides
+            :class:`~fnstore.training.config.SamplerConfig` fields to change (e.g.
+            ``max_batches``); this sampler's batch cap and shard are not inherited.
+
+        Returns
+        -------
+        Sampler
+            A ``split="valid"`` sampler on the same store, TFs and training cells.
+        """
+        config = replace(self.settings, split="valid", **_NOT_INHERITED_BY_VALIDATION)
+        return Sampler(self.store, self.tfs, self.train_cells, config=config, **overrides)
 
     @property
     def _config(self) -> dict[str, Any]:
-        return {
-            "window": self.window,
-            "batch_size": self.batch_size,
-            "negatives": self.negatives,
-            "tracks": self.tracks,
-            "annotations": self.annotations,
-            "metadata": bool(self.meta_features),
-            "valid_chroms": [str(r) for r in self.valid_regions],
-            "valid_cell": self.valid_cell,
-            "seed": self.seed,
-            "memory_budget": self.memory_budget,
-            "strand_pairs": self.strand_pairs,
-            "max_shift": self.max_shift,
-            "dtype": self.dtype,
-        }
+        """:attr:`settings` as a plain, JSON-able dict."""
+        return {k: _plain(v) for k, v in asdict(self.settings).items()}
 
     def describe(self) -> dict[str, Any]:
-        """A JSON-able summary for model cards and logs."""
+        """A JSON-able summary for model cards and logs.
+
+        The knobs come from :attr:`settings` (those not marked ``card=False``), so a new
+        knob reaches the card without a change here.
+        """
+        knobs = {
+            f.name: _plain(getattr(self.settings, f.name))
+            for f in fields(SamplerConfig)
+            if f.metadata.get("card", True)
+        }
         return {
-            "split": self.split,
+            **knobs,
             "tfs": self.tfs,
             "cells": self.cells,
-            "window": self.window,
-            "tracks": self.tracks,
-            "annotations": self.annotations,
             "meta_features": self.meta_features,
-            "batch_size": self.batch_size,
-            "negatives": self.negatives,
-            "max_shift": self.max_shift,
-            "reverse_complement": self.reverse_complement,
-            "one_per_peak": self.one_per_peak,
             "valid_regions": [str(r) for r in self.valid_regions],
-            "valid_cell": self.valid_cell,
             "positives": int(sum(len(p) for p in self._pos)),
             "examples_per_epoch": self.epoch_size(),
             "batches_per_epoch": len(self),
-            "seed": self.seed,
-            "memory_budget": self.memory_budget,
-            "dtype": self.dtype,
             "cache_bytes": self.reader.nbytes,
             "block_shuffled": self.reader.evicting,
         }
-
-    def as_keras(
-        self, workers: int = 1, use_multiprocessing: bool = False, max_queue_size: int = 10
-    ) -> Any:
-        """This sampler as a ``keras.utils.PyDataset`` (imports Keras)."""
-        from fnstore.training.keras_data import SamplerDataset
-
-        return SamplerDataset(
-            self,
-            workers=workers,
-            use_multiprocessing=use_multiprocessing,
-            max_queue_size=max_queue_size,
-        )
 
     def __repr__(self) -> str:
         return (
@@ -540,6 +560,11 @@ class Sampler:
             f"{self.epoch_size():,} examples, {len(self)} batches of {self.batch_size}, "
             f"L={self.window}, tracks={self.tracks}>"
         )
+
+
+def _plain(value: Any) -> Any:
+    """Tuples as lists: descriptions keep the list values they always had."""
+    return [_plain(v) for v in value] if isinstance(value, tuple) else value
 
 
 def _return_freed_memory() -> None:

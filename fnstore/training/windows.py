@@ -260,16 +260,7 @@ class WindowReader:
         self.n_tracks = len(self.tracks)
         self.chunk = int(store.position_chunk)
         self.n_chunks = int(store.sequence_array.shape[0]) // self.chunk
-        present = store.track_present
-        for track in self.tracks:
-            store.track_index(track)
-            for cell in self.cells:
-                if not present.get(track, [True] * len(store.cells))[store.cell_index(cell)]:
-                    raise InputError(
-                        f"track {track!r}",
-                        f"cell {cell!r} has no {track} data in {store.path}; choose tracks that "
-                        f"every cell has (--tracks) or other cells",
-                    )
+        self._check_tracks()
         self.store_cell_rows = [store.cell_index(c) for c in self.cells]
         perm = list(range(self.n_tracks))
         for a, b in strand_pairs:
@@ -286,7 +277,32 @@ class WindowReader:
             seq_bytes=slot_length(self.chunk, self.window, _SEQ_PACK) // _SEQ_PACK,
             sig_bytes=slot_length(self.chunk, self.window) * self.dtype.itemsize * self.n_tracks,
         )
-        seq_arr = store.sequence_array
+        self.seq_cache = self._sequence_cache(seq_slots, want)
+        self.sig_cache: ChunkCache | None = None
+        self.planar = False
+        if self.n_tracks:
+            # chunks decompressed again every epoch go straight into a planar arena; ones
+            # decompressed once are interleaved (a copy, paid once) for the faster gather
+            self.planar = sig_slots < want * len(self.cells)
+            self.sig_cache = self._signal_cache(sig_slots, want * len(self.cells))
+
+    def _check_tracks(self) -> None:
+        """Every track exists and every cell has it (a missing one would read as zeros)."""
+        store = self.store
+        present = store.track_present
+        for track in self.tracks:
+            store.track_index(track)
+            for cell in self.cells:
+                if not present.get(track, [True] * len(store.cells))[store.cell_index(cell)]:
+                    raise InputError(
+                        f"track {track!r}",
+                        f"cell {cell!r} has no {track} data in {store.path}; choose tracks that "
+                        f"every cell has (--tracks) or other cells",
+                    )
+
+    def _sequence_cache(self, n_slots: int, n_needed: int) -> ChunkCache:
+        """The packed sequence cache: whole chunks decoded straight from their files."""
+        seq_arr = self.store.sequence_array
         read_seq_chunk = whole_chunk_reader(seq_arr)
 
         def load_sequence(key: int, a: int, b: int, out: np.ndarray) -> None:
@@ -295,54 +311,50 @@ class WindowReader:
             else:  # a halo: the head of a chunk
                 out[...] = seq_arr[key * self.chunk + a : key * self.chunk + b]
 
-        self.seq_cache = ChunkCache(
+        return ChunkCache(
             load_sequence,
             self.n_chunks,
-            seq_slots,
+            n_slots,
             self.chunk,
             self.window,
             np.uint8,
-            n_needed=want,
+            n_needed=n_needed,
             pack=_SEQ_PACK,
             encode=_pack_codes,
         )
-        self.sig_cache: ChunkCache | None = None
-        self.planar = False
-        if self.n_tracks:
-            arrays = [store.signal_array(t) for t in self.tracks]
-            readers = [whole_chunk_reader(arr) for arr in arrays]
-            # one chunk of each store dtype, reused: decoded here, then cast into the arena
-            staging = {arr.dtype: np.empty((1, self.chunk), dtype=arr.dtype) for arr in arrays}
 
-            # chunks decompressed again every epoch go straight into a planar arena; ones
-            # decompressed once are interleaved (a copy, paid once) for the faster gather
-            self.planar = sig_slots < want * len(self.cells)
+    def _signal_cache(self, n_slots: int, n_needed: int) -> ChunkCache:
+        """The signal cache of every (cell, chunk), all tracks per slot, in ``self.dtype``."""
+        arrays = [self.store.signal_array(t) for t in self.tracks]
+        readers = [whole_chunk_reader(arr) for arr in arrays]
+        # one chunk of each store dtype, reused: decoded here, then cast into the arena
+        staging = {arr.dtype: np.empty((1, self.chunk), dtype=arr.dtype) for arr in arrays}
 
-            def load_signals(key: int, a: int, b: int, out: np.ndarray) -> None:
-                row, chunk = divmod(key, self.n_chunks)
-                cell_row, lo = self.store_cell_rows[row], chunk * self.chunk
-                for t, arr in enumerate(arrays):
-                    dest = out[t] if self.planar else out[:, t]
-                    if (a, b) != (0, self.chunk):  # a halo: the head of a chunk
-                        _cast_into(arr[cell_row, lo + a : lo + b], dest)
-                    elif self.planar and arr.dtype == self.dtype:
-                        readers[t]((cell_row, chunk), dest[None])
-                    else:
-                        buf = staging[arr.dtype]
-                        readers[t]((cell_row, chunk), buf)
-                        _cast_into(buf[0], dest)
+        def load_signals(key: int, a: int, b: int, out: np.ndarray) -> None:
+            row, chunk = divmod(key, self.n_chunks)
+            cell_row, lo = self.store_cell_rows[row], chunk * self.chunk
+            for t, arr in enumerate(arrays):
+                dest = out[t] if self.planar else out[:, t]
+                if (a, b) != (0, self.chunk):  # a halo: the head of a chunk
+                    _cast_into(arr[cell_row, lo + a : lo + b], dest)
+                elif self.planar and arr.dtype == self.dtype:
+                    readers[t]((cell_row, chunk), dest[None])
+                else:
+                    buf = staging[arr.dtype]
+                    readers[t]((cell_row, chunk), buf)
+                    _cast_into(buf[0], dest)
 
-            self.sig_cache = ChunkCache(
-                load_signals,
-                self.n_chunks * len(self.cells),
-                sig_slots,
-                self.chunk,
-                self.window,
-                self.dtype,
-                (self.n_tracks,),
-                n_needed=want * len(self.cells),
-                planar=self.planar,
-            )
+        return ChunkCache(
+            load_signals,
+            self.n_chunks * len(self.cells),
+            n_slots,
+            self.chunk,
+            self.window,
+            self.dtype,
+            (self.n_tracks,),
+            n_needed=n_needed,
+            planar=self.planar,
+        )
 
     @property
     def _sig_item(self) -> np.dtype | None:

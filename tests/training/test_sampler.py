@@ -395,9 +395,41 @@ def test_worker_process_gives_the_same_batches(env):
 
 def test_keras_dataset(env):
     pytest.importorskip("keras")
+    from fnstore.training.keras_data import as_keras_dataset
+
     s = make(env, tracks=["DNase"], max_batches=2)
-    ds = s.as_keras(workers=1)
+    ds = as_keras_dataset(s, workers=1)
     assert len(ds) == 2
     assert np.array_equal(ds[1][1], s.batch(1)[1])
     ds.on_epoch_end()
     assert s.epoch == 1
+
+
+def test_config_object_and_keywords_give_the_same_sampler(env):
+    from fnstore.training.config import SamplerConfig
+
+    a = make(env, tracks=["DNase"], negatives=2, valid_negatives=0.5)
+    cfg = SamplerConfig(
+        window=L, batch_size=64, annotations=False, metadata=False, seed=3, tracks=("DNase",)
+    )
+    b = Sampler(env.store, env.tf, [env.cell], config=cfg, negatives=2, valid_negatives=0.5)
+    xa, ya = a.batch(1)
+    xb, yb = b.batch(1)
+    assert np.array_equal(xa["x"], xb["x"]) and np.array_equal(ya, yb)
+    assert a.settings == b.settings and a.settings.tracks == ("DNase",)
+    # the card's sampler description keeps its keys
+    assert set(a.describe()) == {
+        "split", "tfs", "cells", "window", "tracks", "annotations", "meta_features",
+        "batch_size", "negatives", "max_shift", "reverse_complement", "one_per_peak",
+        "valid_regions", "valid_cell", "positives", "examples_per_epoch",
+        "batches_per_epoch", "seed", "memory_budget", "dtype", "cache_bytes",
+        "block_shuffled",
+    }  # fmt: skip
+    assert a.describe()["tracks"] == ["DNase"] and a.describe()["annotations"] == []
+    # validation inherits valid_negatives (it used to be dropped) but not the batch cap
+    v = make(env, negatives=2, valid_negatives=0.5, max_batches=2).validation()
+    assert v.negatives == 0.5 and v.max_batches is None and v.settings.split == "valid"
+    with pytest.raises(InputError, match="batch_size"):
+        make(env, batch_size=0)
+    with pytest.raises(TypeError, match="bogus"):
+        make(env, bogus=1)
