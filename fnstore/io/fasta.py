@@ -36,7 +36,8 @@ def open_fasta(info: FastaInfo):  # noqa: ANN201 - pysam type
 def inspect_fasta(path: str | os.PathLike, index_dir: str | None = None) -> FastaInfo:
     """Open (indexing if needed) a plain or bgzip FASTA and check every sequence's end is readable.
 
-    pysam reads bgzip FASTA ~50x faster than pyfaidx, which needs Biopython for BGZF.
+    pysam, not pyfaidx: pyfaidx needs Biopython for BGZF and reads it far slower
+    (docs/design.md).
     """
     import pysam
 

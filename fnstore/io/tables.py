@@ -24,8 +24,8 @@ from fnstore.io.files import AtomicOutput, atomic_gzip, atomic_path, atomic_writ
 def format_rows(columns: list[np.ndarray], sep: bytes = b"\t") -> bytes:
     """Tab-separated text lines of equally long 1-D columns, built with vectorised string ops.
 
-    ``numpy.strings`` joins whole columns in C; a Python loop over rows is ~20x slower and
-    would dominate a whole-genome label export.
+    ``numpy.strings`` joins whole columns in C; a Python loop over rows is an order of
+    magnitude slower (docs/design.md) and would dominate a whole-genome label export.
     """
     if not columns or len(columns[0]) == 0:
         return b""

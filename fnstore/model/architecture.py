@@ -16,7 +16,8 @@ Per strand::
 
 With ``lstm_units=0`` the pool/LSTM/flatten block becomes a global max pool, which is
 what FactorNet's ``-r 0`` did. The per-position dense layer is a plain ``Dense`` on the
-last axis rather than ``TimeDistributed(Dense)``: identical maths, ~20x faster.
+last axis rather than ``TimeDistributed(Dense)``: identical maths, much faster
+(docs/design.md).
 
 Importing this module imports Keras; only Keras-using commands import it.
 """

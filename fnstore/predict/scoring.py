@@ -38,7 +38,7 @@ from fnstore.predict.inputs import stretch_windows
 
 METHODS = ("fast", "naive")
 #: bins per stretch in the fast method: the convolution over a stretch of ``n`` windows costs
-#: ``(n - 1) * step + L`` positions instead of ``n * L``; 256 keeps the overhead near 8 %
+#: ``(n - 1) * step + L`` positions instead of ``n * L``; 256 keeps the overhead small (docs/design.md)
 DEFAULT_PIECE_BINS = 256
 
 #: one unit of work: a stretch ``(T, C)`` covering ``n`` windows that start every ``step``

@@ -23,8 +23,7 @@ def whole_chunk_reader(array: zarr.Array) -> ChunkReader:
 
     Why not ``array[...]``: zarr-python 3 hands every read to its event-loop thread and
     copies the result, which costs more than the decode itself for the sampler's reads
-    of whole 1 Mi chunks (measured on chr20: 5-6 ms a sequence chunk through zarr, 2.4 ms
-    reading the chunk file and decoding it into the destination). The fast path covers
+    of whole 1 Mi chunks (measurements in docs/design.md). The fast path covers
     the arrays fnstore writes (local directory store, ``bytes`` + ``zstd`` codecs,
     regular chunks, native byte order); for any other array (remote stores, other
     codecs) it falls back to zarr's own read, so the result is always zarr's.

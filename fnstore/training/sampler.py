@@ -572,7 +572,7 @@ def _return_freed_memory() -> None:
 
     Why: the label masks of a large genome are built from arrays of tens of MB that are
     freed again; glibc keeps such blocks in the heap once its mmap threshold has risen,
-    which showed on the 10x benchmark store as ~50-100 MB of RSS that no array held.
+    which showed on the 10x benchmark store as RSS that no array held (docs/design.md).
     """
     try:
         trim = ctypes.CDLL(None).malloc_trim

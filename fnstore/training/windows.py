@@ -18,10 +18,9 @@ Why it is fast (the loader must never be what a GPU waits for):
   position parity, the complement table on reverse windows) and its T signal values (one
   item too when they fit 2, 4, 8 or 16 bytes) straight into the ``(B, L, 4 + T)``
   output; reverse windows are walked backwards, so they come out reversed with no extra
-  pass. Measured on chr20
-  (``benchmarks/loader.py``), this is 1.6-1.8x the best pure-NumPy gather we had (fancy
-  index of a strided "every window" view, ``np.take`` of the table, strided copies),
-  which makes three passes over each batch through temporaries.
+  pass. A NumPy gather (fancy index of a strided "every window" view, ``np.take`` of the
+  table, strided copies) makes three passes over each batch through temporaries; the
+  measured difference is in docs/design.md.
 
 Rows of a batch are given forward-strand first, reverse-strand last (``n_fwd``), so each
 strand is one contiguous slice of the output.
