@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from fnstore.cli.app import main
-from fnstore.cli.options import one_line_errors
 
 
 @main.command()
@@ -22,7 +21,6 @@ from fnstore.cli.options import one_line_errors
 @click.option(
     "--seed", type=int, default=0, show_default=True, help="Random seed of the training run."
 )
-@one_line_errors
 def demo(outdir: str, epochs: int | None, quick: bool, seed: int) -> None:
     """Build, train, predict and evaluate on the bundled real example, in OUTDIR.
 

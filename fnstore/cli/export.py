@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from fnstore.cli.app import main
-from fnstore.cli.options import one_line_errors, split_csv
+from fnstore.cli.options import chroms_option, csv_option, quiet_option, regions_option
 
 
 @main.command("export")
@@ -24,19 +26,16 @@ from fnstore.cli.options import one_line_errors, split_csv
     help="labels: dream|bed|npz|parquet; features: tsv|parquet|npz; signals: bigwig|bedgraph; "
     "sequence: fasta|npz|hdf5; bins: bed|tsv|parquet|npz (default: from OUT's suffix).",
 )
-@click.option(
-    "--chroms", multiple=True, help="Chromosomes (comma-separated or repeated; default all)."
-)
-@click.option(
-    "--regions", type=click.Path(dir_okay=False), help="BED file: bins overlapping these regions."
-)
-@click.option("--tf", multiple=True, help="TF(s) whose labels to export or filter on.")
-@click.option("--cell", multiple=True, help="Cell type(s).")
-@click.option("--track", multiple=True, help="Signal track(s) for --what signals (default all).")
+@chroms_option("Chromosomes (comma-separated or repeated; default all).")
+@regions_option("BED file: bins overlapping these regions.")
+@csv_option("--tf", help="TF(s) whose labels to export or filter on.")
+@csv_option("--cell", help="Cell type(s).")
+@csv_option("--track", "tracks", help="Signal track(s) for --what signals (default all).")
 @click.option(
     "--label",
     type=click.Choice(["B", "U", "A"], case_sensitive=False),
     default=None,
+    callback=lambda ctx, param, value: value.upper() if value else None,
     help="Keep bins where any selected task has this label (BED of labels: default B).",
 )
 @click.option(
@@ -49,22 +48,9 @@ from fnstore.cli.options import one_line_errors, split_csv
     show_default=True,
     help="Move sequence windows by this many bp from the bin centre.",
 )
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-@one_line_errors
+@quiet_option
 def export_cmd(
-    store: str,
-    out: str,
-    what: str,
-    fmt: str | None,
-    chroms: tuple[str, ...],
-    regions: str | None,
-    tf: tuple[str, ...],
-    cell: tuple[str, ...],
-    track: tuple[str, ...],
-    label: str | None,
-    window: int | None,
-    shift: int,
-    quiet: bool,
+    store: str, out: str, what: str, fmt: str | None, quiet: bool, **selection: Any
 ) -> None:
     """Export a slice of STORE to OUT for other tools (streams chunk by chunk).
 
@@ -79,19 +65,4 @@ def export_cmd(
     """
     from fnstore.export.run import export
 
-    result = export(
-        store,
-        out,
-        what,
-        fmt,
-        chroms=split_csv(chroms),
-        regions=regions,
-        tf=split_csv(tf),
-        cell=split_csv(cell),
-        label=label.upper() if label else None,
-        tracks=split_csv(track),
-        window=window,
-        shift=shift,
-        progress=not quiet,
-    )
-    click.echo(result)
+    click.echo(export(store, out, what, fmt, progress=not quiet, **selection))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from fnstore.cli.app import main
-from fnstore.cli.options import one_line_errors, split_csv
+from fnstore.cli.options import split_csv
 
 
 @main.command()
@@ -45,7 +45,6 @@ from fnstore.cli.options import one_line_errors, split_csv
     help="A hit is an activation above this fraction of the kernel's maximum.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for the random windows.")
-@one_line_errors
 def motifs(
     model_dir: str,
     store: str,
@@ -104,7 +103,6 @@ def motifs(
 )
 @click.option("--tf", help="Which of the model's tasks to explain (default: the first).")
 @click.option("--no-plot", is_flag=True, help="Write only the .npz.")
-@one_line_errors
 def saliency(
     model_dir: str, store: str, out: str, cell: str, region: str, tf: str | None, no_plot: bool
 ) -> None:
@@ -144,7 +142,6 @@ def saliency(
     help="Weights file: best_model.hdf5, final_model.hdf5, or best when present (auto).",
 )
 @click.option("--overwrite", is_flag=True, help="Replace MODEL_DIR if it already holds a model.")
-@one_line_errors
 def import_legacy(
     legacy_dir: str, model_dir: str, track_alias: tuple[str, ...], weights: str, overwrite: bool
 ) -> None:

@@ -1,32 +1,15 @@
-"""Option parsing and error handling shared by every command."""
+"""Option parsing and error handling shared by every command.
+
+Options are parsed at the edge (comma lists split, aliases read) by click callbacks, so
+a command receives the values its Python API takes and forwards them unchanged.
+"""
 
 from __future__ import annotations
 
-import functools
-import sys
 from collections.abc import Callable
 from typing import Any
 
 import click
-
-from fnstore.errors import FnstoreError
-
-
-def one_line_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn expected errors into ``Error: <file>: <problem>`` and exit 1, never a traceback."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except FnstoreError as exc:
-            click.echo(f"Error: {exc}", err=True)
-            sys.exit(1)
-        except KeyboardInterrupt:
-            click.echo("Interrupted.", err=True)
-            sys.exit(130)
-
-    return wrapper
 
 
 def split_csv(values: tuple[str, ...] | str | None) -> list[str] | None:
@@ -48,3 +31,46 @@ def parse_fdrs(ctx: click.Context, param: click.Parameter, value: str) -> list[f
             f"{value!r}: each FDR must be a fraction between 0 and 1, e.g. 0.1"
         )
     return fdrs
+
+
+def csv_list(
+    ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
+) -> list[str] | None:
+    """Callback form of :func:`split_csv`: ``--x a,b --x c`` arrives as ``[a, b, c]``."""
+    return split_csv(value)
+
+
+def csv_option(name: str, dest: str | None = None, *, help: str) -> Callable[..., Any]:
+    """A repeatable option whose comma-separated values arrive as one list (None if absent)."""
+    decls = [name, dest] if dest else [name]
+    return click.option(*decls, multiple=True, callback=csv_list, help=help)
+
+
+def chroms_option(help: str, metavar: str | None = None) -> Callable[..., Any]:
+    """``--chroms``: chromosomes (or regions), comma-separated or repeated, as a list."""
+    return click.option("--chroms", multiple=True, callback=csv_list, metavar=metavar, help=help)
+
+
+def regions_option(help: str) -> Callable[..., Any]:
+    """``--regions``: a BED file path."""
+    return click.option("--regions", type=click.Path(dir_okay=False), help=help)
+
+
+def choice_option(
+    name: str, choices: list[str], default: str, help: str, **kwargs: Any
+) -> Callable[..., Any]:
+    """An option taking one of ``choices``, its default shown in ``--help``."""
+    return click.option(
+        name, type=click.Choice(choices), default=default, show_default=True, help=help, **kwargs
+    )
+
+
+#: ``--quiet`` of the commands that draw one progress bar
+quiet_option = click.option("--quiet", is_flag=True, help="No progress bar.")
+
+
+def track_aliases(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> dict:
+    """Callback: ``--track-alias A=B`` options as a ``{A: B}`` mapping (checked there)."""
+    from fnstore.model.legacy import parse_track_aliases
+
+    return parse_track_aliases(value)

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
 from fnstore.cli.app import main
-from fnstore.cli.options import one_line_errors, parse_fdrs, split_csv
+from fnstore.cli.options import (
+    choice_option,
+    chroms_option,
+    csv_option,
+    parse_fdrs,
+    quiet_option,
+    regions_option,
+    track_aliases,
+)
 
 
 @main.command()
@@ -15,30 +24,23 @@ from fnstore.cli.options import one_line_errors, parse_fdrs, split_csv
 @click.argument("store", type=str)
 @click.argument("out", type=click.Path(file_okay=False))
 @click.option("--cell", required=True, help="Cell whose signal tracks the model reads.")
-@click.option(
-    "--chroms",
-    multiple=True,
-    help="Chromosomes to score (comma-separated or repeated; default: all of the store's).",
-)
-@click.option(
-    "--regions",
-    type=click.Path(dir_okay=False),
-    help="BED of bins to score instead (e.g. ENCODE-DREAM ladder/test regions).",
-)
-@click.option("--tf", "tfs", multiple=True, help="Only these model tasks (default: every task).")
+@chroms_option("Chromosomes to score (comma-separated or repeated; default: all of the store's).")
+@regions_option("BED of bins to score instead (e.g. ENCODE-DREAM ladder/test regions).")
+@csv_option("--tf", "tfs", help="Only these model tasks (default: every task).")
 @click.option(
     "--batch-size", type=int, default=1024, show_default=True, help="Windows per model call."
 )
-@click.option(
+@choice_option(
     "--method",
-    type=click.Choice(["fast", "naive"]),
-    default="fast",
-    show_default=True,
-    help="fast: shared convolution over stretches (exact); naive: one window per bin.",
+    ["fast", "naive"],
+    "fast",
+    "fast: shared convolution over stretches (exact); naive: one window per bin.",
 )
 @click.option(
     "--track-alias",
+    "track_aliases",
     multiple=True,
+    callback=track_aliases,
     help="MODEL_TRACK=STORE_TRACK: feed a store track of another name to a model track.",
 )
 @click.option(
@@ -46,24 +48,8 @@ from fnstore.cli.options import one_line_errors, parse_fdrs, split_csv
 )
 @click.option("--resume", is_flag=True, help="Continue an interrupted run into OUT.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs in OUT.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-@one_line_errors
-def predict(
-    model_dir: str,
-    store: str,
-    out: str,
-    cell: str,
-    chroms: tuple[str, ...],
-    regions: str | None,
-    tfs: tuple[str, ...],
-    batch_size: int,
-    method: str,
-    track_alias: tuple[str, ...],
-    chunk_bins: int,
-    resume: bool,
-    overwrite: bool,
-    quiet: bool,
-) -> None:
+@quiet_option
+def predict(model_dir: str, store: str, out: str, cell: str, quiet: bool, **options: Any) -> None:
     """Score every bin of chromosomes (or of a region BED) of STORE for one cell with the
     model in MODEL_DIR; write F.<TF>.<cell>.tab.gz (ENCODE-DREAM), .bedGraph.gz, .bw and
     .zarr into folder OUT.
@@ -73,25 +59,9 @@ def predict(
       fnstore predict models/ctcf chr20.zarr preds --cell HepG2 --chroms chr20
       fnstore predict models/ctcf test.zarr preds --cell K562 --regions ladder_regions.bed.gz
     """
-    from fnstore.model.legacy import parse_track_aliases
     from fnstore.predict.run import predict as run_predict
 
-    result = run_predict(
-        model_dir,
-        store,
-        out,
-        cell,
-        chroms=split_csv(chroms),
-        regions=regions,
-        tfs=split_csv(tfs),
-        method=method,
-        batch_size=batch_size,
-        chunk_bins=chunk_bins,
-        track_aliases=parse_track_aliases(track_alias),
-        resume=resume,
-        overwrite=overwrite,
-        progress=not quiet,
-    )
+    result = run_predict(model_dir, store, out, cell, progress=not quiet, **options)
     click.echo(result.summary())
 
 
@@ -127,7 +97,6 @@ def predict(
     is_flag=True,
     help="Score only the predicted bins instead of failing when labelled bins lack a prediction.",
 )
-@one_line_errors
 def evaluate(
     paths: tuple[str, ...],
     store_opt: str | None,
@@ -176,15 +145,13 @@ def evaluate(
 @main.command()
 @click.argument("out", type=str)
 @click.argument("preds", nargs=-1, required=True, metavar="PRED...")
-@click.option(
+@choice_option(
     "--method",
-    type=click.Choice(["rank", "mean"]),
-    default="rank",
-    show_default=True,
-    help="rank: average of ranks scaled to [0, 1] (FactorNet's submissions); mean: average score.",
+    ["rank", "mean"],
+    "rank",
+    "rank: average of ranks scaled to [0, 1] (FactorNet's submissions); mean: average score.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
-@one_line_errors
 def ensemble(out: str, preds: tuple[str, ...], method: str, overwrite: bool) -> None:
     """Combine prediction files for the same regions, in the same order, into OUT.
 

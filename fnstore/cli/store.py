@@ -9,7 +9,6 @@ from typing import Any
 import click
 
 from fnstore.cli.app import main
-from fnstore.cli.options import one_line_errors
 
 
 @main.command()
@@ -36,7 +35,6 @@ from fnstore.cli.options import one_line_errors
     "--workers", type=int, default=None, help="Threads/processes for the local scheduler."
 )
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-@one_line_errors
 def build(
     spec: str | None,
     store: str | None,
@@ -87,7 +85,6 @@ def build(
 @click.option(
     "--no-counts", is_flag=True, help="Skip per-task B/U/A counts (faster on huge stores)."
 )
-@one_line_errors
 def info(store: str, as_json: bool, no_counts: bool) -> None:
     """Summarise a store: chromosomes, bins, cells, tracks, tasks with B/U/A counts, size.
 
@@ -111,7 +108,6 @@ def info(store: str, as_json: bool, no_counts: bool) -> None:
     show_default=True,
     help="Re-hash the input files recorded in the provenance, where they still exist.",
 )
-@one_line_errors
 def validate(store: str, checksums: bool) -> None:
     """Check a store: schema version, shapes, completeness, recorded checksums.
 

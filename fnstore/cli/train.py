@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from fnstore.cli.app import main
-from fnstore.cli.options import one_line_errors, split_csv
+from fnstore.cli.options import split_csv
 from fnstore.training.config import TrainConfig, cli_fields, field_default, option_decl
 
 #: ``fnstore train``'s knob options in ``--help`` order (tests check it covers every field)
@@ -121,7 +121,6 @@ def knob_values(values: dict[str, Any]) -> dict[str, Any]:
 @click.option("--extra-dense", "extra_dense_units", type=int, help="Dense units after the join.")
 @click.option("--dense-dropout", type=float, help="Dropout before the sigmoid.")
 @knob_options(KNOB_ORDER)
-@one_line_errors
 def train(
     store: str, model_dir: str, tfs: tuple[str, ...], cells: tuple[str, ...], **values: Any
 ) -> None:

@@ -39,12 +39,12 @@ def export_features(
 
     Parameters
     ----------
+    fmt : {"tsv", "parquet", "npz"}
+        The table format.
+    cells : list of str, optional
+        Cells whose metadata to include (default: all).
     store, sel, out, progress
         As for :func:`fnstore.export.labels.export_labels`; ``out`` is one file.
-    fmt
-        ``tsv``, ``parquet`` or ``npz``.
-    cells
-        Cells whose metadata to include (default: all).
 
     Returns
     -------

@@ -76,11 +76,11 @@ def export_sequence(
     ----------
     store, sel, out, progress
         As for :func:`fnstore.export.labels.export_labels`; ``out`` is one file.
-    fmt
-        ``fasta``, ``npz`` or ``hdf5``.
-    window
-        Window length in bp (default: the bin size).
-    shift
+    fmt : {"fasta", "npz", "hdf5"}
+        The file format.
+    window : int, optional
+        Window length in bp (default: the bin size), placed as the model places it.
+    shift : int
         Move every window by this many bp.
 
     Returns

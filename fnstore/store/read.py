@@ -51,8 +51,7 @@ class Store:
         ]
         self.annotation_names: list[str] = [str(a) for a in root["annotation"][:]]
         self.meta_feature_names: list[str] = [str(m) for m in root["meta_feature"][:]]
-        self._chrom_index = {c: i for i, c in enumerate(self.chroms)}
-        self._cell_index = {c: i for i, c in enumerate(self.cells)}
+        self._indexes: dict[str, dict[str, int]] = {}  # name -> position, per kind, on first use
         lengths = self.chrom_lengths
         self.bins_per_chrom = np.maximum(0, (lengths - self.bin_size) // self.stride + 1).astype(
             np.int64
@@ -80,28 +79,25 @@ class Store:
         return self.attrs.get("track_present", {t: [True] * len(self.cells) for t in self.tracks})
 
     # ---- lookups (each raises StoreError naming what is unknown)
-    def chrom_index(self, chrom: str) -> int:
+    def _index_of(self, names: list[str], key: str, what: str) -> int:
+        index = self._indexes.get(what)
+        if index is None:
+            index = self._indexes[what] = {n: i for i, n in enumerate(names)}
         try:
-            return self._chrom_index[chrom]
+            return index[key]
         except KeyError:
             raise StoreError(
-                f"{self.path}: unknown chromosome {chrom!r} (store has {', '.join(self.chroms)})"
+                f"{self.path}: unknown {what} {key!r} (store has {', '.join(names)})"
             ) from None
+
+    def chrom_index(self, chrom: str) -> int:
+        return self._index_of(self.chroms, chrom, "chromosome")
 
     def cell_index(self, cell: str) -> int:
-        try:
-            return self._cell_index[cell]
-        except KeyError:
-            raise StoreError(
-                f"{self.path}: unknown cell {cell!r} (store has {', '.join(self.cells)})"
-            ) from None
+        return self._index_of(self.cells, cell, "cell")
 
     def track_index(self, track: str) -> int:
-        if track not in self.tracks:
-            raise StoreError(
-                f"{self.path}: unknown track {track!r} (store has {', '.join(self.tracks)})"
-            )
-        return self.tracks.index(track)
+        return self._index_of(self.tracks, track, "track")
 
     def task_index(self, tf: str, cell: str) -> int:
         for t in self.tasks:
