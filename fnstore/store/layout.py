@@ -9,6 +9,7 @@ axis) are numbered chromosome by chromosome in store order; a bin's start is ari
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,6 +65,25 @@ class Task:
         return f"{self.tf}.{self.cell}"
 
 
+def bins_per_chrom(lengths: Sequence[int] | np.ndarray, bin_size: int, stride: int) -> np.ndarray:
+    """Full bins on each chromosome (the ENCODE-DREAM tiling: a partial last bin is dropped).
+
+    Parameters
+    ----------
+    lengths
+        Chromosome lengths in bp.
+    bin_size, stride
+        Bin length and the step between bin starts, in bp.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 count per chromosome.
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    return np.maximum(0, (lengths - bin_size) // stride + 1).astype(np.int64)
+
+
 @dataclass(frozen=True)
 class Layout:
     """Everything needed to create an empty store; computed before any data is read."""
@@ -94,8 +114,7 @@ class Layout:
 
     @property
     def bins_per_chrom(self) -> np.ndarray:
-        n = [(max(0, (length - self.bin_size) // self.stride + 1)) for length in self.lengths]
-        return np.asarray(n, dtype=np.int64)
+        return bins_per_chrom(self.lengths, self.bin_size, self.stride)
 
     @property
     def first_bins(self) -> np.ndarray:

@@ -14,7 +14,7 @@ import zarr
 
 from fnstore.errors import StoreError
 from fnstore.store.backends import is_remote, store_size, zarr_store
-from fnstore.store.layout import FORMAT_NAME, SCHEMA_VERSION, STATUS_COMPLETE, Task
+from fnstore.store.layout import FORMAT_NAME, SCHEMA_VERSION, STATUS_COMPLETE, Task, bins_per_chrom
 from fnstore.store.regions import as_regions, check_regions, chrom_lengths
 
 
@@ -52,10 +52,7 @@ class Store:
         self.annotation_names: list[str] = [str(a) for a in root["annotation"][:]]
         self.meta_feature_names: list[str] = [str(m) for m in root["meta_feature"][:]]
         self._indexes: dict[str, dict[str, int]] = {}  # name -> position, per kind, on first use
-        lengths = self.chrom_lengths
-        self.bins_per_chrom = np.maximum(0, (lengths - self.bin_size) // self.stride + 1).astype(
-            np.int64
-        )
+        self.bins_per_chrom = bins_per_chrom(self.chrom_lengths, self.bin_size, self.stride)
         self.n_bins = int(self.bins_per_chrom.sum())
 
     # ---- identity and summary
