@@ -26,10 +26,11 @@ def _takes_something(node: ast.FunctionDef) -> bool:
 
 
 def _problems(where: str, node: ast.FunctionDef) -> list[str]:
-    if node.name.startswith("_") or any(
-        isinstance(d, ast.Name) and d.id in ("property", "staticmethod") and d.id == "property"
+    is_property = any(
+        isinstance(d, ast.Name) and d.id == "property" or isinstance(d, ast.Attribute)
         for d in node.decorator_list
-    ):
+    )  # properties and setters read like attributes; their one line says what they hold
+    if node.name.startswith("_") or is_property:
         return []
     doc = ast.get_docstring(node) or ""
     out = []
