@@ -11,6 +11,7 @@ import numpy as np
 import pyBigWig
 import pytest
 from click.testing import CliRunner
+from synthetic import write_bigwig, write_fasta, write_gz
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 keras = pytest.importorskip("keras")
@@ -25,7 +26,10 @@ from fnstore.model.folder import save_model_dir  # noqa: E402
 from fnstore.predict.run import predict  # noqa: E402
 from fnstore.store.read import open_store  # noqa: E402
 
+#: the toy genome: random ACGT with an N run at 3000-3500 inside each chromosome
 LENGTHS = {"chrA": 24_000, "chrB": 9_000}
+#: the toy signal: accessibility-like (gamma) values every 25 bp
+BIGWIG = {"span": 25, "step": 25, "values": "gamma"}
 #: tiny architecture: window 240, so chromosome-end padding and pooling both matter
 TINY = {
     "window": 240,
@@ -41,46 +45,22 @@ TINY = {
 # ----------------------------------------------------------------- fixtures
 
 
-def _fasta(path: Path, seed: int) -> Path:
-    rng = np.random.default_rng(seed)
-    with open(path, "w") as fh:
-        for name, n in LENGTHS.items():
-            seq = "".join(rng.choice(list("ACGT"), n))
-            seq = seq[:3000] + "N" * 500 + seq[3500:]  # an N run inside a chromosome
-            fh.write(f">{name}\n" + "".join(seq[i : i + 60] + "\n" for i in range(0, n, 60)))
-    return path
-
-
-def _bigwig(path: Path, seed: int) -> Path:
-    rng = np.random.default_rng(seed)
-    bw = pyBigWig.open(str(path), "w")
-    bw.addHeader(list(LENGTHS.items()))
-    for chrom, n in LENGTHS.items():
-        bw.addEntries(chrom, 0, values=rng.gamma(0.5, 2.0, n // 25).tolist(), span=25, step=25)
-    bw.close()
-    return path
-
-
-def _gz(path: Path, text: str) -> Path:
-    with gzip.open(path, "wt") as fh:
-        fh.write(text)
-    return path
-
-
 def toy_spec(d: Path, cells: tuple[str, ...] = ("X", "Y"), track: str = "DNase") -> dict:
     d.mkdir(parents=True, exist_ok=True)
     spec_cells = {}
     for i, cell in enumerate(cells):
         (d / f"{cell}.meta.txt").write_text(f"{0.5 - i}\tGEPC1\n{0.25 * i}\tGEPC2\n")
         spec_cells[cell] = {
-            "tracks": {track: str(_bigwig(d / f"{cell}.bw", seed=10 + i))},
+            "tracks": {track: str(write_bigwig(d / f"{cell}.bw", LENGTHS, 10 + i, **BIGWIG))},
             "metadata": str(d / f"{cell}.meta.txt"),
         }
     return {
-        "genome": {"fasta": str(_fasta(d / "g.fa", seed=1))},
-        "blacklist": [str(_gz(d / "bl.bed.gz", "chrA\t9000\t10000\n"))],
+        "genome": {"fasta": str(write_fasta(d / "g.fa", LENGTHS, 1, n_run=(3000, 3500)))},
+        "blacklist": [str(write_gz(d / "bl.bed.gz", "chrA\t9000\t10000\n"))],
         "cells": spec_cells,
-        "annotations": {"cpg": str(_gz(d / "cpg.bed.gz", "chrA\t900\t1300\nchrB\t100\t4000\n"))},
+        "annotations": {
+            "cpg": str(write_gz(d / "cpg.bed.gz", "chrA\t900\t1300\nchrB\t100\t4000\n"))
+        },
         "chunks": {"positions": 8192, "bins": 128},
     }
 
@@ -201,7 +181,7 @@ def test_chromosome_ends_are_padded(toy_store, toy_fast):
 
 
 def write_regions(path: Path, rows: list[tuple[str, int]], size: int = 200) -> Path:
-    return _gz(path, "".join(f"{c}\t{s}\t{s + size}\n" for c, s in rows))
+    return write_gz(path, "".join(f"{c}\t{s}\t{s + size}\n" for c, s in rows))
 
 
 def test_regions_same_twice_and_match_chromosome_run(toy_store, tiny_model, toy_fast, tmp_path):
