@@ -158,7 +158,23 @@ def example_store(example_store_path: Path):
 
 
 @pytest.fixture(scope="session")
-def example_dnase_store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def example_dnase(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Synthetic DNase bigWigs for GM12878 and HepG2, shaped like the example's ATAC track."""
+    import yaml
+
+    folder = tmp_path_factory.mktemp("example-dnase-inputs")
+    spec = yaml.safe_load(EXAMPLE_SPEC.read_text())
+    atac = EXAMPLE_DIR / spec["cells"]["GM12878"]["tracks"]["ATAC"]
+    return {
+        cell: write_synthetic_dnase(atac, folder / f"{cell}.DNase.bw", seed=i, scale=1 + i)
+        for i, cell in enumerate(("GM12878", "HepG2"))
+    }
+
+
+@pytest.fixture(scope="session")
+def example_dnase_store_path(
+    example_dnase: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     """The bundled example plus a synthetic DNase track for GM12878 and HepG2, so two
     cells have signal and GM12878 has two tracks (what sampler and export tests need)."""
     import yaml
@@ -167,9 +183,7 @@ def example_dnase_store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     folder = tmp_path_factory.mktemp("example-dnase")
     spec = yaml.safe_load(EXAMPLE_SPEC.read_text())
-    atac = EXAMPLE_DIR / spec["cells"]["GM12878"]["tracks"]["ATAC"]
-    for i, cell in enumerate(("GM12878", "HepG2")):
-        bw = write_synthetic_dnase(atac, folder / f"{cell}.DNase.bw", seed=i, scale=1 + i)
+    for cell, bw in example_dnase.items():
         spec["cells"][cell].setdefault("tracks", {})["DNase"] = str(bw)
     for cell in spec["cells"].values():
         for key, value in list(cell.get("tracks", {}).items()):
