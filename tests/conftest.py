@@ -172,16 +172,10 @@ def example_dnase(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
-def example_dnase_store_path(
-    example_dnase: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    """The bundled example plus a synthetic DNase track for GM12878 and HepG2, so two
-    cells have signal and GM12878 has two tracks (what sampler and export tests need)."""
+def example_dnase_spec(example_dnase: dict[str, Path]) -> dict:
+    """The bundled example's spec with absolute paths, plus the synthetic DNase tracks."""
     import yaml
 
-    from fnstore.build import build_store
-
-    folder = tmp_path_factory.mktemp("example-dnase")
     spec = yaml.safe_load(EXAMPLE_SPEC.read_text())
     for cell, bw in example_dnase.items():
         spec["cells"][cell].setdefault("tracks", {})["DNase"] = str(bw)
@@ -194,8 +188,19 @@ def example_dnase_store_path(
     spec["blacklist"] = [str(EXAMPLE_DIR / b) for b in spec["blacklist"]]
     spec["labels"] = [{"peaks_dir": str(EXAMPLE_DIR / "peaks")}]
     spec["annotations"] = {k: str(EXAMPLE_DIR / v) for k, v in spec["annotations"].items()}
-    path = folder / "example-dnase.zarr"
-    build_store(spec, path, progress=False)
+    return spec
+
+
+@pytest.fixture(scope="session")
+def example_dnase_store_path(
+    example_dnase_spec: dict, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The bundled example plus a synthetic DNase track for GM12878 and HepG2, so two
+    cells have signal and GM12878 has two tracks (what sampler and export tests need)."""
+    from fnstore.build import build_store
+
+    path = tmp_path_factory.mktemp("example-dnase") / "example-dnase.zarr"
+    build_store(example_dnase_spec, path, progress=False)
     return path
 
 

@@ -3,6 +3,7 @@ region files, other stores and cells, and one-line errors."""
 
 from __future__ import annotations
 
+import copy
 import gzip
 import os
 from pathlib import Path
@@ -340,33 +341,53 @@ def test_cli_writes_files(toy_store, tiny_model, tmp_path):
     assert "chrB" in result.output
 
 
-# ----------------------------------------------------------------- real chr20: another store and cell
+# ----------------------------------------------------------------- real data: another store and cell
+
+#: per real store: spec fixture, store fixture, TF, training cells, the other store's cell,
+#: and the start of a 30 kb stretch to predict
+REAL = {
+    "example": (
+        "example_dnase_spec",
+        "example_dnase_store_path",
+        "YY1",
+        ["GM12878"],
+        "HepG2",
+        1_000_000,
+    ),
+    "chr20": ("chr20_spec", "chr20_store_path", "CTCF", ["K562", "A549"], "HepG2", 30_000_000),
+}
 
 
-@pytest.fixture(scope="module")
-def hepg2_store(chr20_spec: dict, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A second chr20 store built for one other cell only (its own store_id and labels)."""
-    spec = dict(chr20_spec)
-    spec["cells"] = {"HepG2": chr20_spec["cells"]["HepG2"]}
-    spec["labels"] = [{**chr20_spec["labels"][0], "tfs": ["CTCF"], "cells": ["HepG2"]}]
-    spec["name"] = "chr20-hepg2"
-    path = tmp_path_factory.mktemp("hepg2") / "hepg2.zarr"
+@pytest.fixture(
+    scope="module",
+    params=["example", pytest.param("chr20", marks=pytest.mark.shared_data)],
+)
+def two_stores(request, tmp_path_factory: pytest.TempPathFactory) -> tuple:
+    """A real store and a second one built for one other cell only (its own store_id and
+    labels); returns (store path, other store path, tf, training cells, other cell, stretch)."""
+    spec_fixture, store_fixture, tf, cells, other, stretch = REAL[request.param]
+    spec = copy.deepcopy(request.getfixturevalue(spec_fixture))
+    spec["cells"] = {other: spec["cells"][other]}
+    spec["labels"] = [{**spec["labels"][0], "tfs": [tf], "cells": [other]}]
+    spec["name"] = f"{request.param}-{other.lower()}"
+    path = tmp_path_factory.mktemp(other) / f"{other}.zarr"
     build_store(spec, path)
-    return path
+    return request.getfixturevalue(store_fixture), path, tf, cells, other, stretch
 
 
 @pytest.mark.slow
-def test_train_on_one_store_predict_on_another(chr20_store_path, hepg2_store, tmp_path):
-    """End to end on real chr20: a tiny model trained (fnstore.train) on K562 and A549
-    of the shared store predicts HepG2 on a second store built for that cell only; the
+def test_train_on_one_store_predict_on_another(two_stores, tmp_path):
+    """End to end on real data: a tiny model trained (fnstore.train) on some cells of the
+    shared store predicts another cell on a second store built for that cell only; the
     four outputs agree bin for bin."""
     import fnstore
 
+    store_path, other_path, tf, cells, cell, stretch = two_stores
     trained = fnstore.train(
-        chr20_store_path,
-        tmp_path / "ctcf",
-        "CTCF",
-        ["K562", "A549"],
+        store_path,
+        tmp_path / tf.lower(),
+        tf,
+        cells,
         tracks=["DNase"],
         hyperparameters=TINY,
         epochs=1,
@@ -377,20 +398,20 @@ def test_train_on_one_store_predict_on_another(chr20_store_path, hepg2_store, tm
     )
     model_dir = Path(trained["model_dir"])
 
-    other = open_store(hepg2_store)
-    assert other.store_id != open_store(chr20_store_path).store_id and other.cells == ["HepG2"]
+    other = open_store(other_path)
+    assert other.store_id != open_store(store_path).store_id and other.cells == [cell]
+    chrom = other.chroms[0]
     # ladder-style regions: a 30 kb stretch, plus the start of a blacklisted stretch
     black = np.flatnonzero(other.blacklist(slice(None)))
     _, bstart = other.bin_coords(black[:5])
-    rows = [("chr20", s) for s in range(30_000_000, 30_030_000, 50)] + [
-        ("chr20", int(s)) for s in bstart
+    assert len(bstart) == 5
+    rows = [(chrom, s) for s in range(stretch, stretch + 30_000, 50)] + [
+        (chrom, int(s)) for s in bstart
     ]
     regions = write_regions(tmp_path / "ladder.bed.gz", rows)
-    res = predict(
-        model_dir, hepg2_store, tmp_path / "out", "HepG2", regions=regions, progress=False
-    )
-    files = res.files["CTCF"]
-    assert files["table"].name == "F.CTCF.HepG2.tab.gz"
+    res = predict(model_dir, other_path, tmp_path / "out", cell, regions=regions, progress=False)
+    files = res.files[tf]
+    assert files["table"].name == f"F.{tf}.{cell}.tab.gz"
     bins, scores = read_predictions(files["zarr"], other)
     for kind in ("table", "bedgraph"):
         b, s = read_predictions(files[kind], other)
@@ -400,14 +421,14 @@ def test_train_on_one_store_predict_on_another(chr20_store_path, hepg2_store, tm
         else:
             assert np.array_equal(b, bins) and np.array_equal(s, scores)
     bw = pyBigWig.open(str(files["bigwig"]))
-    ivs = bw.intervals("chr20")
+    ivs = bw.intervals(chrom)
     bw.close()
-    bw_scores = {int(other.bin_index("chr20", s - 75)): np.float32(v) for s, _, v in ivs}
+    bw_scores = {int(other.bin_index(chrom, s - 75)): np.float32(v) for s, _, v in ivs}
     assert np.array_equal(np.array([bw_scores[b] for b in bins]), scores)
     assert np.all(scores[-5:] == 0) and np.all(scores[:-5] > 0)
     assert scores[:-5].std() > 0
     # the other store's own labels can score it (evaluation)
-    y_other = other.labels([other.task_index("CTCF", "HepG2")], bins)[:, 0]
+    y_other = other.labels([other.task_index(tf, cell)], bins)[:, 0]
     assert set(np.unique(y_other)) <= {0, 1, 2}
 
 
