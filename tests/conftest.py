@@ -158,18 +158,26 @@ def example_store(example_store_path: Path):
 
 
 @pytest.fixture(scope="session")
-def example_dnase_store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bundled example plus a synthetic DNase track for GM12878 and HepG2, so two
-    cells have signal and GM12878 has two tracks (what sampler and export tests need)."""
+def example_dnase(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Synthetic DNase bigWigs for GM12878 and HepG2, shaped like the example's ATAC track."""
     import yaml
 
-    from fnstore.build import build_store
-
-    folder = tmp_path_factory.mktemp("example-dnase")
+    folder = tmp_path_factory.mktemp("example-dnase-inputs")
     spec = yaml.safe_load(EXAMPLE_SPEC.read_text())
     atac = EXAMPLE_DIR / spec["cells"]["GM12878"]["tracks"]["ATAC"]
-    for i, cell in enumerate(("GM12878", "HepG2")):
-        bw = write_synthetic_dnase(atac, folder / f"{cell}.DNase.bw", seed=i, scale=1 + i)
+    return {
+        cell: write_synthetic_dnase(atac, folder / f"{cell}.DNase.bw", seed=i, scale=1 + i)
+        for i, cell in enumerate(("GM12878", "HepG2"))
+    }
+
+
+@pytest.fixture(scope="session")
+def example_dnase_spec(example_dnase: dict[str, Path]) -> dict:
+    """The bundled example's spec with absolute paths, plus the synthetic DNase tracks."""
+    import yaml
+
+    spec = yaml.safe_load(EXAMPLE_SPEC.read_text())
+    for cell, bw in example_dnase.items():
         spec["cells"][cell].setdefault("tracks", {})["DNase"] = str(bw)
     for cell in spec["cells"].values():
         for key, value in list(cell.get("tracks", {}).items()):
@@ -180,8 +188,19 @@ def example_dnase_store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     spec["blacklist"] = [str(EXAMPLE_DIR / b) for b in spec["blacklist"]]
     spec["labels"] = [{"peaks_dir": str(EXAMPLE_DIR / "peaks")}]
     spec["annotations"] = {k: str(EXAMPLE_DIR / v) for k, v in spec["annotations"].items()}
-    path = folder / "example-dnase.zarr"
-    build_store(spec, path, progress=False)
+    return spec
+
+
+@pytest.fixture(scope="session")
+def example_dnase_store_path(
+    example_dnase_spec: dict, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The bundled example plus a synthetic DNase track for GM12878 and HepG2, so two
+    cells have signal and GM12878 has two tracks (what sampler and export tests need)."""
+    from fnstore.build import build_store
+
+    path = tmp_path_factory.mktemp("example-dnase") / "example-dnase.zarr"
+    build_store(example_dnase_spec, path, progress=False)
     return path
 
 

@@ -80,6 +80,11 @@ def write_constant_bigwig(path: Path, lengths: Mapping[str, int], value: float) 
     return path
 
 
+def narrowpeak_row(chrom: str, start: int, end: int) -> str:
+    """One narrowPeak line (score 500, signal 5.0, summit 100)."""
+    return f"{chrom}\t{start}\t{end}\t.\t500\t.\t5.0\t-1\t0.1\t100\n"
+
+
 def write_gz(path: Path, text: str) -> Path:
     with gzip.open(path, "wt") as fh:
         fh.write(text)

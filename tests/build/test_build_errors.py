@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import os
 import signal
 import subprocess
@@ -11,80 +10,15 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pyBigWig
 import pytest
 import yaml
 from click.testing import CliRunner
+from synthetic import narrowpeak_row, write_bigwig, write_gz
 
 from fnstore.build import build_store
 from fnstore.cli import main
 from fnstore.errors import StoreError
 from fnstore.store.read import open_store
-
-LENGTHS = {"chrA": 30_000, "chrB": 12_000}
-
-
-def write_fasta(path: Path, lengths: dict[str, int], seed: int = 0) -> Path:
-    rng = np.random.default_rng(seed)
-    with open(path, "w") as fh:
-        for name, n in lengths.items():
-            seq = "".join(rng.choice(list("ACGT"), n))
-            fh.write(f">{name}\n")
-            fh.writelines(seq[i : i + 60] + "\n" for i in range(0, n, 60))
-    return path
-
-
-def write_bigwig(path: Path, lengths: dict[str, int], seed: int = 0) -> Path:
-    rng = np.random.default_rng(seed)
-    bw = pyBigWig.open(str(path), "w")
-    bw.addHeader(list(lengths.items()))
-    for chrom, n in lengths.items():
-        starts = np.arange(0, n, 100)
-        bw.addEntries(
-            chrom, int(starts[0]), values=rng.random(len(starts)).tolist(), span=50, step=100
-        )
-    bw.close()
-    return path
-
-
-def write_gz(path: Path, text: str) -> Path:
-    with gzip.open(path, "wt") as fh:
-        fh.write(text)
-    return path
-
-
-PEAK = "{c}\t{s}\t{e}\t.\t500\t.\t5.0\t-1\t0.1\t100\n"
-
-
-@pytest.fixture
-def toy(tmp_path: Path) -> dict:
-    """A small, valid spec whose files each test can break."""
-    d = tmp_path / "in"
-    d.mkdir()
-    cons = "".join(PEAK.format(c="chrA", s=s, e=s + 240) for s in (1000, 5000, 20_000))
-    rel = cons + PEAK.format(c="chrB", s=3000, e=3400)
-    spec = {
-        "genome": {"fasta": str(write_fasta(d / "g.fa", LENGTHS))},
-        "blacklist": [str(write_gz(d / "bl.bed.gz", "chrA\t29000\t30000\n"))],
-        "cells": {
-            "X": {
-                "tracks": {"DNase": str(write_bigwig(d / "x.bw", LENGTHS))},
-                "metadata": str(d / "meta.txt"),
-            }
-        },
-        "labels": [
-            {
-                "tf": "CTCF",
-                "cell": "X",
-                "conservative": str(write_gz(d / "c.np.gz", cons)),
-                "relaxed": str(write_gz(d / "r.np.gz", rel)),
-            }
-        ],
-        "annotations": {"cpg": str(write_gz(d / "cpg.bed.gz", "chrA\t900\t1300\nchr1\t5\t10\n"))},
-        "chunks": {"positions": 8192, "bins": 128},
-    }
-    (d / "meta.txt").write_text("0.5\tGEPC1\n-0.25\tGEPC2\n")
-    return spec
 
 
 def run_build(tmp_path: Path, spec: dict, *extra: str):
@@ -127,7 +61,7 @@ def test_missing_file(tmp_path, toy):
 
 
 def test_chrom_name_mismatch_in_peaks(tmp_path, toy):
-    p = write_gz(tmp_path / "in" / "bad.np.gz", PEAK.format(c="A", s=100, e=300))
+    p = write_gz(tmp_path / "in" / "bad.np.gz", narrowpeak_row("A", 100, 300))
     toy["labels"][0]["conservative"] = str(p)
     result, out = run_build(tmp_path, toy)
     assert_one_line_error(result, out, "bad.np.gz", "chromosome names do not match")
@@ -148,14 +82,14 @@ def test_bigwig_from_another_assembly(tmp_path, toy):
 
 
 def test_peaks_past_chromosome_end(tmp_path, toy):
-    write_gz(Path(toy["labels"][0]["conservative"]), PEAK.format(c="chrB", s=11_900, e=12_400))
+    write_gz(Path(toy["labels"][0]["conservative"]), narrowpeak_row("chrB", 11_900, 12_400))
     result, out = run_build(tmp_path, toy)
     assert_one_line_error(result, out, "c.np.gz", "another assembly")
 
 
 def test_truncated_gzip(tmp_path, toy):
     p = Path(toy["labels"][0]["relaxed"])
-    big = "".join(PEAK.format(c="chrA", s=s, e=s + 100) for s in range(0, 29_000, 7))
+    big = "".join(narrowpeak_row("chrA", s, s + 100) for s in range(0, 29_000, 7))
     write_gz(p, big)
     data = p.read_bytes()
     p.write_bytes(data[: len(data) // 2])
@@ -180,7 +114,7 @@ def test_empty_bigwig_file(tmp_path, toy):
 def test_malformed_narrowpeak_row(tmp_path, toy):
     write_gz(
         Path(toy["labels"][0]["conservative"]),
-        PEAK.format(c="chrA", s=100, e=300) + "chrA\tten\t400\n",
+        narrowpeak_row("chrA", 100, 300) + "chrA\tten\t400\n",
     )
     result, out = run_build(tmp_path, toy)
     assert_one_line_error(result, out, "c.np.gz", "line 2", "malformed")
@@ -331,7 +265,7 @@ def test_resume_refuses_changed_inputs(tmp_path, toy):
     spec_path.write_text(yaml.safe_dump(toy))
     out = tmp_path / "out.zarr"
     build_store(str(spec_path), out)
-    write_gz(Path(toy["labels"][0]["conservative"]), PEAK.format(c="chrA", s=100, e=300))
+    write_gz(Path(toy["labels"][0]["conservative"]), narrowpeak_row("chrA", 100, 300))
     result = CliRunner().invoke(main, ["build", str(spec_path), str(out), "--resume", "--quiet"])
     assert result.exit_code == 1 and "changed" in result.output
 

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import zarr
-from test_build_errors import toy  # noqa: F401  (the fixture, shared with those tests)
 
 from fnstore.build import BuildResult, build_store
 from fnstore.store.layout import PROGRESS_ARRAY
@@ -17,7 +16,7 @@ from fnstore.store.read import open_store
 from fnstore.store.validate import ValidateResult, layout_of, validate_store
 
 
-def test_build_result_to_dict_and_summary(tmp_path: Path, toy: dict) -> None:  # noqa: F811
+def test_build_result_to_dict_and_summary(tmp_path: Path, toy: dict) -> None:
     result = build_store(toy, tmp_path / "t.zarr")
     assert isinstance(result, BuildResult)
     d = result.to_dict()
@@ -39,7 +38,7 @@ def test_build_result_to_dict_and_summary(tmp_path: Path, toy: dict) -> None:  #
     assert again.already_complete and again.summary().endswith("already complete; nothing to do")
 
 
-def test_zip_build_reports_the_zip_and_leaves_no_temporaries(tmp_path: Path, toy: dict) -> None:  # noqa: F811
+def test_zip_build_reports_the_zip_and_leaves_no_temporaries(tmp_path: Path, toy: dict) -> None:
     result = build_store(toy, tmp_path / "t.zip")
     assert result.store == str(tmp_path / "t.zip")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "t.zip"]  # inputs and the zip
@@ -48,7 +47,7 @@ def test_zip_build_reports_the_zip_and_leaves_no_temporaries(tmp_path: Path, toy
     assert validate_store(tmp_path / "t.zip").ok
 
 
-def test_validate_result_faces(tmp_path: Path, toy: dict) -> None:  # noqa: F811
+def test_validate_result_faces(tmp_path: Path, toy: dict) -> None:
     build_store(toy, tmp_path / "t.zarr")
     good = validate_store(tmp_path / "t.zarr")
     assert isinstance(good, ValidateResult)
@@ -63,7 +62,7 @@ def test_validate_result_faces(tmp_path: Path, toy: dict) -> None:  # noqa: F811
     assert bad.to_dict()["problems"] == [bad[0]] and bad.summary() == f"FAIL {bad[0]}"
 
 
-def test_layout_of_a_store_predicts_its_arrays(tmp_path: Path, toy: dict) -> None:  # noqa: F811
+def test_layout_of_a_store_predicts_its_arrays(tmp_path: Path, toy: dict) -> None:
     build_store(toy, tmp_path / "t.zarr")
     store = open_store(tmp_path / "t.zarr")
     layout = layout_of(store)

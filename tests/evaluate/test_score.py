@@ -415,19 +415,32 @@ def test_cli_ensemble(tmp_path: Path) -> None:
     )
 
 
-# --------------------------------------------------------------------------- real chr20 store
+# --------------------------------------------------------------------------- real stores
 
 
-def test_evaluate_on_real_chr20_store(tmp_path: Path, chr20_store: Store) -> None:
-    """All 1.26 M chr20 bins, real EGR1 peaks (with a relaxed set, so ambiguous bins) and blacklist."""
-    task = chr20_store.task_index("EGR1", "GM12878")
-    labels = chr20_store.labels(tasks=[task])[:, 0]
-    blacklist = chr20_store.blacklist()
+@pytest.fixture(
+    params=[
+        pytest.param(("example_store", "YY1", "HepG2"), id="example"),
+        pytest.param(("chr20_store", "EGR1", "GM12878"), id="chr20", marks=pytest.mark.shared_data),
+    ]
+)
+def real_task(request) -> tuple[Store, str, str]:
+    """A real store (the bundled example, or all of chr20) and a task with a relaxed peak set."""
+    fixture, tf, cell = request.param
+    return request.getfixturevalue(fixture), tf, cell
+
+
+def test_evaluate_on_a_real_store(tmp_path: Path, real_task: tuple[Store, str, str]) -> None:
+    """Every bin of a real store, real peaks (with a relaxed set, so ambiguous bins) and blacklist."""
+    store, tf, cell = real_task
+    task = store.task_index(tf, cell)
+    labels = store.labels(tasks=[task])[:, 0]
+    blacklist = store.blacklist()
     rng = np.random.default_rng(0)
     scores = (rng.random(labels.size) + 0.8 * (labels == BOUND)).astype(np.float32)
-    path = tmp_path / "F.EGR1.GM12878.tab.gz"
-    write_predictions(path, chr20_store, np.arange(chr20_store.n_bins), scores)
-    (res,) = evaluate([path], chr20_store, "EGR1", "GM12878")
+    path = tmp_path / f"F.{tf}.{cell}.tab.gz"
+    write_predictions(path, store, np.arange(store.n_bins), scores)
+    (res,) = evaluate([path], store, tf, cell)
     n_bound, n_unbound = int(np.sum(labels == BOUND)), int(np.sum(labels == UNBOUND))
     assert np.any(labels == AMBIGUOUS) and blacklist.any() and n_bound > 100
     assert res["n"] == n_bound + n_unbound - int(

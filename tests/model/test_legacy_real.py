@@ -19,25 +19,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from synthetic import write_constant_bigwig
 
 LEGACY = "HNF4A_onePeak_Unique35_DGF"
-CHR20_LENGTH = 63_025_520
+CHR20 = {"chr20": 63_025_520}
 N_BOUND, N_RANDOM = 500, 2000
 MIN_AUROC = 0.75
 #: an import without the kernel flip must rank no better than this (measured 0.535)
 MAX_AUROC_UNFLIPPED = 0.65
 #: legacy bigWig name -> store track name
 ALIASES = {"DGF": "DNase", "Unique35": "mappability"}
-
-
-def constant_bigwig(out: Path, value: float) -> Path:
-    import pyBigWig
-
-    bw = pyBigWig.open(str(out), "w")
-    bw.addHeader([("chr20", CHR20_LENGTH)])
-    bw.addEntries(["chr20"], [0], ends=[CHR20_LENGTH], values=[value])
-    bw.close()
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +39,8 @@ def hepg2_store(shared_data: Path, synthetic_dnase: dict[str, Path], tmp_path_fa
 
     work = tmp_path_factory.mktemp("legacy_real")
     tracks = {
-        "mappability": str(constant_bigwig(work / "unique35.bw", 1.0)),
-        "DNase": str(constant_bigwig(work / "dnase_zero.bw", 0.0)),
+        "mappability": str(write_constant_bigwig(work / "unique35.bw", CHR20, 1.0)),
+        "DNase": str(write_constant_bigwig(work / "dnase_zero.bw", CHR20, 0.0)),
         "DNase_synthetic": str(synthetic_dnase["HepG2"]),
     }
     spec = {

@@ -3,6 +3,7 @@ region files, other stores and cells, and one-line errors."""
 
 from __future__ import annotations
 
+import copy
 import gzip
 import os
 from pathlib import Path
@@ -11,6 +12,7 @@ import numpy as np
 import pyBigWig
 import pytest
 from click.testing import CliRunner
+from synthetic import write_bigwig, write_fasta, write_gz
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 keras = pytest.importorskip("keras")
@@ -25,7 +27,10 @@ from fnstore.model.folder import save_model_dir  # noqa: E402
 from fnstore.predict.run import predict  # noqa: E402
 from fnstore.store.read import open_store  # noqa: E402
 
+#: the toy genome: random ACGT with an N run at 3000-3500 inside each chromosome
 LENGTHS = {"chrA": 24_000, "chrB": 9_000}
+#: the toy signal: accessibility-like (gamma) values every 25 bp
+BIGWIG = {"span": 25, "step": 25, "values": "gamma"}
 #: tiny architecture: window 240, so chromosome-end padding and pooling both matter
 TINY = {
     "window": 240,
@@ -41,46 +46,22 @@ TINY = {
 # ----------------------------------------------------------------- fixtures
 
 
-def _fasta(path: Path, seed: int) -> Path:
-    rng = np.random.default_rng(seed)
-    with open(path, "w") as fh:
-        for name, n in LENGTHS.items():
-            seq = "".join(rng.choice(list("ACGT"), n))
-            seq = seq[:3000] + "N" * 500 + seq[3500:]  # an N run inside a chromosome
-            fh.write(f">{name}\n" + "".join(seq[i : i + 60] + "\n" for i in range(0, n, 60)))
-    return path
-
-
-def _bigwig(path: Path, seed: int) -> Path:
-    rng = np.random.default_rng(seed)
-    bw = pyBigWig.open(str(path), "w")
-    bw.addHeader(list(LENGTHS.items()))
-    for chrom, n in LENGTHS.items():
-        bw.addEntries(chrom, 0, values=rng.gamma(0.5, 2.0, n // 25).tolist(), span=25, step=25)
-    bw.close()
-    return path
-
-
-def _gz(path: Path, text: str) -> Path:
-    with gzip.open(path, "wt") as fh:
-        fh.write(text)
-    return path
-
-
 def toy_spec(d: Path, cells: tuple[str, ...] = ("X", "Y"), track: str = "DNase") -> dict:
     d.mkdir(parents=True, exist_ok=True)
     spec_cells = {}
     for i, cell in enumerate(cells):
         (d / f"{cell}.meta.txt").write_text(f"{0.5 - i}\tGEPC1\n{0.25 * i}\tGEPC2\n")
         spec_cells[cell] = {
-            "tracks": {track: str(_bigwig(d / f"{cell}.bw", seed=10 + i))},
+            "tracks": {track: str(write_bigwig(d / f"{cell}.bw", LENGTHS, 10 + i, **BIGWIG))},
             "metadata": str(d / f"{cell}.meta.txt"),
         }
     return {
-        "genome": {"fasta": str(_fasta(d / "g.fa", seed=1))},
-        "blacklist": [str(_gz(d / "bl.bed.gz", "chrA\t9000\t10000\n"))],
+        "genome": {"fasta": str(write_fasta(d / "g.fa", LENGTHS, 1, n_run=(3000, 3500)))},
+        "blacklist": [str(write_gz(d / "bl.bed.gz", "chrA\t9000\t10000\n"))],
         "cells": spec_cells,
-        "annotations": {"cpg": str(_gz(d / "cpg.bed.gz", "chrA\t900\t1300\nchrB\t100\t4000\n"))},
+        "annotations": {
+            "cpg": str(write_gz(d / "cpg.bed.gz", "chrA\t900\t1300\nchrB\t100\t4000\n"))
+        },
         "chunks": {"positions": 8192, "bins": 128},
     }
 
@@ -201,7 +182,7 @@ def test_chromosome_ends_are_padded(toy_store, toy_fast):
 
 
 def write_regions(path: Path, rows: list[tuple[str, int]], size: int = 200) -> Path:
-    return _gz(path, "".join(f"{c}\t{s}\t{s + size}\n" for c, s in rows))
+    return write_gz(path, "".join(f"{c}\t{s}\t{s + size}\n" for c, s in rows))
 
 
 def test_regions_same_twice_and_match_chromosome_run(toy_store, tiny_model, toy_fast, tmp_path):
@@ -360,33 +341,53 @@ def test_cli_writes_files(toy_store, tiny_model, tmp_path):
     assert "chrB" in result.output
 
 
-# ----------------------------------------------------------------- real chr20: another store and cell
+# ----------------------------------------------------------------- real data: another store and cell
+
+#: per real store: spec fixture, store fixture, TF, training cells, the other store's cell,
+#: and the start of a 30 kb stretch to predict
+REAL = {
+    "example": (
+        "example_dnase_spec",
+        "example_dnase_store_path",
+        "YY1",
+        ["GM12878"],
+        "HepG2",
+        1_000_000,
+    ),
+    "chr20": ("chr20_spec", "chr20_store_path", "CTCF", ["K562", "A549"], "HepG2", 30_000_000),
+}
 
 
-@pytest.fixture(scope="module")
-def hepg2_store(chr20_spec: dict, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A second chr20 store built for one other cell only (its own store_id and labels)."""
-    spec = dict(chr20_spec)
-    spec["cells"] = {"HepG2": chr20_spec["cells"]["HepG2"]}
-    spec["labels"] = [{**chr20_spec["labels"][0], "tfs": ["CTCF"], "cells": ["HepG2"]}]
-    spec["name"] = "chr20-hepg2"
-    path = tmp_path_factory.mktemp("hepg2") / "hepg2.zarr"
+@pytest.fixture(
+    scope="module",
+    params=["example", pytest.param("chr20", marks=pytest.mark.shared_data)],
+)
+def two_stores(request, tmp_path_factory: pytest.TempPathFactory) -> tuple:
+    """A real store and a second one built for one other cell only (its own store_id and
+    labels); returns (store path, other store path, tf, training cells, other cell, stretch)."""
+    spec_fixture, store_fixture, tf, cells, other, stretch = REAL[request.param]
+    spec = copy.deepcopy(request.getfixturevalue(spec_fixture))
+    spec["cells"] = {other: spec["cells"][other]}
+    spec["labels"] = [{**spec["labels"][0], "tfs": [tf], "cells": [other]}]
+    spec["name"] = f"{request.param}-{other.lower()}"
+    path = tmp_path_factory.mktemp(other) / f"{other}.zarr"
     build_store(spec, path)
-    return path
+    return request.getfixturevalue(store_fixture), path, tf, cells, other, stretch
 
 
 @pytest.mark.slow
-def test_train_on_one_store_predict_on_another(chr20_store_path, hepg2_store, tmp_path):
-    """End to end on real chr20: a tiny model trained (fnstore.train) on K562 and A549
-    of the shared store predicts HepG2 on a second store built for that cell only; the
+def test_train_on_one_store_predict_on_another(two_stores, tmp_path):
+    """End to end on real data: a tiny model trained (fnstore.train) on some cells of the
+    shared store predicts another cell on a second store built for that cell only; the
     four outputs agree bin for bin."""
     import fnstore
 
+    store_path, other_path, tf, cells, cell, stretch = two_stores
     trained = fnstore.train(
-        chr20_store_path,
-        tmp_path / "ctcf",
-        "CTCF",
-        ["K562", "A549"],
+        store_path,
+        tmp_path / tf.lower(),
+        tf,
+        cells,
         tracks=["DNase"],
         hyperparameters=TINY,
         epochs=1,
@@ -397,20 +398,20 @@ def test_train_on_one_store_predict_on_another(chr20_store_path, hepg2_store, tm
     )
     model_dir = Path(trained["model_dir"])
 
-    other = open_store(hepg2_store)
-    assert other.store_id != open_store(chr20_store_path).store_id and other.cells == ["HepG2"]
+    other = open_store(other_path)
+    assert other.store_id != open_store(store_path).store_id and other.cells == [cell]
+    chrom = other.chroms[0]
     # ladder-style regions: a 30 kb stretch, plus the start of a blacklisted stretch
     black = np.flatnonzero(other.blacklist(slice(None)))
     _, bstart = other.bin_coords(black[:5])
-    rows = [("chr20", s) for s in range(30_000_000, 30_030_000, 50)] + [
-        ("chr20", int(s)) for s in bstart
+    assert len(bstart) == 5
+    rows = [(chrom, s) for s in range(stretch, stretch + 30_000, 50)] + [
+        (chrom, int(s)) for s in bstart
     ]
     regions = write_regions(tmp_path / "ladder.bed.gz", rows)
-    res = predict(
-        model_dir, hepg2_store, tmp_path / "out", "HepG2", regions=regions, progress=False
-    )
-    files = res.files["CTCF"]
-    assert files["table"].name == "F.CTCF.HepG2.tab.gz"
+    res = predict(model_dir, other_path, tmp_path / "out", cell, regions=regions, progress=False)
+    files = res.files[tf]
+    assert files["table"].name == f"F.{tf}.{cell}.tab.gz"
     bins, scores = read_predictions(files["zarr"], other)
     for kind in ("table", "bedgraph"):
         b, s = read_predictions(files[kind], other)
@@ -420,14 +421,14 @@ def test_train_on_one_store_predict_on_another(chr20_store_path, hepg2_store, tm
         else:
             assert np.array_equal(b, bins) and np.array_equal(s, scores)
     bw = pyBigWig.open(str(files["bigwig"]))
-    ivs = bw.intervals("chr20")
+    ivs = bw.intervals(chrom)
     bw.close()
-    bw_scores = {int(other.bin_index("chr20", s - 75)): np.float32(v) for s, _, v in ivs}
+    bw_scores = {int(other.bin_index(chrom, s - 75)): np.float32(v) for s, _, v in ivs}
     assert np.array_equal(np.array([bw_scores[b] for b in bins]), scores)
     assert np.all(scores[-5:] == 0) and np.all(scores[:-5] > 0)
     assert scores[:-5].std() > 0
     # the other store's own labels can score it (evaluation)
-    y_other = other.labels([other.task_index("CTCF", "HepG2")], bins)[:, 0]
+    y_other = other.labels([other.task_index(tf, cell)], bins)[:, 0]
     assert set(np.unique(y_other)) <= {0, 1, 2}
 
 
