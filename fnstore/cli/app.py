@@ -1,11 +1,18 @@
 """The ``fnstore`` command group; the command families register on it.
 
 Heavy libraries (TensorFlow/Keras, matplotlib) are imported inside the commands that need
-them, so ``fnstore --help`` and ``fnstore info`` start instantly. Every expected failure
-is an :class:`fnstore.errors.FnstoreError` and is printed as one line with exit code 1.
+them, so ``fnstore --help`` and ``fnstore info`` start instantly. Every failure is printed
+as one line ``Error: <file>: <problem>`` with exit code 1; ``--verbose`` shows the full
+traceback and the deep-learning framework's own start-up logging instead.
 """
 
 from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import sys
+from collections.abc import Iterator
 
 import click
 
@@ -13,22 +20,74 @@ from fnstore import __version__
 from fnstore.errors import FnstoreError
 
 
+def error_line(exc: BaseException) -> str:
+    """The one line a user sees for ``exc``: the file first where there is one."""
+    if isinstance(exc, FnstoreError):
+        return f"Error: {exc}"
+    if isinstance(exc, OSError) and exc.strerror:
+        where = exc.filename if exc.filename is not None else None
+        return f"Error: {where}: {exc.strerror}" if where else f"Error: {exc.strerror}"
+    return f"Error: unexpected {type(exc).__name__}: {exc} (rerun with --verbose for details)"
+
+
+@contextlib.contextmanager
+def muted_native_stderr() -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null: TensorFlow's C++ (absl) start-up logging
+    ignores ``TF_CPP_MIN_LOG_LEVEL`` and writes there directly while it is imported."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def load_keras_quietly() -> None:
+    """Import Keras (and its backend) once, with the native start-up noise muted."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if "keras" in sys.modules:
+        return
+    with muted_native_stderr():
+        importlib.import_module("keras")
+
+
+class KerasCommand(click.Command):
+    """A command that uses Keras: the framework is imported, its C++ start-up logging
+    muted (unless ``--verbose``), once the command's arguments are parsed, so ``--help``
+    and usage errors stay instant."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        if not ctx.find_root().params.get("verbose"):
+            load_keras_quietly()
+        return super().invoke(ctx)
+
+
 class OneLineErrors(click.Group):
-    """The one place where an expected failure becomes ``Error: <file>: <problem>``.
+    """The one place where a failure becomes ``Error: <file>: <problem>``.
 
     Handling it at the group rather than per command also covers what option callbacks
-    raise while a command's arguments are parsed.
+    raise while a command's arguments are parsed. Click's own usage errors and exits pass
+    through untouched.
     """
 
     def invoke(self, ctx: click.Context) -> object:
+        verbose = bool(ctx.params.get("verbose"))
         try:
             return super().invoke(ctx)
-        except FnstoreError as exc:
-            click.echo(f"Error: {exc}", err=True)
-            ctx.exit(1)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+            raise
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             ctx.exit(130)
+        except Exception as exc:
+            if verbose:
+                raise
+            click.echo(error_line(exc), err=True)
+            ctx.exit(1)
 
 
 @click.group(
@@ -36,7 +95,10 @@ class OneLineErrors(click.Group):
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, prog_name="fnstore")
-def main() -> None:
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Full tracebacks and framework logging on failure."
+)
+def main(verbose: bool) -> None:
     """fnstore: build a FactorNet-style Zarr store once, train many models against it,
     predict, evaluate and export.
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from fnstore.cli.app import main
+from fnstore.cli.app import KerasCommand, main
 
 
-@main.command()
+@main.command(cls=KerasCommand)
 @click.argument("outdir", required=False, default="fnstore-demo", type=click.Path(file_okay=False))
 @click.option(
     "--epochs",

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from fnstore.cli.app import main
+from fnstore.cli.app import KerasCommand, main
 from fnstore.cli.options import split_csv
 
 
-@main.command()
+@main.command(cls=KerasCommand)
 @click.argument("model_dir", type=click.Path(file_okay=False))
 @click.argument("store", type=str)
 @click.argument("out", type=click.Path(file_okay=False))
@@ -90,7 +90,7 @@ def motifs(
     click.echo(f"wrote {out}/kernels.meme, matches.tsv, kernels.npz, summary.json, logos")
 
 
-@main.command()
+@main.command(cls=KerasCommand)
 @click.argument("model_dir", type=click.Path(file_okay=False))
 @click.argument("store", type=str)
 @click.argument("out", type=click.Path())
@@ -124,7 +124,7 @@ def saliency(
     click.echo(f"{result['tf']} output {scores}; wrote {', '.join(result['files'].values())}")
 
 
-@main.command("import-legacy")
+@main.command("import-legacy", cls=KerasCommand)
 @click.argument("legacy_dir", type=click.Path(file_okay=False))
 @click.argument("model_dir", type=click.Path(file_okay=False))
 @click.option(

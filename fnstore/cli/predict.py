@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from fnstore.cli.app import main
+from fnstore.cli.app import KerasCommand, main
 from fnstore.cli.options import (
     choice_option,
     chroms_option,
@@ -19,7 +19,7 @@ from fnstore.cli.options import (
 )
 
 
-@main.command()
+@main.command(cls=KerasCommand)
 @click.argument("model_dir", type=click.Path(file_okay=False))
 @click.argument("store", type=str)
 @click.argument("out", type=click.Path(file_okay=False))

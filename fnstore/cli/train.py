@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from fnstore.cli.app import main
+from fnstore.cli.app import KerasCommand, main
 from fnstore.cli.options import split_csv
 from fnstore.training.config import TrainConfig, cli_fields, field_default, option_decl
 
@@ -92,7 +92,7 @@ def knob_values(values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@main.command()
+@main.command(cls=KerasCommand)
 @click.argument("store", type=str)
 @click.argument("model_dir", type=click.Path(file_okay=False))
 @click.option(
