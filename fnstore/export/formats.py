@@ -81,7 +81,22 @@ class ExportResult:
 
 
 def format_for(what: str, out: str | os.PathLike, fmt: str | None) -> str:
-    """The format asked for, or the one OUT's suffix implies (``.tsv.gz`` labels = DREAM TSV)."""
+    """The format asked for, or the one OUT's suffix implies (``.tsv.gz`` labels = DREAM TSV).
+
+    Parameters
+    ----------
+    what : str
+        The kind of export, a key of :data:`FORMATS`.
+    out : str or os.PathLike
+        The output file or folder; a folder without ``fmt`` gets the kind's first format.
+    fmt : str or None
+        The format asked for (any case), or None to infer it from ``out``.
+
+    Returns
+    -------
+    str
+        A lower-case format of ``FORMATS[what]``; anything else is an :class:`InputError`.
+    """
     if what not in FORMATS:
         raise InputError("--what", f"{what!r} is not one of {', '.join(FORMATS)}")
     allowed = FORMATS[what]
@@ -91,7 +106,7 @@ def format_for(what: str, out: str | os.PathLike, fmt: str | None) -> str:
         if guess == "tsv" and what == "labels":
             guess = "dream"
         if guess is None:
-            if is_folder(out):
+            if _is_folder(out):
                 return allowed[0]
             raise InputError(
                 out, f"cannot tell the format from the name; pass --format ({', '.join(allowed)})"
@@ -103,7 +118,7 @@ def format_for(what: str, out: str | os.PathLike, fmt: str | None) -> str:
     return fmt
 
 
-def is_folder(out: str | os.PathLike) -> bool:
+def _is_folder(out: str | os.PathLike) -> bool:
     """Whether OUT names a folder: an existing one, a trailing separator, or no known suffix."""
     p = Path(out)
     return (
@@ -114,12 +129,29 @@ def is_folder(out: str | os.PathLike) -> bool:
 
 
 def targets(out: str | os.PathLike, names: list[str], fmt: str, what: str) -> list[Path]:
-    """One path per output: OUT itself for a single output, else files inside folder OUT."""
+    """One path per output: OUT itself for a single output, else files inside folder OUT.
+
+    Parameters
+    ----------
+    out : str or os.PathLike
+        The output file or folder (created, or its parent created, here).
+    names : list of str
+        One name per output (e.g. TF, or ``cell.track``); file names inside a folder.
+    fmt : str
+        The format, which sets the file extension inside a folder.
+    what : str
+        The kind of output, for the error when several outputs meet a file name.
+
+    Returns
+    -------
+    list of pathlib.Path
+        One per name, in order.
+    """
     p = Path(out)
-    if len(names) == 1 and not is_folder(out):
+    if len(names) == 1 and not _is_folder(out):
         p.parent.mkdir(parents=True, exist_ok=True)
         return [p]
-    if not is_folder(out):
+    if not _is_folder(out):
         raise InputError(
             out,
             f"the selection gives {len(names)} {what} files ({', '.join(names[:5])}"
@@ -130,7 +162,17 @@ def targets(out: str | os.PathLike, names: list[str], fmt: str, what: str) -> li
 
 
 def single(out: str | os.PathLike) -> Path:
-    """OUT as the one file an export writes (its folder created)."""
+    """OUT as the one file an export writes (its folder created).
+
+    Parameters
+    ----------
+    out : str or os.PathLike
+        The output file; an existing folder is an :class:`InputError`.
+
+    Returns
+    -------
+    pathlib.Path
+    """
     p = Path(out)
     if p.is_dir():
         raise InputError(out, "is a folder; this export writes one file")
@@ -139,7 +181,20 @@ def single(out: str | os.PathLike) -> Path:
 
 
 def sidecar(path: Path, tag: str) -> Path:
-    """``features.tsv.gz`` -> ``features.cells.tsv.gz``: small companion tables."""
+    """``features.tsv.gz`` -> ``features.cells.tsv.gz``: small companion tables.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The main output file.
+    tag : str
+        Inserted before the known suffix (or the last one).
+
+    Returns
+    -------
+    pathlib.Path
+        In the same folder.
+    """
     name = path.name
     suffix = next((s for s, _ in SUFFIXES if name.endswith(s)), path.suffix)
     return path.with_name(f"{name[: len(name) - len(suffix)]}.{tag}{suffix}")

@@ -49,6 +49,34 @@ def export(
     ``fmt`` defaults to what the name of ``out`` says (``.tsv.gz`` labels are an
     ENCODE-DREAM TSV). Outputs that are naturally several files (a DREAM TSV per TF, a
     bigWig per cell x track) go into folder ``out`` unless the selection gives just one.
+
+    Parameters
+    ----------
+    store : str, os.PathLike or Store
+        The store, or its path.
+    out : str or os.PathLike
+        Output file, or folder for several files.
+    what : str
+        ``"labels"``, ``"features"``, ``"signals"``, ``"sequence"`` or ``"bins"``.
+    fmt : str, optional
+        One of ``FORMATS[what]``; default from the name of ``out``.
+    chroms, tf, cell, tracks : str or sequence of str, optional
+        Selectors; each takes a list or comma-separated names, None for all. ``tf`` does
+        not apply to signals, ``tracks`` only to signals.
+    regions : str, os.PathLike or sequence of tuple, optional
+        A BED path or ``(chrom, start, end)`` tuples: bins overlapping them (for signals,
+        the bases inside them).
+    label : str, optional
+        ``"B"``, ``"U"`` or ``"A"``: keep bins where any selected task has that label.
+    window, shift : int
+        Sequence exports only: window length in bp (default the bin size) and shift in bp.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    ExportResult
+        Kind, format, files written and row (or entry) count.
     """
     st = store if isinstance(store, Store) else open_store(store)
     fmt = format_for(what, out, fmt)

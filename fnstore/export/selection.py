@@ -38,7 +38,18 @@ class Selection:
 
 
 def as_list(value: str | Sequence[str] | None) -> list[str] | None:
-    """``"a,b"`` or ``["a", "b,c"]`` -> ``["a", "b", "c"]``; None (or nothing) -> None."""
+    """``"a,b"`` or ``["a", "b,c"]`` -> ``["a", "b", "c"]``; None (or nothing) -> None.
+
+    Parameters
+    ----------
+    value : str, sequence of str or None
+        Names, each possibly comma-separated.
+
+    Returns
+    -------
+    list of str or None
+        The names in order, empty items dropped; None when there are none.
+    """
     if value is None:
         return None
     items = [value] if isinstance(value, str) else list(value)
@@ -53,7 +64,25 @@ def select(
     cell: str | Sequence[str] | None = None,
     label: str | None = None,
 ) -> Selection:
-    """Resolve selectors against the store; unknown TF, cell or chromosome is a StoreError."""
+    """Resolve selectors against the store; unknown TF, cell or chromosome is a StoreError.
+
+    Parameters
+    ----------
+    store : Store
+        The store to select from.
+    chroms, tf, cell : str or sequence of str, optional
+        Names (lists or comma-separated); None for all.
+    regions : str, os.PathLike or sequence of tuple, optional
+        A BED path or ``(chrom, start, end)`` tuples; bins overlapping them by >= 1 bp.
+    label : str, optional
+        ``"B"``, ``"U"`` or ``"A"`` (any case): keep bins where any selected task has that
+        label; needs at least one task.
+
+    Returns
+    -------
+    Selection
+        Merged global bin ranges, the tasks in store order, and the label code or None.
+    """
     chrom_list, tfs, cells = as_list(chroms), as_list(tf), as_list(cell)
     for t in tfs or []:
         store.tasks_for(tf=t)
@@ -87,6 +116,20 @@ def iter_bin_blocks(
 
     Grouping by chunk means each compressed chunk is decoded once, even when a BED of
     thousands of small regions selects many pieces of it.
+
+    Parameters
+    ----------
+    ranges : sequence of tuple of int
+        Sorted, non-overlapping half-open global bin ranges (as in :class:`Selection`).
+    chunk : int
+        The store's bin chunk size.
+    max_rows : int, optional
+        Largest block; None: a whole chunk's worth.
+
+    Yields
+    ------
+    numpy.ndarray
+        int64 global bin indices, all in one bin chunk.
     """
     pending: list[np.ndarray] = []
     current = -1
@@ -115,17 +158,45 @@ def _take(block: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return block if len(block) == len(idx) else block[idx - idx[0]]
 
 
-def read_labels(store: Store, tasks: list[Task], idx: np.ndarray) -> np.ndarray:
+def _read_labels(store: Store, tasks: list[Task], idx: np.ndarray) -> np.ndarray:
     if not tasks:
         return np.zeros((len(idx), 0), dtype=np.int8)
     return _take(store.labels([t.index for t in tasks], slice(int(idx[0]), int(idx[-1]) + 1)), idx)
 
 
 def read_annotations(store: Store, idx: np.ndarray) -> np.ndarray:
+    """Annotation flags of a block of bins, read as one slice.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    idx : numpy.ndarray
+        Sorted global bin indices within one bin chunk (a block of :func:`iter_bin_blocks`).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(len(idx), n_annotations)``.
+    """
     return _take(store.annotations(slice(int(idx[0]), int(idx[-1]) + 1)), idx)
 
 
 def read_blacklist(store: Store, idx: np.ndarray) -> np.ndarray:
+    """Blacklist flags of a block of bins, read as one slice.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    idx : numpy.ndarray
+        Sorted global bin indices within one bin chunk (a block of :func:`iter_bin_blocks`).
+
+    Returns
+    -------
+    numpy.ndarray
+        bool, one per bin.
+    """
     return _take(store.blacklist(slice(int(idx[0]), int(idx[-1]) + 1)), idx)
 
 
@@ -136,14 +207,34 @@ def blocks(
     max_rows: int | None = None,
     desc: str = "export",
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """``(bin indices, labels of sel.tasks)`` per block, after the label filter; shows progress."""
+    """``(bin indices, labels of sel.tasks)`` per block, after the label filter; shows progress.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    sel : Selection
+        What to read.
+    progress : bool
+        Show a progress bar (counting bins before the label filter).
+    max_rows : int, optional
+        Largest block (see :func:`iter_bin_blocks`).
+    desc : str
+        Progress bar label.
+
+    Yields
+    ------
+    tuple of numpy.ndarray
+        int64 global bin indices and int8 labels ``(n, len(sel.tasks))``; blocks the label
+        filter empties are skipped.
+    """
     from tqdm.auto import tqdm
 
     with tqdm(
         total=sel.n_bins, unit="bin", unit_scale=True, desc=desc, disable=not progress
     ) as bar:
         for idx in iter_bin_blocks(sel.ranges, store.bin_chunk, max_rows):
-            labels = read_labels(store, sel.tasks, idx)
+            labels = _read_labels(store, sel.tasks, idx)
             bar.update(len(idx))
             if sel.label is not None:
                 keep = (labels == sel.label).any(axis=1)
@@ -156,27 +247,68 @@ def blocks(
 
 
 def coords(store: Store, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Chromosome names (bytes), starts and ends of global bins."""
+    """Chromosome names (bytes), starts and ends of global bins.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    idx : numpy.ndarray
+        Global bin indices.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(chrom, start, end)``: ``S`` bytes names, int64 chrom-local bp (end exclusive).
+    """
     chrom, start = store.bin_coords(idx)
     names = np.array(store.chroms, dtype="S")[chrom]
     return names, start, start + store.bin_size
 
 
 def coord_columns(store: Store, idx: np.ndarray) -> dict[str, np.ndarray]:
-    """``chrom`` (str), ``start`` and ``end`` columns of global bins, for table-like writers."""
+    """``chrom`` (str), ``start`` and ``end`` columns of global bins, for table-like writers.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    idx : numpy.ndarray
+        Global bin indices.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Unicode chromosome names and int64 starts and ends in bp.
+    """
     chrom, start, end = coords(store, idx)
     return {"chrom": chrom.astype(str), "start": start, "end": end}
 
 
-def chrom_dtype(store: Store) -> str:
+def _chrom_dtype(store: Store) -> str:
     """NumPy string dtype wide enough for every chromosome name."""
     return f"U{max(len(c) for c in store.chroms)}"
 
 
 def coord_dtypes(store: Store, index: str = "bin", **more: Any) -> dict[str, Any]:
-    """Column dtypes of an npz/HDF5 table: bin coordinates, the bin index, then ``more``."""
+    """Column dtypes of an npz/HDF5 table: bin coordinates, the bin index, then ``more``.
+
+    Parameters
+    ----------
+    store : Store
+        The store (its chromosome names set the ``chrom`` string width).
+    index : str
+        Name of the int64 bin index column.
+    **more
+        Further ``column=dtype`` entries, in order.
+
+    Returns
+    -------
+    dict
+        Column name -> dtype.
+    """
     return {
-        "chrom": chrom_dtype(store),
+        "chrom": _chrom_dtype(store),
         "start": np.int64,
         "end": np.int64,
         index: np.int64,
@@ -185,5 +317,16 @@ def coord_dtypes(store: Store, index: str = "bin", **more: Any) -> dict[str, Any
 
 
 def str_array(values: Sequence[str]) -> np.ndarray:
-    """Names as a fixed-width unicode array (npz/HDF5 cannot hold Python objects)."""
+    """Names as a fixed-width unicode array (npz/HDF5 cannot hold Python objects).
+
+    Parameters
+    ----------
+    values : sequence of str
+        The names.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``U<width>`` of the longest name (at least 1).
+    """
     return np.asarray(list(values), dtype=f"U{max([len(v) for v in values] + [1])}")

@@ -90,7 +90,7 @@ def export_signals(
     """
     from tqdm.auto import tqdm
 
-    pairs = signal_pairs(store, cells, tracks)
+    pairs = _signal_pairs(store, cells, tracks)
     spans = signal_regions(store, chroms, regions)
     paths = targets(out, [f"{c}.{t}" for c, t in pairs], fmt, "signal")
     result = ExportResult("signals", fmt, paths)
@@ -113,7 +113,7 @@ def export_signals(
     return result
 
 
-def signal_pairs(
+def _signal_pairs(
     store: Store, cells: list[str] | None, tracks: list[str] | None
 ) -> list[tuple[str, str]]:
     """``(cell, track)`` pairs to export: those with data among the ones asked for.

@@ -42,6 +42,16 @@ def keras1_hard_sigmoid(x: Any) -> Any:
 
     Keras 3's ``hard_sigmoid`` is ``clip(x / 6 + 0.5, 0, 1)``; legacy FactorNet LSTMs were
     trained with this steeper one and give different outputs with the Keras 3 version.
+
+    Parameters
+    ----------
+    x : tensor
+        Any shape.
+
+    Returns
+    -------
+    tensor
+        Same shape, values in [0, 1].
     """
     return ops.clip(0.2 * x + 0.5, 0.0, 1.0)
 
@@ -52,6 +62,18 @@ def masked_binary_crossentropy(y_true: Any, y_pred: Any) -> Any:
 
     Returns one value per sample: the mean over that sample's observed tasks (0 when it
     has none), so a multi-task batch with holes is not pulled towards 0 or 1 by them.
+
+    Parameters
+    ----------
+    y_true : tensor
+        ``(batch, n_tasks)`` labels: 0, 1, or -1 for missing.
+    y_pred : tensor
+        ``(batch, n_tasks)`` probabilities (clipped to ``[eps, 1 - eps]``).
+
+    Returns
+    -------
+    tensor
+        ``(batch,)`` losses.
     """
     y_pred = ops.convert_to_tensor(y_pred)
     y_true = ops.cast(y_true, y_pred.dtype)
@@ -79,12 +101,43 @@ class ReverseComplement(layers.Layer):
         self.order = rc_channel_order(self.n_tracks, self.strand_pairs)
 
     def call(self, x: Any) -> Any:
+        """Reverse-complement a batch.
+
+        Parameters
+        ----------
+        x : tensor
+            ``(batch, L, 4 + n_tracks)``.
+
+        Returns
+        -------
+        tensor
+            Same shape: flipped along ``L``, channels permuted by :func:`rc_channel_order`.
+        """
         return ops.take(ops.flip(x, axis=1), self.order, axis=-1)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
+        """The layer keeps its input's shape.
+
+        Parameters
+        ----------
+        input_shape : tuple
+            ``(batch, L, 4 + n_tracks)``.
+
+        Returns
+        -------
+        tuple
+            ``input_shape`` unchanged.
+        """
         return input_shape
 
     def get_config(self) -> dict[str, Any]:
+        """Keras serialisation config.
+
+        Returns
+        -------
+        dict
+            The base layer config plus ``n_tracks`` and ``strand_pairs`` (lists).
+        """
         config = super().get_config()
         config.update(n_tracks=self.n_tracks, strand_pairs=[list(p) for p in self.strand_pairs])
         return config
@@ -220,7 +273,19 @@ def _head_layers(cfg: ModelConfig, n_tasks: int, has_extra: bool) -> list[layers
 
 
 def model_input_sizes(model: keras.Model) -> tuple[int, int, int]:
-    """``(window, n_tracks, n_extra)`` of a model built by :func:`build_model`."""
+    """``(window, n_tracks, n_extra)`` of a model built by :func:`build_model`.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A model with an ``x`` input ``(batch, window, 4 + n_tracks)`` (else its first
+        input is taken as ``x``) and optionally an ``extra`` input.
+
+    Returns
+    -------
+    tuple of int
+        Window in bp, signal tracks, and ``extra`` width (0 without that input).
+    """
     shapes = {t.name.split(":")[0]: t.shape for t in model.inputs}
     x_shape = shapes.get("x", model.inputs[0].shape)
     n_extra = int(shapes["extra"][-1]) if "extra" in shapes else 0

@@ -48,12 +48,31 @@ class ModelConfig:
     strand_pairs: list[tuple[int, int]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (the model card's ``hyperparameters``).
+
+        Returns
+        -------
+        dict
+            Every field; ``strand_pairs`` as lists.
+        """
         d = asdict(self)
         d["strand_pairs"] = [list(p) for p in self.strand_pairs]
         return d
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ModelConfig:
+        """The inverse of :meth:`to_dict`, validated.
+
+        Parameters
+        ----------
+        data : mapping
+            Field values; missing fields take their defaults, unknown ones are an
+            :class:`InputError`.
+
+        Returns
+        -------
+        ModelConfig
+        """
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:

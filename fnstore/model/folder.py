@@ -23,7 +23,7 @@ from fnstore.model.card import (
 )
 
 
-def check_card_matches_model(card: Mapping[str, Any], model: keras.Model, source: str) -> None:
+def _check_card_matches_model(card: Mapping[str, Any], model: keras.Model, source: str) -> None:
     """Raise :class:`InputError` when the card's sizes disagree with the model's inputs/outputs."""
     window, n_tracks, n_extra = model_input_sizes(model)
     n_tasks = int(model.outputs[0].shape[-1])
@@ -71,7 +71,7 @@ def save_model_dir(path: str | os.PathLike, model: keras.Model, card: Mapping[st
     full["format_version"] = CARD_FORMAT_VERSION
     full.setdefault("fnstore_version", __version__)
     full.setdefault("track_aliases", {})
-    check_card_matches_model(full, model, str(out / CARD_FILE))
+    _check_card_matches_model(full, model, str(out / CARD_FILE))
     out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / MODEL_FILE) as tmp:
         model.save(tmp)
@@ -108,5 +108,5 @@ def load_model_dir(path: str | os.PathLike, compile: bool = False) -> tuple[kera
         model = keras.saving.load_model(model_path, compile=compile, custom_objects=CUSTOM_OBJECTS)
     except (OSError, ValueError) as exc:
         raise InputError(model_path, f"cannot load Keras model ({exc})") from None
-    check_card_matches_model(card, model, str(Path(path) / CARD_FILE))
+    _check_card_matches_model(card, model, str(Path(path) / CARD_FILE))
     return model, card

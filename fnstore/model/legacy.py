@@ -94,7 +94,7 @@ def _layer_config(layer: Mapping[str, Any]) -> dict[str, Any]:
     return dict(layer.get("config") or {})
 
 
-def parse_architecture(
+def _parse_architecture(
     model_json: Mapping[str, Any], source: str = "model.json"
 ) -> LegacyArchitecture:
     """Map a Keras 1 FactorNet ``model.json`` onto :class:`fnstore.model.ModelConfig`.
@@ -291,7 +291,7 @@ class _Keras1Layers:
         )
 
 
-def read_legacy_dir(path: str | os.PathLike, weights: str = "auto") -> LegacyModel:
+def _read_legacy_dir(path: str | os.PathLike, weights: str = "auto") -> LegacyModel:
     """Read a FactorNet model folder. ``weights``: ``auto`` (best, else final), ``best``,
     ``final`` or a path to an HDF5 file."""
     folder = Path(path)
@@ -299,7 +299,7 @@ def read_legacy_dir(path: str | os.PathLike, weights: str = "auto") -> LegacyMod
         raise InputError(folder, "no such FactorNet model folder")
     json_path = folder / "model.json"
     model_json = read_json(json_path, "missing (needed to import a FactorNet model)")
-    arch = parse_architecture(model_json, str(json_path))
+    arch = _parse_architecture(model_json, str(json_path))
 
     if weights == "auto":
         candidates = [folder / WEIGHT_FILES["best"], folder / WEIGHT_FILES["final"]]
@@ -347,7 +347,7 @@ def read_legacy_dir(path: str | os.PathLike, weights: str = "auto") -> LegacyMod
     )
 
 
-def read_keras1_weights(path: str | os.PathLike) -> dict[str, dict[str, np.ndarray]]:
+def _read_keras1_weights(path: str | os.PathLike) -> dict[str, dict[str, np.ndarray]]:
     """``{layer: {weight_name: array}}`` from a Keras 1 HDF5 weights file.
 
     Handles files from ``save_weights`` (layers at the root) and ``model.save`` (under
@@ -385,7 +385,7 @@ def _pick(weights: Mapping[str, np.ndarray], suffix: str, layer: str, source: st
     return hits[0]
 
 
-def convert_conv_kernel(w: np.ndarray, flip_kernels: bool = True) -> np.ndarray:
+def _convert_conv_kernel(w: np.ndarray, flip_kernels: bool = True) -> np.ndarray:
     """Keras 1 ``(width, 1, in, out)`` Theano kernel -> Keras 3 ``(width, in, out)``."""
     if w.ndim != 4 or w.shape[1] != 1:
         raise ValueError(f"expected a (width, 1, in, out) kernel, got {w.shape}")
@@ -393,7 +393,7 @@ def convert_conv_kernel(w: np.ndarray, flip_kernels: bool = True) -> np.ndarray:
     return np.ascontiguousarray(k[::-1] if flip_kernels else k)
 
 
-def convert_lstm(weights: Mapping[str, np.ndarray], prefix: str, source: str) -> list[np.ndarray]:
+def _convert_lstm(weights: Mapping[str, np.ndarray], prefix: str, source: str) -> list[np.ndarray]:
     """Per-gate Keras 1 LSTM weights (gates i, c, f, o) -> Keras 3 ``[kernel, recurrent, bias]``
     with gates concatenated in Keras 3 order i, f, c, o."""
     order = ("i", "f", "c", "o")
@@ -403,7 +403,7 @@ def convert_lstm(weights: Mapping[str, np.ndarray], prefix: str, source: str) ->
     return [np.concatenate(parts[k], axis=-1) for k in ("W", "U", "b")]
 
 
-def convert_weights(
+def _convert_weights(
     arch: LegacyArchitecture,
     legacy: Mapping[str, Mapping[str, np.ndarray]],
     flip_kernels: bool = True,
@@ -416,7 +416,7 @@ def convert_weights(
             raise InputError(source, f"no weights for layer {k1_name}")
         w = legacy[k1_name]
         if ours == CONV_LAYER:
-            kernel = convert_conv_kernel(_pick(w, "_W", k1_name, source), flip_kernels)
+            kernel = _convert_conv_kernel(_pick(w, "_W", k1_name, source), flip_kernels)
             out[ours] = [kernel, _pick(w, "_b", k1_name, source)]
         elif ours == "bilstm":
             fwd = [k for k in w if k.startswith("forward_")]
@@ -425,13 +425,13 @@ def convert_weights(
                 raise InputError(source, f"layer {k1_name}: forward/backward LSTM weights missing")
             fwd_prefix = fwd[0].rsplit("_", 2)[0]
             bwd_prefix = bwd[0].rsplit("_", 2)[0]
-            out[ours] = convert_lstm(w, fwd_prefix, source) + convert_lstm(w, bwd_prefix, source)
+            out[ours] = _convert_lstm(w, fwd_prefix, source) + _convert_lstm(w, bwd_prefix, source)
         else:
             out[ours] = [_pick(w, "_W", k1_name, source), _pick(w, "_b", k1_name, source)]
     return out
 
 
-def legacy_model_config(
+def _legacy_model_config(
     legacy: LegacyModel, keras1_hard_sigmoid: bool = True
 ) -> tuple[Any, dict[str, Any]]:
     """``(ModelConfig, overrides)`` that rebuild ``legacy`` with the factornet-2017 preset."""
@@ -467,12 +467,33 @@ def import_legacy(
     (e.g. ``{"DGF": "DNase"}``); unknown names keep their legacy spelling.
     ``flip_kernels`` and ``keras1_hard_sigmoid`` exist to demonstrate (in tests) that
     both conversions are needed; leave them on.
+
+    Parameters
+    ----------
+    legacy_dir : str or os.PathLike
+        The FactorNet model folder (``model.json``, weights HDF5 and name lists).
+    model_dir : str or os.PathLike, optional
+        Where to save the converted model folder; None: only return it.
+    track_aliases : mapping of str to str, optional
+        Legacy bigWig name -> store track name; a legacy name the model lacks is an
+        :class:`InputError`.
+    weights : str
+        ``"auto"`` (best, else final), ``"best"``, ``"final"`` or a path to an HDF5 file.
+    flip_kernels : bool
+        Flip convolution kernels (Theano convolved, Keras 3 cross-correlates).
+    keras1_hard_sigmoid : bool
+        Keep the Keras 1 ``hard_sigmoid`` in the LSTM (else Keras 3's differs).
+
+    Returns
+    -------
+    tuple
+        ``(keras.Model, card dict)``.
     """
     from fnstore.model.architecture import build_model
     from fnstore.model.card import make_card
     from fnstore.model.folder import save_model_dir
 
-    legacy = read_legacy_dir(legacy_dir, weights)
+    legacy = _read_legacy_dir(legacy_dir, weights)
     arch = legacy.architecture
     aliases = dict(track_aliases or {})
     unknown = sorted(set(aliases) - set(legacy.bigwig_names))
@@ -482,7 +503,7 @@ def import_legacy(
             f"no legacy track named {', '.join(unknown)} "
             f"(tracks: {', '.join(legacy.bigwig_names) or 'none'})",
         )
-    config, _ = legacy_model_config(legacy, keras1_hard_sigmoid)
+    config, _ = _legacy_model_config(legacy, keras1_hard_sigmoid)
     model = build_model(
         legacy.n_tracks,
         arch.n_tasks,
@@ -490,8 +511,8 @@ def import_legacy(
         config=config,
         name=f"factornet_{legacy.path.name}"[:64],
     )
-    converted = convert_weights(
-        arch, read_keras1_weights(legacy.weights_file), flip_kernels, str(legacy.weights_file)
+    converted = _convert_weights(
+        arch, _read_keras1_weights(legacy.weights_file), flip_kernels, str(legacy.weights_file)
     )
     for layer_name, values in converted.items():
         layer = model.get_layer(layer_name)
@@ -533,7 +554,19 @@ def import_legacy(
 
 
 def parse_track_aliases(values: Sequence[str]) -> dict[str, str]:
-    """``["DGF=DNase", "Unique35=mappability"]`` -> ``{"DGF": "DNase", ...}``."""
+    """``["DGF=DNase", "Unique35=mappability"]`` -> ``{"DGF": "DNase", ...}``.
+
+    Parameters
+    ----------
+    values : sequence of str
+        ``LEGACY=TRACK`` items; each value may hold several, comma-separated. Anything
+        else is an :class:`InputError` naming ``--track-alias``.
+
+    Returns
+    -------
+    dict of str to str
+        Legacy name -> track name (a later item wins).
+    """
     out: dict[str, str] = {}
     for value in values:
         for item in value.split(","):

@@ -38,7 +38,30 @@ def init_kernels_from_motifs(
 
     Keras 3 convolution is cross-correlation, so PWMs are written in reading order (no
     flip; FactorNet reversed them only because Theano convolution flips kernels).
-    Returns the kernel indices written.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Changed in place: the weights of ``layer_name``.
+    motifs : sequence
+        :class:`~fnstore.io.meme.Motif` objects or ``(width, 4)`` ACGT probability arrays.
+    mode : str
+        ``"log-odds"`` or ``"centred"``.
+    first_kernel : int
+        First kernel written; the layer needs ``first_kernel + 2 * len(motifs)`` kernels.
+    pseudocount : float
+        Added to probabilities before the log-odds.
+    background : sequence of float, optional
+        ACGT background frequencies for the log-odds; None: uniform.
+    scale : float
+        Factor applied to the weights.
+    layer_name : str
+        The Conv1D layer to write; default the first convolution.
+
+    Returns
+    -------
+    list of int
+        The kernel indices written, forward then reverse complement per motif.
     """
     from fnstore.io.meme import log_odds, reverse_complement
 

@@ -11,6 +11,17 @@ def strand_pairs_for(track_names: Sequence[str]) -> list[tuple[int, int]]:
     """``(fwd, rev)`` index pairs of tracks named ``<x>_fwd`` / ``<x>_rev``.
 
     Reverse-strand windows swap each pair (FactorNet's rule for stranded signals).
+
+    Parameters
+    ----------
+    track_names : sequence of str
+        Track names in channel order; a ``_fwd`` track without its ``_rev`` partner is an
+        :class:`InputError`.
+
+    Returns
+    -------
+    list of tuple of int
+        ``(fwd_index, rev_index)`` per pair, in the order of the ``_fwd`` tracks.
     """
     names = list(track_names)
     pairs = []
@@ -28,6 +39,19 @@ def rc_channel_order(n_tracks: int, strand_pairs: Iterable[Sequence[int]] = ()) 
 
     ACGT reversed is the complement (A<->T, C<->G); signal tracks keep their place unless
     listed in ``strand_pairs`` (track indices, e.g. a ``_fwd``/``_rev`` pair), which swap.
+
+    Parameters
+    ----------
+    n_tracks : int
+        Signal tracks after the four ACGT channels.
+    strand_pairs : iterable of pair of int
+        Track index pairs (0-based among the tracks) to swap.
+
+    Returns
+    -------
+    list of int
+        For each output channel, the input channel it takes: ``[3, 2, 1, 0]`` then ``4 + i``
+        per track.
     """
     order = list(range(n_tracks))
     for pair in strand_pairs:

@@ -11,11 +11,36 @@ import zarr
 
 
 def is_remote(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is an fsspec URL (``scheme://...``) rather than a local path.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A store location.
+
+    Returns
+    -------
+    bool
+        True when the text contains ``://``.
+    """
     return "://" in str(path)
 
 
 def zarr_store(path: str | os.PathLike, mode: str) -> Any:
-    """A zarr store object for a local path, a ``.zip`` file or an fsspec URL."""
+    """A zarr store object for a local path, a ``.zip`` file or an fsspec URL.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Folder, local ``.zip`` file or fsspec URL.
+    mode : str
+        ``"r"`` opens read-only; any other mode opens for writing (a ``.zip`` in append mode).
+
+    Returns
+    -------
+    zarr.abc.store.Store
+        A ``ZipStore``, ``FsspecStore`` or ``LocalStore``.
+    """
     p = str(path)
     if p.endswith(".zip") and not is_remote(p):
         return zarr.storage.ZipStore(p, mode="r" if mode == "r" else "a")
@@ -25,6 +50,18 @@ def zarr_store(path: str | os.PathLike, mode: str) -> Any:
 
 
 def store_exists(path: str | os.PathLike) -> bool:
+    """Whether something is already at ``path``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Folder, ``.zip`` file or URL.
+
+    Returns
+    -------
+    bool
+        Locally: the path exists (any file or folder). For a URL: a zarr group opens there.
+    """
     p = str(path)
     if is_remote(p):
         try:
@@ -36,7 +73,13 @@ def store_exists(path: str | os.PathLike) -> bool:
 
 
 def remove_store(path: str | os.PathLike) -> None:
-    """Delete a store (used for --overwrite and to leave nothing behind on bad input)."""
+    """Delete a store (used for --overwrite and to leave nothing behind on bad input).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Folder, ``.zip`` file or URL; nothing happens when nothing is there.
+    """
     p = str(path)
     if is_remote(p):
         import fsspec
@@ -51,6 +94,18 @@ def remove_store(path: str | os.PathLike) -> None:
 
 
 def store_size(path: str | os.PathLike) -> int | None:
+    """Bytes a local store takes on disk.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Folder, ``.zip`` file or URL.
+
+    Returns
+    -------
+    int or None
+        The file size, or the sum of all file sizes under a folder; None for a URL.
+    """
     p = Path(str(path))
     if is_remote(str(path)):
         return None

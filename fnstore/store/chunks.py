@@ -27,6 +27,19 @@ def whole_chunk_reader(array: zarr.Array) -> ChunkReader:
     the arrays fnstore writes (local directory store, ``bytes`` + ``zstd`` codecs,
     regular chunks, native byte order); for any other array (remote stores, other
     codecs) it falls back to zarr's own read, so the result is always zarr's.
+
+    Parameters
+    ----------
+    array : zarr.Array
+        The array to read from.
+
+    Returns
+    -------
+    ChunkReader
+        ``read(chunk_coords, out)``: fills ``out`` (chunk-shaped, ``array.dtype``) with
+        the chunk at ``chunk_coords``; an edge chunk fills only its leading part and a
+        chunk never written reads as the fill value. A damaged chunk raises
+        :class:`~fnstore.errors.StoreError`.
     """
     meta = array.metadata
     chunk_shape = tuple(int(c) for c in array.chunks)

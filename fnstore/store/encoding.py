@@ -28,7 +28,19 @@ COMPLEMENT_CODE = np.array([CODE_T, CODE_G, CODE_C, CODE_A, CODE_N], dtype=np.ui
 
 
 def encode_ascii(seq: bytes | str | np.ndarray) -> np.ndarray:
-    """Turn a DNA string (or its bytes) into uint8 codes."""
+    """Turn a DNA string (or its bytes) into uint8 codes.
+
+    Parameters
+    ----------
+    seq : bytes, str or numpy.ndarray
+        Bases as text, ASCII bytes or an array of ASCII byte values (uint8).
+
+    Returns
+    -------
+    numpy.ndarray
+        uint8 codes (A=0, C=1, G=2, T=3), same length; lower case counts as upper case and
+        anything other than A/C/G/T becomes N (4).
+    """
     if isinstance(seq, str):
         seq = seq.encode("ascii")
     raw = np.frombuffer(seq, dtype=np.uint8) if isinstance(seq, bytes | bytearray) else seq
@@ -36,7 +48,18 @@ def encode_ascii(seq: bytes | str | np.ndarray) -> np.ndarray:
 
 
 def decode(codes: np.ndarray) -> str:
-    """Turn uint8 codes back into an upper-case DNA string."""
+    """Turn uint8 codes back into an upper-case DNA string.
+
+    Parameters
+    ----------
+    codes : numpy.ndarray
+        1-D uint8 codes (0-4).
+
+    Returns
+    -------
+    str
+        ``ACGTN`` letters, one per code.
+    """
     return np.frombuffer(b"ACGTN", dtype=np.uint8)[codes].tobytes().decode("ascii")
 
 
@@ -44,11 +67,34 @@ def one_hot(codes: np.ndarray, dtype: np.dtype | type = np.float32) -> np.ndarra
     """One-hot encode codes of any shape ``(..., L)`` into ``(..., L, 4)``.
 
     ``np.take`` on a small table, because fancy indexing is much slower here (docs/design.md).
+
+    Parameters
+    ----------
+    codes : numpy.ndarray
+        uint8 codes, any shape ``(..., L)``.
+    dtype : numpy.dtype or type
+        Output dtype; default float32.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(..., L, 4)`` in A, C, G, T column order; N is an all-zero row.
     """
     lut = ONE_HOT_LUT if dtype == np.float32 else ONE_HOT_LUT.astype(dtype)
     return np.take(lut, codes, axis=0)
 
 
 def reverse_complement_codes(codes: np.ndarray) -> np.ndarray:
-    """Reverse complement codes along the last axis."""
+    """Reverse complement codes along the last axis.
+
+    Parameters
+    ----------
+    codes : numpy.ndarray
+        uint8 codes, any shape ``(..., L)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        A new array, same shape: reversed along the last axis, A<->T and C<->G, N stays N.
+    """
     return np.take(COMPLEMENT_CODE, codes[..., ::-1])

@@ -33,10 +33,17 @@ class LabelRule:
     ambiguous_min_overlap: int = 1
 
     def to_dict(self) -> dict:
+        """The thresholds as a plain dict (the form recorded in a store).
+
+        Returns
+        -------
+        dict
+            ``bin_fraction``, ``peak_fraction`` and ``ambiguous_min_overlap``.
+        """
         return asdict(self)
 
 
-def overlapping_pairs(
+def _overlapping_pairs(
     bin_starts: np.ndarray, bin_size: int, starts: np.ndarray, ends: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every (bin, interval) pair that overlaps by at least 1 bp.
@@ -72,15 +79,34 @@ def label_bins(
     """Label bins of one chromosome for one TF x cell pair.
 
     ``conservative`` and ``relaxed`` are ``(starts, ends)`` arrays of peaks on the same
-    chromosome. Returns an int8 array of UNBOUND / BOUND / AMBIGUOUS codes.
+    chromosome.
+
+    Parameters
+    ----------
+    bin_starts : numpy.ndarray
+        Sorted bin start positions (bp) on the chromosome.
+    bin_size : int
+        Bin length in bp.
+    conservative : tuple of numpy.ndarray
+        ``(starts, ends)`` of the conservative peaks, 0-based half-open.
+    relaxed : tuple of numpy.ndarray, optional
+        ``(starts, ends)`` of the relaxed peaks, the ambiguity set; when None the
+        conservative peaks serve as the ambiguity set.
+    rule : LabelRule
+        The thresholds; default the ENCODE-DREAM rule.
+
+    Returns
+    -------
+    numpy.ndarray
+        int8 UNBOUND / BOUND / AMBIGUOUS code per bin, same length as ``bin_starts``.
     """
     bin_starts = np.asarray(bin_starts, dtype=np.int64)
     labels = np.full(bin_starts.shape, UNBOUND, dtype=np.int8)
     amb_starts, amb_ends = relaxed if relaxed is not None else conservative
-    bins, _, overlap = overlapping_pairs(bin_starts, bin_size, amb_starts, amb_ends)
+    bins, _, overlap = _overlapping_pairs(bin_starts, bin_size, amb_starts, amb_ends)
     labels[bins[overlap >= rule.ambiguous_min_overlap]] = AMBIGUOUS
     c_starts, c_ends = (np.asarray(a, dtype=np.int64) for a in conservative)
-    bins, peaks, overlap = overlapping_pairs(bin_starts, bin_size, c_starts, c_ends)
+    bins, peaks, overlap = _overlapping_pairs(bin_starts, bin_size, c_starts, c_ends)
     peak_len = (c_ends - c_starts)[peaks]
     bound = (overlap >= rule.bin_fraction * bin_size) | (overlap >= rule.peak_fraction * peak_len)
     labels[bins[bound]] = BOUND
@@ -90,9 +116,24 @@ def label_bins(
 def any_overlap(
     bin_starts: np.ndarray, bin_size: int, starts: np.ndarray, ends: np.ndarray
 ) -> np.ndarray:
-    """Boolean per bin: does it overlap any interval by at least 1 bp (blacklist, annotations)."""
+    """Boolean per bin: does it overlap any interval by at least 1 bp (blacklist, annotations).
+
+    Parameters
+    ----------
+    bin_starts : numpy.ndarray
+        Sorted bin start positions (bp) on one chromosome.
+    bin_size : int
+        Bin length in bp.
+    starts, ends : numpy.ndarray
+        The intervals on the same chromosome, 0-based half-open.
+
+    Returns
+    -------
+    numpy.ndarray
+        bool, one per bin.
+    """
     flags = np.zeros(len(bin_starts), dtype=bool)
-    bins, _, overlap = overlapping_pairs(np.asarray(bin_starts, np.int64), bin_size, starts, ends)
+    bins, _, overlap = _overlapping_pairs(np.asarray(bin_starts, np.int64), bin_size, starts, ends)
     flags[bins[overlap >= 1]] = True
     return flags
 
@@ -125,5 +166,11 @@ def letters_to_codes(letters: bytes | str) -> np.ndarray:
 
 
 def labelling_codes() -> dict[str, int]:
-    """The ``labelling.codes`` attribute: every letter's code plus the no-data code."""
+    """The ``labelling.codes`` attribute: every letter's code plus the no-data code.
+
+    Returns
+    -------
+    dict of str to int
+        ``{"U": 0, "B": 1, "A": 2, "no data": -1}``.
+    """
     return {**LETTER_TO_CODE, "no data": MISSING}

@@ -129,6 +129,14 @@ class Layout:
 
         The writer creates exactly these and ``validate`` expects exactly these, so the
         two can never disagree about what a sound store looks like.
+
+        Returns
+        -------
+        dict of str to tuple of int
+            ``sequence`` ``(n_positions,)``; ``bin_chrom``, ``bin_start``, ``blacklist``
+            ``(n_bins,)``; ``labels`` ``(n_bins, n_tasks)``; ``annotations``
+            ``(n_bins, n_annotations)``; ``metadata`` ``(n_cells, n_meta_features)``;
+            ``signals/<track>`` ``(n_cells, n_positions)``.
         """
         n_cells, n_pos, n_bins = len(self.cells), self.n_positions, self.n_bins
         shapes: dict[str, tuple[int, ...]] = {

@@ -42,6 +42,13 @@ class Region:
         return iter((self.chrom, self.start, self.end))
 
     def as_tuple(self) -> tuple[str, int, int]:
+        """The region as a plain tuple.
+
+        Returns
+        -------
+        tuple
+            ``(chrom, start, end)``.
+        """
         return self.chrom, self.start, self.end
 
 
@@ -142,7 +149,18 @@ def as_regions(
 
 
 def chrom_lengths(store: object) -> dict[str, int]:
-    """``{chrom: length}`` of anything with ``chroms`` and ``chrom_lengths`` (a Store)."""
+    """``{chrom: length}`` of anything with ``chroms`` and ``chrom_lengths`` (a Store).
+
+    Parameters
+    ----------
+    store : Store
+        Or any object with parallel ``chroms`` and ``chrom_lengths`` sequences.
+
+    Returns
+    -------
+    dict of str to int
+        Lengths in bp, in the store's chromosome order.
+    """
     return {c: int(n) for c, n in zip(store.chroms, store.chrom_lengths, strict=True)}  # type: ignore[attr-defined]
 
 
@@ -150,6 +168,19 @@ def check_regions(regions: Iterable[Region], lengths: Mapping[str, int]) -> None
     """Refuse an empty region or one off its chromosome, naming it (``chr:s-e: problem``).
 
     Chromosome names are checked by the caller (a store names its own chromosomes).
+
+    Parameters
+    ----------
+    regions : iterable of Region
+        The regions to check.
+    lengths : mapping of str to int
+        Chromosome lengths in bp; every region's chromosome must be a key.
+
+    Raises
+    ------
+    InputError
+        For the first region with ``start >= end``, ``start < 0`` or ``end`` past its
+        chromosome.
     """
     for r in regions:
         length = int(lengths[r.chrom])
@@ -185,7 +216,20 @@ def window_start(bin_start: int | np.ndarray, window: int, bin_size: int) -> int
 
 
 def window_offset(window: int, bin_size: int) -> int:
-    """Offset of a bin's window start from the bin start (negative when the window is wider)."""
+    """Offset of a bin's window start from the bin start (negative when the window is wider).
+
+    Parameters
+    ----------
+    window : int
+        Window length in bp.
+    bin_size : int
+        The store's bin size in bp.
+
+    Returns
+    -------
+    int
+        ``window_start(0, window, bin_size)``: add it to a bin start to get its window start.
+    """
     return int(window_start(0, window, bin_size))
 
 

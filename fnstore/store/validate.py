@@ -23,7 +23,19 @@ from fnstore.store.read import Store, open_store
 
 
 def layout_of(s: Store) -> Layout:
-    """The layout a store's own coordinate arrays and metadata describe."""
+    """The layout a store's own coordinate arrays and metadata describe.
+
+    Parameters
+    ----------
+    s : Store
+        An open store (complete or not).
+
+    Returns
+    -------
+    Layout
+        Built from the store's metadata alone, so its array shapes are what the store
+        should hold.
+    """
     return Layout(
         chroms=s.chroms,
         lengths=[int(n) for n in s.chrom_lengths],
@@ -66,11 +78,23 @@ class ValidateResult:
         return self.problems[i]
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able form: ``path``, ``ok`` and ``problems``."""
+        """JSON-able form: ``path``, ``ok`` and ``problems``.
+
+        Returns
+        -------
+        dict
+            ``{"path": str, "ok": bool, "problems": list of str}``.
+        """
         return {"path": self.path, "ok": self.ok, "problems": list(self.problems)}
 
     def summary(self) -> str:
-        """``<path>: OK``, or one ``FAIL <problem>`` line per problem."""
+        """``<path>: OK``, or one ``FAIL <problem>`` line per problem.
+
+        Returns
+        -------
+        str
+            The report text, without a trailing newline.
+        """
         if self.ok:
             return f"{self.path}: OK"
         return "\n".join(f"FAIL {p}" for p in self.problems)

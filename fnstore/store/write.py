@@ -199,7 +199,20 @@ def store_attributes(
 
 
 def create_progress_array(root: zarr.Group, units: Sequence[str]) -> zarr.Array:
-    """One flag per build work unit (chunked one per flag so units never share a chunk)."""
+    """One flag per build work unit (chunked one per flag so units never share a chunk).
+
+    Parameters
+    ----------
+    root : zarr.Group
+        The writable root of a store being built.
+    units : sequence of str
+        Names of the work units, recorded in the array's ``units`` attribute.
+
+    Returns
+    -------
+    zarr.Array
+        uint8 flags, all 0 (not done), one per unit.
+    """
     return root.create_array(
         PROGRESS_ARRAY,
         shape=(len(units),),
@@ -212,17 +225,44 @@ def create_progress_array(root: zarr.Group, units: Sequence[str]) -> zarr.Array:
 
 
 def mark_unit_done(root: zarr.Group, index: int) -> None:
-    """Flag a work unit written; only after its chunks, so a killed unit is redone."""
+    """Flag a work unit written; only after its chunks, so a killed unit is redone.
+
+    Parameters
+    ----------
+    root : zarr.Group
+        The writable root.
+    index : int
+        Position of the unit in the progress array.
+    """
     root[PROGRESS_ARRAY][index] = 1
 
 
 def units_done(root: zarr.Group) -> np.ndarray:
-    """The progress flags, one per work unit."""
+    """The progress flags, one per work unit.
+
+    Parameters
+    ----------
+    root : zarr.Group
+        The store's root (read or write).
+
+    Returns
+    -------
+    numpy.ndarray
+        uint8, 1 where the unit is done.
+    """
     return root[PROGRESS_ARRAY][:]
 
 
 def finish_build(root: zarr.Group, resumed: bool) -> None:
-    """Record when (and whether after a resume) the build finished, then mark it complete."""
+    """Record when (and whether after a resume) the build finished, then mark it complete.
+
+    Parameters
+    ----------
+    root : zarr.Group
+        The writable root; its provenance attribute must already exist.
+    resumed : bool
+        Whether this build resumed an earlier, interrupted one.
+    """
     provenance = dict(root.attrs[PROVENANCE_ATTR])
     provenance["finished"] = _now()
     provenance["resumed"] = resumed
@@ -230,12 +270,31 @@ def finish_build(root: zarr.Group, resumed: bool) -> None:
 
 
 def open_for_writing(path: str | os.PathLike) -> zarr.Group:
-    """Open an existing (possibly unfinished) store to add data or resume a build."""
+    """Open an existing (possibly unfinished) store to add data or resume a build.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Folder, ``.zip`` file or fsspec URL of an existing store.
+
+    Returns
+    -------
+    zarr.Group
+        The root group, opened read-write.
+    """
     return zarr.open_group(zarr_store(path, "a"), mode="r+")
 
 
 def mark_complete(root: zarr.Group, extra: dict[str, Any] | None = None) -> None:
-    """The last write of a build: only now do readers accept the store."""
+    """The last write of a build: only now do readers accept the store.
+
+    Parameters
+    ----------
+    root : zarr.Group
+        The writable root.
+    extra : dict, optional
+        Further root attributes to write in the same update.
+    """
     meta = dict(root.attrs[FORMAT_NAME])
     meta["status"] = STATUS_COMPLETE
     meta["completed"] = _now()
