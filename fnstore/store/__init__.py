@@ -3,8 +3,10 @@
 Modules: :mod:`~fnstore.store.layout` (names, chunking, coordinate arithmetic),
 :mod:`~fnstore.store.backends` (folder, ``.zip`` or URL), :mod:`~fnstore.store.write`
 (create and commit), :mod:`~fnstore.store.chunks` (whole-chunk reads),
-:mod:`~fnstore.store.read` (:class:`Store`), :mod:`~fnstore.store.labels` (the labelling
-rule), :mod:`~fnstore.store.encoding` (base codes) and :mod:`~fnstore.store.validate`.
+:mod:`~fnstore.store.grid` (bin and region arithmetic), :mod:`~fnstore.store.read`
+(:class:`Store`), :mod:`~fnstore.store.regions` (the one region type, window placement,
+runs of bins), :mod:`~fnstore.store.labels` (the labelling rule),
+:mod:`~fnstore.store.encoding` (base codes) and :mod:`~fnstore.store.validate`.
 """
 
 from fnstore.store.backends import is_remote, remove_store, store_exists, store_size

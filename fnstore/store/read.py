@@ -14,11 +14,11 @@ import zarr
 
 from fnstore.errors import StoreError
 from fnstore.store.backends import is_remote, store_size, zarr_store
+from fnstore.store.grid import BinGrid
 from fnstore.store.layout import FORMAT_NAME, SCHEMA_VERSION, STATUS_COMPLETE, Task, bins_per_chrom
-from fnstore.store.regions import as_regions, check_regions, chrom_lengths
 
 
-class Store:
+class Store(BinGrid):
     """A read-only view of a complete store.
 
     Small coordinate arrays are loaded once; bulk data (sequence, signals, labels) is read
@@ -75,28 +75,47 @@ class Store:
         """Per track, which cells have real data (others read as zeros)."""
         return self.attrs.get("track_present", {t: [True] * len(self.cells) for t in self.tracks})
 
-    # ---- lookups (each raises StoreError naming what is unknown)
-    def _index_of(self, names: list[str], key: str, what: str) -> int:
-        index = self._indexes.get(what)
-        if index is None:
-            index = self._indexes[what] = {n: i for i, n in enumerate(names)}
-        try:
-            return index[key]
-        except KeyError:
-            raise StoreError(
-                f"{self.path}: unknown {what} {key!r} (store has {', '.join(names)})"
-            ) from None
-
-    def chrom_index(self, chrom: str) -> int:
-        return self._index_of(self.chroms, chrom, "chromosome")
-
     def cell_index(self, cell: str) -> int:
+        """Position of a cell type in :attr:`cells` (the first axis of signals and metadata).
+
+        Parameters
+        ----------
+        cell : str
+            Cell type name.
+
+        Returns
+        -------
+        int
+        """
         return self._index_of(self.cells, cell, "cell")
 
     def track_index(self, track: str) -> int:
+        """Position of a signal track in :attr:`tracks`.
+
+        Parameters
+        ----------
+        track : str
+            Track name.
+
+        Returns
+        -------
+        int
+        """
         return self._index_of(self.tracks, track, "track")
 
     def task_index(self, tf: str, cell: str) -> int:
+        """Column of the labels matrix for one TF in one cell type.
+
+        Parameters
+        ----------
+        tf, cell : str
+
+        Returns
+        -------
+        int
+            The task's index; a :class:`StoreError` says whether the TF is unknown or has
+            no labels in that cell (and in which cells it does).
+        """
         for t in self.tasks:
             if t.tf == tf and t.cell == cell:
                 return t.index
@@ -109,6 +128,18 @@ class Store:
         )
 
     def tasks_for(self, tf: str | None = None, cell: str | None = None) -> list[Task]:
+        """The tasks of a TF and/or a cell type.
+
+        Parameters
+        ----------
+        tf, cell : str, optional
+            Filters; None matches any.
+
+        Returns
+        -------
+        list of Task
+            In store (column) order; never empty: no match is a :class:`StoreError`.
+        """
         found = [
             t for t in self.tasks if (tf is None or t.tf == tf) and (cell is None or t.cell == cell)
         ]
@@ -120,110 +151,19 @@ class Store:
             raise StoreError(f"{self.path}: no task for TF={tf} cell={cell}")
         return found
 
-    # ---- bins
-    def bin_range(self, chrom: str) -> tuple[int, int]:
-        """Half-open global bin index range of a chromosome."""
-        i = self.chrom_index(chrom)
-        lo = int(self.chrom_first_bin[i])
-        return lo, lo + int(self.bins_per_chrom[i])
-
-    def bin_coords(self, bins: np.ndarray | slice) -> tuple[np.ndarray, np.ndarray]:
-        """(chromosome index, chrom-local start) of global bin indices, computed arithmetically."""
-        idx = (
-            np.arange(self.n_bins)[bins] if isinstance(bins, slice) else np.asarray(bins, np.int64)
-        )
-        chrom = np.searchsorted(self.chrom_first_bin, idx, side="right") - 1
-        start = (idx - self.chrom_first_bin[chrom]) * self.stride
-        return chrom.astype(np.int64), start.astype(np.int64)
-
-    def bin_index(self, chrom: str, start: int | np.ndarray) -> np.ndarray:
-        """Global bin index of bins starting at ``start`` on ``chrom`` (must be on the grid)."""
-        lo, hi = self.bin_range(chrom)
-        start = np.asarray(start, dtype=np.int64)
-        if np.any(start % self.stride):
-            raise StoreError(
-                f"{self.path}: bin starts must be multiples of the stride {self.stride}"
-            )
-        idx = lo + start // self.stride
-        if np.any((idx < lo) | (idx >= hi)):
-            raise StoreError(f"{self.path}: bin start outside {chrom}")
-        return idx
-
-    def bins_overlapping(self, chrom: str, start: int, end: int) -> tuple[int, int]:
-        """Global index range of bins that overlap ``[start, end)`` on ``chrom``."""
-        lo, hi = self.bin_range(chrom)
-        first = max(0, -(-(start - self.bin_size + 1) // self.stride))
-        last = (end - 1) // self.stride + 1
-        return lo + min(first, hi - lo), lo + max(0, min(last, hi - lo))
-
-    def regions_on(
-        self,
-        chroms: Sequence[str] | None,
-        regions: str | os.PathLike | Sequence[tuple[str, int, int]],
-    ) -> list[tuple[str, int, int]]:
-        """``regions`` (a BED path, tuples, ``Region``s or ``chrom:start-end`` strings; see
-        :func:`fnstore.store.regions.as_regions`) that lie on ``chroms`` (None: any), as
-        ``(chrom, start, end)`` tuples in the given order.
-
-        Every region is checked (non-empty, within its chromosome), including regions on
-        chromosomes that are then dropped: a region file for another assembly should fail
-        loudly, not select nothing.
-        """
-        wanted = set(self.chroms if chroms is None else chroms)
-        for c in wanted:
-            self.chrom_index(c)
-        found = as_regions(regions)
-        for r in found:
-            self.chrom_index(r.chrom)
-        check_regions(found, chrom_lengths(self))
-        return [r.as_tuple() for r in found if r.chrom in wanted]
-
-    def bin_ranges(
-        self,
-        chroms: Sequence[str] | None = None,
-        regions: str | os.PathLike | Sequence[tuple[str, int, int]] | None = None,
-    ) -> list[tuple[int, int]]:
-        """Sorted, merged, half-open global bin ranges of chromosomes and/or regions.
-
-        Ranges rather than index arrays, so a whole-genome selection is a few tuples, not
-        60 million indices. ``regions`` are ``(chrom, start, end)`` tuples or a BED path; a
-        bin is selected when it overlaps a region by at least 1 bp. With both, regions on
-        chromosomes outside ``chroms`` are dropped.
-        """
-        if regions is None:
-            chroms = list(self.chroms) if chroms is None else list(chroms)
-            ranges = [self.bin_range(c) for c in chroms]
-        else:
-            ranges = [
-                self.bins_overlapping(c, s, e) for c, s, e in self.regions_on(chroms, regions)
-            ]
-        merged: list[tuple[int, int]] = []
-        for lo, hi in sorted(r for r in ranges if r[1] > r[0]):
-            if merged and lo <= merged[-1][1]:
-                merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
-            else:
-                merged.append((lo, hi))
-        return merged
-
-    def bins(
-        self,
-        chroms: Sequence[str] | None = None,
-        regions: str | os.PathLike | Sequence[tuple[str, int, int]] | None = None,
-    ) -> Any:
-        """A pandas DataFrame of bins (``chrom``, ``start``, ``end``, global ``index``) in store order."""
-        import pandas as pd
-
-        ranges = self.bin_ranges(chroms, regions)
-        idx = np.concatenate(
-            [np.arange(lo, hi, dtype=np.int64) for lo, hi in ranges] or [np.zeros(0, np.int64)]
-        )
-        chrom, start = self.bin_coords(idx)
-        names = pd.Categorical.from_codes(chrom, categories=self.chroms)
-        return pd.DataFrame(
-            {"chrom": names, "start": start, "end": start + self.bin_size, "index": idx}
-        )
-
     def blacklist(self, bins: slice | np.ndarray = slice(None)) -> np.ndarray:
+        """Blacklist flags of bins.
+
+        Parameters
+        ----------
+        bins : slice or numpy.ndarray
+            A slice or array of global bin indices; default every bin.
+
+        Returns
+        -------
+        numpy.ndarray
+            bool, one per selected bin: True where the bin overlaps the blacklist.
+        """
         return (
             self.root["blacklist"][bins]
             if isinstance(bins, slice)
@@ -240,17 +180,56 @@ class Store:
         return int(self.chrom_offsets[i])
 
     def sequence(self, chrom: str, start: int, end: int) -> np.ndarray:
-        """uint8 base codes of ``chrom[start:end]``."""
+        """uint8 base codes of ``chrom[start:end]``.
+
+        Parameters
+        ----------
+        chrom : str
+            Chromosome name.
+        start, end : int
+            Chrom-local bp, 0-based half-open, within the chromosome (else a :class:`StoreError`).
+
+        Returns
+        -------
+        numpy.ndarray
+            uint8 codes (A=0, C=1, G=2, T=3, N=4), length ``end - start``.
+        """
         off = self._check_range(chrom, start, end)
         return self.root["sequence"][off + start : off + end]
 
     def signal(self, cell: str, track: str, chrom: str, start: int, end: int) -> np.ndarray:
-        """float32 per-base signal of one cell and track."""
+        """float32 per-base signal of one cell and track.
+
+        Parameters
+        ----------
+        cell, track, chrom : str
+            Cell type, signal track and chromosome names.
+        start, end : int
+            Chrom-local bp, 0-based half-open, within the chromosome.
+
+        Returns
+        -------
+        numpy.ndarray
+            float32, length ``end - start``; zeros where the cell has no data for the track.
+        """
         off = self._check_range(chrom, start, end)
         arr = self.root["signals"][track] if track in self.tracks else self.track_index(track)
         return np.asarray(arr[self.cell_index(cell), off + start : off + end], dtype=np.float32)
 
     def signal_array(self, track: str) -> zarr.Array:
+        """The zarr array of one signal track, for chunk-wise reads.
+
+        Parameters
+        ----------
+        track : str
+            Track name; an unknown one is a :class:`StoreError`.
+
+        Returns
+        -------
+        zarr.Array
+            Shape ``(n_cells, n_positions)``, indexed by :meth:`cell_index` and global
+            position (chromosome offset + chrom-local bp).
+        """
         self.track_index(track)
         return self.root["signals"][track]
 
@@ -272,6 +251,22 @@ class Store:
         Positional form: task indices and a bin slice/index array. Keyword form for people:
         ``labels(tf="CTCF", chroms=["chr20"])``; columns are then ``tasks_for(tf, cell)`` and
         rows ``bins(chroms=...)``, in store order.
+
+        Parameters
+        ----------
+        tasks : sequence of int, optional
+            Task (column) indices; default all tasks.
+        bins : slice or numpy.ndarray
+            A slice or array of global bin indices; default every bin.
+        tf, cell : str, optional
+            Select tasks by name instead of ``tasks`` (not both).
+        chroms : sequence of str, optional
+            Select the bins of these chromosomes instead of ``bins`` (not both).
+
+        Returns
+        -------
+        numpy.ndarray
+            int8, shape ``(n_selected_bins, n_selected_tasks)``.
         """
         if tf is not None or cell is not None:
             if tasks is not None:
@@ -298,6 +293,18 @@ class Store:
         )
 
     def annotations(self, bins: slice | np.ndarray = slice(None)) -> np.ndarray:
+        """Per-bin annotation features (columns named by :attr:`annotation_names`).
+
+        Parameters
+        ----------
+        bins : slice or numpy.ndarray
+            A slice or array of global bin indices; default every bin.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(n_selected_bins, n_annotations)``.
+        """
         arr = self.root["annotations"]
         return (
             arr[bins]
@@ -306,10 +313,33 @@ class Store:
         )
 
     def metadata(self, cell: str) -> np.ndarray:
+        """The meta-feature vector of one cell type (named by :attr:`meta_feature_names`).
+
+        Parameters
+        ----------
+        cell : str
+            Cell type name.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(n_meta_features,)``.
+        """
         return self.root["metadata"][self.cell_index(cell)]
 
     def label_counts(self, tasks: Sequence[int] | None = None) -> list[dict[str, int]]:
-        """Counts of U/B/A/no-data per task, in one chunk-by-chunk pass over the labels."""
+        """Counts of U/B/A/no-data per task, in one chunk-by-chunk pass over the labels.
+
+        Parameters
+        ----------
+        tasks : sequence of int, optional
+            Task indices; default all tasks.
+
+        Returns
+        -------
+        list of dict
+            One ``{"U", "B", "A", "missing": int}`` per task, in the order given.
+        """
         cols = np.arange(len(self.tasks)) if tasks is None else np.asarray(tasks, dtype=np.int64)
         counts = np.zeros((len(cols), 4), dtype=np.int64)
         for lo in range(0, self.n_bins, self.bin_chunk):
@@ -321,7 +351,20 @@ class Store:
         ]
 
     def info(self, counts: bool = True) -> dict[str, Any]:
-        """A JSON-able summary (``fnstore info``)."""
+        """A JSON-able summary (``fnstore info``).
+
+        Parameters
+        ----------
+        counts : bool
+            Add label counts to each task (a pass over all labels; slow on a whole genome).
+
+        Returns
+        -------
+        dict
+            Identity, bin grid, chromosome lengths, bin and blacklist counts, cells, tracks
+            (with the cells that have data), annotations, meta-features, tasks and size on
+            disk (``size_bytes``, None for a URL).
+        """
         tasks: list[dict[str, Any]] = [{"tf": t.tf, "cell": t.cell} for t in self.tasks]
         if counts and self.tasks:
             for row, c in zip(tasks, self.label_counts(), strict=True):
@@ -358,6 +401,11 @@ class Store:
 
         Signal tracks (group ``signals``) are merged in as ``signal_<track>(cell, position)``;
         ``bin_chrom``/``bin_start`` and ``task_tf``/``task_cell`` become coordinates.
+
+        Returns
+        -------
+        xarray.Dataset
+            Needs the optional ``xarray`` and ``dask`` packages.
         """
         import xarray as xr
 
@@ -371,7 +419,21 @@ class Store:
 
 
 def open_store(path: str | os.PathLike, allow_incomplete: bool = False) -> Store:
-    """Open a store read-only; refuses unfinished builds and unknown schema versions."""
+    """Open a store read-only; refuses unfinished builds and unknown schema versions.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Folder, ``.zip`` file or fsspec URL.
+    allow_incomplete : bool
+        Open a store whose build has not finished (for ``validate`` and resuming).
+
+    Returns
+    -------
+    Store
+        A missing path, a non-fnstore or unsupported store, or (without
+        ``allow_incomplete``) an unfinished one is a :class:`StoreError`.
+    """
     p = str(path)
     if not is_remote(p) and not os.path.exists(p):
         raise StoreError(f"{p}: no such store")
