@@ -82,7 +82,25 @@ def _validate(y: np.ndarray | Sequence, s: np.ndarray | Sequence) -> tuple[np.nd
 
 
 def binary_counts(y: np.ndarray | Sequence, s: np.ndarray | Sequence) -> Counts:
-    """Validate and sort once; every metric below is a cheap function of the result."""
+    """Validate and sort once; every metric below is a cheap function of the result.
+
+    Parameters
+    ----------
+    y : array_like
+        1-D labels, boolean or 0/1 (1 = bound); at least one of each class.
+    s : array_like
+        1-D scores, one per label, higher = more likely bound; no NaN.
+
+    Returns
+    -------
+    Counts
+        Cumulative true/false positive counts at each distinct score, highest first.
+
+    Raises
+    ------
+    MetricInputError
+        On mismatched shapes, empty input, non-0/1 labels, NaN scores or a single class.
+    """
     y, s = _validate(y, s)
     order = np.argsort(s)[::-1]  # tie order is irrelevant: ties are grouped below
     s_sorted = s[order]
@@ -108,6 +126,18 @@ def roc_auc(y: np.ndarray | Sequence, s: np.ndarray | Sequence) -> float:
     """Area under the ROC curve; a tie between a positive and a negative counts one half.
 
     Equals the Mann-Whitney U statistic / (n_pos * n_neg) and ``sklearn.metrics.roc_auc_score``.
+
+    Parameters
+    ----------
+    y : array_like
+        1-D labels, boolean or 0/1 (1 = bound); at least one of each class.
+    s : array_like
+        1-D scores, one per label, higher = more likely bound; no NaN.
+
+    Returns
+    -------
+    float
+        auROC in [0, 1]; 0.5 for random scores.
     """
     return _roc_auc(binary_counts(y, s))
 
@@ -122,6 +152,18 @@ def average_precision(y: np.ndarray | Sequence, s: np.ndarray | Sequence) -> flo
     """scikit-learn's average precision: sum over thresholds of (R_n - R_{n-1}) * P_n.
 
     A step function, no interpolation; equals ``sklearn.metrics.average_precision_score``.
+
+    Parameters
+    ----------
+    y : array_like
+        1-D labels, boolean or 0/1 (1 = bound); at least one of each class.
+    s : array_like
+        1-D scores, one per label, higher = more likely bound; no NaN.
+
+    Returns
+    -------
+    float
+        Average precision in [0, 1].
     """
     return _average_precision(binary_counts(y, s))
 
@@ -156,6 +198,18 @@ def auprc_davis_goadrich(y: np.ndarray | Sequence, s: np.ndarray | Sequence) -> 
     This is the auPRC the ENCODE-DREAM challenge scorer reported (PRROC's
     ``auc.davis.goadrich``). Unlike linear interpolation in PR space, which overstates the
     area, the interpolation follows the achievable curve between two operating points.
+
+    Parameters
+    ----------
+    y : array_like
+        1-D labels, boolean or 0/1 (1 = bound); at least one of each class.
+    s : array_like
+        1-D scores, one per label, higher = more likely bound; no NaN.
+
+    Returns
+    -------
+    float
+        Interpolated auPRC in [0, 1].
     """
     return _auprc_davis_goadrich(binary_counts(y, s))
 
@@ -172,6 +226,20 @@ def recall_at_fdr(y: np.ndarray | Sequence, s: np.ndarray | Sequence, fdr: float
 
     Tied scores are one threshold (all tied rows are called together); 0.0 when no
     threshold reaches the FDR. Same as the ENCODE-DREAM scorer's recall at FDR.
+
+    Parameters
+    ----------
+    y : array_like
+        1-D labels, boolean or 0/1 (1 = bound); at least one of each class.
+    s : array_like
+        1-D scores, one per label, higher = more likely bound; no NaN.
+    fdr : float
+        Largest false discovery rate allowed, in [0, 1] (0.1 = 10%).
+
+    Returns
+    -------
+    float
+        Recall in [0, 1].
     """
     return _recall_at_fdr(binary_counts(y, s), fdr)
 
@@ -185,6 +253,18 @@ def roc_curve(
     """``(fpr, tpr, thresholds)`` at every distinct score, highest threshold first.
 
     Starts at (0, 0) with threshold +inf, like scikit-learn with ``drop_intermediate=False``.
+
+    Parameters
+    ----------
+    y : array_like
+        1-D labels, boolean or 0/1 (1 = bound); at least one of each class.
+    s : array_like
+        1-D scores, one per label, higher = more likely bound; no NaN.
+
+    Returns
+    -------
+    fpr, tpr, thresholds : numpy.ndarray
+        float64 arrays of equal length (distinct scores + 1).
     """
     c = binary_counts(y, s)
     fpr = np.concatenate([[0.0], c.fps / c.n_neg])
@@ -200,13 +280,36 @@ def pr_curve(
 
     Only real operating points (no artificial recall-0 point); note scikit-learn's
     ``precision_recall_curve`` lists the same points in the opposite order plus (1, 0).
+
+    Parameters
+    ----------
+    y : array_like
+        1-D labels, boolean or 0/1 (1 = bound); at least one of each class.
+    s : array_like
+        1-D scores, one per label, higher = more likely bound; no NaN.
+
+    Returns
+    -------
+    precision, recall, thresholds : numpy.ndarray
+        float64 arrays, one entry per distinct score.
     """
     c = binary_counts(y, s)
     return c.tps / (c.tps + c.fps), c.tps / c.n_pos, c.thresholds.astype(np.float64)
 
 
 def fdr_key(fdr: float) -> str:
-    """Result key for recall at an FDR: 0.1 -> ``recall_at_10_fdr`` (the challenge's names)."""
+    """Result key for recall at an FDR: 0.1 -> ``recall_at_10_fdr`` (the challenge's names).
+
+    Parameters
+    ----------
+    fdr : float
+        FDR as a fraction.
+
+    Returns
+    -------
+    str
+        The key under which :func:`score_all` stores recall at that FDR.
+    """
     return f"recall_at_{fdr * 100:g}_fdr"
 
 
@@ -214,7 +317,22 @@ def score_all(
     y: np.ndarray | Sequence, s: np.ndarray | Sequence, fdrs: Sequence[float] = DEFAULT_FDRS
 ) -> dict[str, float | int]:
     """Every metric from one sort: n, n_positive, n_negative, auroc, auprc (Davis-Goadrich),
-    average_precision and ``recall_at_<pct>_fdr`` for each FDR."""
+    average_precision and ``recall_at_<pct>_fdr`` for each FDR.
+
+    Parameters
+    ----------
+    y : array_like
+        1-D labels, boolean or 0/1 (1 = bound); at least one of each class.
+    s : array_like
+        1-D scores, one per label, higher = more likely bound; no NaN.
+    fdrs : sequence of float
+        FDR levels (fractions) at which to report recall; default :data:`DEFAULT_FDRS`.
+
+    Returns
+    -------
+    dict
+        Metric name to value; counts are int, the rest float.
+    """
     c = binary_counts(y, s)
     out: dict[str, float | int] = {
         "n": c.n_pos + c.n_neg,

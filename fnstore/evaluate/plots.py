@@ -72,12 +72,36 @@ def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = DEFAULT_DPI) ->
 
 
 def short_path(path: str, width: int = 40) -> str:
-    """``path`` cut from the left to ``width`` characters, for legends and tables."""
+    """``path`` cut from the left to ``width`` characters, for legends and tables.
+
+    Parameters
+    ----------
+    path : str
+        Any string, usually a file path.
+    width : int
+        Maximum length of the result, ``...`` included.
+
+    Returns
+    -------
+    str
+        ``path`` itself when short enough, else ``...`` and its last characters.
+    """
     return path if len(path) <= width else "..." + path[-(width - 3) :]
 
 
 def plot_paths(prefix: str | os.PathLike) -> tuple[Path, Path]:
-    """``(roc, pr)`` PNG paths: ``out/CTCF`` -> ``out/CTCF.roc.png``, ``out/`` -> ``out/roc.png``."""
+    """``(roc, pr)`` PNG paths: ``out/CTCF`` -> ``out/CTCF.roc.png``, ``out/`` -> ``out/roc.png``.
+
+    Parameters
+    ----------
+    prefix : str or os.PathLike
+        File prefix, or an existing folder (the plots go inside it).
+
+    Returns
+    -------
+    roc, pr : pathlib.Path
+        Where :func:`plot_curves` writes the ROC and the PR plot.
+    """
     p = str(prefix)
     sep = "" if p.endswith(("/", os.sep, "_", "-", ".")) or os.path.isdir(p) else "."
     if os.path.isdir(p) and not p.endswith(("/", os.sep)):

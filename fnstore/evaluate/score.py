@@ -57,11 +57,23 @@ class EvaluateResult(Sequence[dict[str, Any]]):
         return len(self.results)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able form: the FDR levels and the per-file results without curve points."""
+        """JSON-able form: the FDR levels and the per-file results without curve points.
+
+        Returns
+        -------
+        dict
+            ``{"fdrs": [...], "results": [...]}``.
+        """
         return {"fdrs": list(self.fdrs), "results": results_for_json(self.results)}
 
     def summary(self) -> str:
-        """The aligned table ``fnstore evaluate`` prints."""
+        """The aligned table ``fnstore evaluate`` prints.
+
+        Returns
+        -------
+        str
+            Multi-line table, see :func:`format_table`.
+        """
         return format_table(self.results, self.fdrs)
 
 
@@ -187,6 +199,22 @@ def curve_points(y: np.ndarray, s: np.ndarray, max_points: int = CURVE_POINTS) -
 
     A whole-genome curve has millions of thresholds; keeping the points where either
     coordinate crosses a 1/max_points grid preserves the shape at a thousandth of the size.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        1-D labels, bool or 0/1, both classes present.
+    s : numpy.ndarray
+        1-D scores, one per label.
+    max_points : int
+        Grid resolution per curve; each curve keeps at most about this many points per
+        coordinate.
+
+    Returns
+    -------
+    dict
+        ``fpr``, ``tpr`` (ROC), ``recall``, ``precision`` (PR) as lists of float, and
+        ``positive_fraction`` (the PR curve of random scores).
     """
     c = binary_counts(y, s)
     fpr = np.concatenate([[0.0], c.fps / c.n_neg])
@@ -212,7 +240,21 @@ def curve_points(y: np.ndarray, s: np.ndarray, max_points: int = CURVE_POINTS) -
 
 
 def format_table(results: Sequence[dict[str, Any]], fdrs: Sequence[float] = DEFAULT_FDRS) -> str:
-    """Plain-text aligned table, one row per prediction file, for the terminal."""
+    """Plain-text aligned table, one row per prediction file, for the terminal.
+
+    Parameters
+    ----------
+    results : sequence of dict
+        Per-file results of :func:`evaluate`, all for one task.
+    fdrs : sequence of float
+        FDR levels whose recall columns to show; must be among those the results were
+        scored at.
+
+    Returns
+    -------
+    str
+        The table with a heading and footnotes; ``(no results)`` when ``results`` is empty.
+    """
     if not results:
         return "(no results)"
     r0 = results[0]
@@ -260,5 +302,16 @@ def format_table(results: Sequence[dict[str, Any]], fdrs: Sequence[float] = DEFA
 
 
 def results_for_json(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Results without the (bulky) curve points."""
+    """Results without the (bulky) curve points.
+
+    Parameters
+    ----------
+    results : sequence of dict
+        Per-file results of :func:`evaluate`.
+
+    Returns
+    -------
+    list of dict
+        Shallow copies without the ``curves`` key.
+    """
     return [{k: v for k, v in r.items() if k != "curves"} for r in results]

@@ -91,7 +91,13 @@ __all__ = [
 
 
 def default_database() -> str | None:
-    """The motif database named by ``$FNSTORE_MOTIF_DB``, if set."""
+    """The motif database named by ``$FNSTORE_MOTIF_DB``, if set.
+
+    Returns
+    -------
+    str or None
+        The MEME file path, or None when the variable is unset or empty.
+    """
     return os.environ.get(MOTIF_DB_ENV) or None
 
 

@@ -39,6 +39,18 @@ class KernelSites:
     flank: int
 
     def pwms(self, pseudocount: float = 0.0) -> np.ndarray:
+        """Each kernel's base counts as probabilities (see :func:`~fnstore.interpret.pwm.counts_to_pwm`).
+
+        Parameters
+        ----------
+        pseudocount : float
+            Added to every count before normalising.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n_kernels, width, 4)`` float64; uniform rows for kernels without hits.
+        """
         return counts_to_pwm(self.counts, pseudocount)
 
 
@@ -59,6 +71,34 @@ def collect_kernel_sites(
     qualifying positions, not only each window's best). Kernels that never activate
     (dead ReLUs) get no sites and a uniform PWM. Two passes over ``x`` (maximum, then
     collection) keep memory at one batch of activations.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Windows ``(n, L, 4 + n_tracks)``, as the model sees them.
+    conv : ConvKernels
+        The first layer's weights; its channel count must match ``x``.
+    threshold : float
+        Fraction of each kernel's maximum activation a hit must reach, in (0, 1].
+    both_strands : bool
+        Also scan the reverse complement of every window.
+    rc_order : sequence of int, optional
+        Channel permutation of the reverse strand; default ACGT reversed, tracks kept (use
+        :func:`~fnstore.interpret.kernels.rc_order_of` for the model's own).
+    flank : int
+        Bases either side of a hit included in the signal footprint.
+    batch_size : int
+        Windows per activation pass (bounds memory).
+
+    Returns
+    -------
+    KernelSites
+        Counts, hit numbers, thresholds, footprints and per-window maxima of every kernel.
+
+    Raises
+    ------
+    InputError
+        When ``x`` does not fit the kernels or ``threshold`` is out of range.
     """
     x = np.asarray(x, dtype=np.float32)
     if x.ndim != 3 or x.shape[2] != conv.kernel.shape[1]:
@@ -135,6 +175,13 @@ class KernelMotif:
         return f"kernel_{self.index:03d}"
 
     def summary(self) -> dict[str, Any]:
+        """JSON-able row of ``summary.json``: counts, core, information, auROC, consensus, matches.
+
+        Returns
+        -------
+        dict
+            Non-finite match numbers are None.
+        """
         return {
             "kernel": self.index,
             "name": self.name,
@@ -174,6 +221,34 @@ def kernel_motifs_from_windows(
 
     ``is_bound`` (one flag per window) adds each kernel's auROC of its per-window maximum
     activation for bound versus other windows: a cheap ranking of which kernels matter.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Windows ``(n, L, 4 + n_tracks)``.
+    conv : ConvKernels
+        The first layer's weights.
+    is_bound : numpy.ndarray, optional
+        One bool per window; needs both classes for an auROC.
+    database : MotifDatabase, optional
+        Motifs to match each kernel's core against.
+    threshold, rc_order, flank
+        As in :func:`collect_kernel_sites`.
+    top : int
+        Matches kept per kernel.
+    min_information : float
+        Bits a column needs to count as core (:func:`~fnstore.interpret.pwm.trim_pwm`).
+    min_overlap, n_shuffles
+        As in :meth:`MotifDatabase.search`.
+    seed : int
+        Seed of kernel 0's shuffles (kernel ``k`` uses ``seed + k``).
+
+    Returns
+    -------
+    motifs : list of KernelMotif
+        One per kernel, in kernel order.
+    sites : KernelSites
+        The raw collection they were made from.
     """
     from fnstore.evaluate.metrics import roc_auc
 

@@ -39,7 +39,25 @@ class ConvKernels:
 
 
 def conv_kernels(model: Any, layer_name: str = CONV_LAYER) -> ConvKernels:
-    """The first convolution's weights of a Keras model (by name, else the first Conv1D)."""
+    """The first convolution's weights of a Keras model (by name, else the first Conv1D).
+
+    Parameters
+    ----------
+    model : keras.Model
+        A model whose first convolution has stride 1, dilation 1 and ``valid`` padding.
+    layer_name : str
+        Name of the layer to read.
+
+    Returns
+    -------
+    ConvKernels
+        float32 weights, bias (zeros when the layer has none) and activation name.
+
+    Raises
+    ------
+    InputError
+        When there is no such layer or its settings are unsupported.
+    """
     layer = None
     try:
         layer = model.get_layer(layer_name)
@@ -70,7 +88,20 @@ def _all_layers(model: Any) -> list[Any]:
 
 
 def rc_order_of(model: Any, n_channels: int) -> list[int]:
-    """Channel permutation the model uses for its reverse strand (ACGT reversed, tracks kept)."""
+    """Channel permutation the model uses for its reverse strand (ACGT reversed, tracks kept).
+
+    Parameters
+    ----------
+    model : keras.Model
+        The model; its ``ReverseComplement`` layer is used when it has one.
+    n_channels : int
+        Input channels, 4 + number of tracks.
+
+    Returns
+    -------
+    list of int
+        Input channel read for each reverse-strand channel.
+    """
     for layer in _all_layers(model):
         order = getattr(layer, "order", None)
         if type(layer).__name__ == "ReverseComplement" and order is not None:
@@ -79,7 +110,20 @@ def rc_order_of(model: Any, n_channels: int) -> list[int]:
 
 
 def conv_activations(x: np.ndarray, conv: ConvKernels) -> np.ndarray:
-    """Activations ``(n, L - width + 1, n_kernels)`` of the first layer on inputs ``x``."""
+    """Activations ``(n, L - width + 1, n_kernels)`` of the first layer on inputs ``x``.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Windows ``(n, L, C)``, C matching the kernels.
+    conv : ConvKernels
+        The layer's weights.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32; ReLU applied unless the layer is linear.
+    """
     view = sliding_window_view(x, conv.width, axis=1)  # (n, P, C, w)
     z = np.tensordot(view, conv.kernel, axes=([3, 2], [0, 1])) + conv.bias
     if conv.activation == "linear":

@@ -52,7 +52,18 @@ def _unit_columns(pwm: np.ndarray) -> np.ndarray:
 
 
 def column_correlations(query: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Pearson correlation of every query column with every target column ``(Wq, Wt)``."""
+    """Pearson correlation of every query column with every target column ``(Wq, Wt)``.
+
+    Parameters
+    ----------
+    query, target : numpy.ndarray
+        PWMs ``(Wq, 4)`` and ``(Wt, 4)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64; 0 for a flat (uniform) column.
+    """
     return _unit_columns(query) @ _unit_columns(target).T
 
 
@@ -75,6 +86,17 @@ class MotifDatabase:
 
     @classmethod
     def from_meme(cls, path: str | os.PathLike) -> MotifDatabase:
+        """A database of every motif in a MEME file.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            MEME motif file.
+
+        Returns
+        -------
+        MotifDatabase
+        """
         return cls(read_meme(path))
 
     def __len__(self) -> int:
@@ -104,7 +126,29 @@ class MotifDatabase:
         rank_by: str = "p_value",
         seed: int = 0,
     ) -> list[Match]:
-        """The ``top`` best matches of PWM ``query`` ``(width, 4)`` over the database."""
+        """The ``top`` best matches of PWM ``query`` ``(width, 4)`` over the database.
+
+        Parameters
+        ----------
+        query : numpy.ndarray
+            PWM ``(width, 4)``, columns A, C, G, T.
+        top : int
+            Matches returned.
+        min_overlap : int
+            Aligned columns an alignment needs (capped at the shorter width).
+        n_shuffles : int
+            Column shuffles per target for the null; below 2, z, p- and E-values are NaN and
+            matches are ranked by score.
+        rank_by : {"p_value", "score"}
+            Order of the matches.
+        seed : int
+            Seed of the shuffles.
+
+        Returns
+        -------
+        list of Match
+            Best first, at most ``top``.
+        """
         q = _unit_columns(query)
         wq = q.shape[0]
         keys, (slot_target, d, overlap), valid = self._layout(wq, min_overlap)
@@ -171,6 +215,16 @@ def gumbel_p_value(z: np.ndarray) -> np.ndarray:
     A best-over-alignments score is a maximum, so its null has an extreme-value (Gumbel)
     right tail, much heavier than a normal one: a normal tail would call random queries
     significant. Fitting the Gumbel by moments keeps random PWMs at E-values near 1.
+
+    Parameters
+    ----------
+    z : numpy.ndarray
+        Scores in null standard deviations above the null mean (NaN allowed).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 p-values in [0, 1], same shape; NaN where ``z`` is.
     """
     z = np.asarray(z, dtype=np.float64)
     u = z * math.pi / math.sqrt(6.0) + 0.5772156649
@@ -179,6 +233,19 @@ def gumbel_p_value(z: np.ndarray) -> np.ndarray:
 
 
 def compare_pwms(query: np.ndarray, target: np.ndarray, min_overlap: int = 5) -> Match:
-    """Best alignment of ``query`` against one ``target`` (both strands), without a null."""
+    """Best alignment of ``query`` against one ``target`` (both strands), without a null.
+
+    Parameters
+    ----------
+    query, target : numpy.ndarray
+        PWMs ``(width, 4)``.
+    min_overlap : int
+        Aligned columns an alignment needs.
+
+    Returns
+    -------
+    Match
+        Named ``target``; z, p- and E-value are NaN.
+    """
     db = MotifDatabase([Motif("target", np.asarray(target, dtype=np.float64))])
     return db.search(query, top=1, min_overlap=min_overlap, n_shuffles=0)[0]

@@ -41,7 +41,22 @@ def _panel_grid(n: int, columns: int, panel: tuple[float, float]) -> tuple[Figur
 
 
 def plot_logos(motifs: Sequence[KernelMotif], path: str | os.PathLike, columns: int = 4) -> Path:
-    """Information-content sequence logos (logomaker), one panel per kernel, titled by best match."""
+    """Information-content sequence logos (logomaker), one panel per kernel, titled by best match.
+
+    Parameters
+    ----------
+    motifs : sequence of KernelMotif
+        At least one; all of the same width.
+    path : str or os.PathLike
+        PNG to write.
+    columns : int
+        Panels per row.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     import logomaker
 
     width = motifs[0].pwm.shape[0]
@@ -68,7 +83,26 @@ def plot_footprints(
     path: str | os.PathLike,
     columns: int = 4,
 ) -> Path:
-    """Mean signal of each track around each kernel's hits (kernel span shaded)."""
+    """Mean signal of each track around each kernel's hits (kernel span shaded).
+
+    Parameters
+    ----------
+    motifs : sequence of KernelMotif
+        At least one.
+    tracks : sequence of str
+        Track names, the columns of each footprint.
+    flank : int
+        Bases of footprint either side of the kernel span.
+    path : str or os.PathLike
+        PNG to write.
+    columns : int
+        Panels per row.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     fig, axes = _panel_grid(len(motifs), columns, (3.2, 1.8))
     for ax, m in zip(axes, motifs, strict=True):
         pos = np.arange(-flank, m.footprint.shape[0] - flank)

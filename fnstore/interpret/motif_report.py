@@ -28,6 +28,27 @@ def write_kernel_motifs(
 
     Kernels without hits are left out of the MEME file (no sites, no motif) but listed in
     the summary.
+
+    Parameters
+    ----------
+    out : str or os.PathLike
+        Folder to write into (created).
+    motifs : sequence of KernelMotif
+        Every kernel, in kernel order.
+    tracks : sequence of str
+        Signal track names of the footprints.
+    flank : int
+        Footprint flank in bases, as collected.
+    extra : Mapping, optional
+        More keys for ``summary.json`` (run settings).
+    logos : bool
+        Also draw ``logos.png``, one ``logos/<kernel>.png`` each and ``footprints.png``.
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        The files written, by kind (``meme``, ``matches``, ``npz``, ``summary``, ``logos``,
+        ``footprints``).
     """
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
@@ -100,7 +121,20 @@ def _json_default(value: Any) -> Any:
 
 
 def format_summary(summary: Mapping[str, Any], max_kernels: int = 50) -> str:
-    """A short text table of kernels and their best matches for the terminal."""
+    """A short text table of kernels and their best matches for the terminal.
+
+    Parameters
+    ----------
+    summary : Mapping
+        The content of ``summary.json``.
+    max_kernels : int
+        Rows shown, the kernels with the highest auROC first.
+
+    Returns
+    -------
+    str
+        A heading line and one line per kernel.
+    """
     lines = [
         f"{summary.get('n_windows')} windows ({summary.get('n_bound_windows')} bound) of "
         f"{summary.get('cell')} on {', '.join(summary.get('chroms', []))}"

@@ -27,12 +27,38 @@ READ_SPAN = 1 << 22
 
 def parse_region(text: str) -> tuple[str, int, int]:
     """``"chr20:1,000-2,000"`` -> ``("chr20", 1000, 2000)``: the tuple form of
-    :func:`fnstore.store.regions.parse_region`, kept for interpret's callers."""
+    :func:`fnstore.store.regions.parse_region`, kept for interpret's callers.
+
+    Parameters
+    ----------
+    text : str
+        ``CHROM:START-END``, 0-based half-open; commas allowed.
+
+    Returns
+    -------
+    chrom, start, end : str, int, int
+    """
     return regions.parse_region(text).as_tuple()
 
 
 def window_starts(store: Store, bins: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(chrom index, window start)`` of the model's windows of ``window`` bp on ``bins``."""
+    """``(chrom index, window start)`` of the model's windows of ``window`` bp on ``bins``.
+
+    Parameters
+    ----------
+    store : Store
+        The store whose bin grid ``bins`` index.
+    bins : numpy.ndarray
+        Global bin indices.
+    window : int
+        Window length in bp.
+
+    Returns
+    -------
+    chrom, start : numpy.ndarray
+        Store chromosome index and chromosome-relative window start (may be negative near
+        a chromosome start).
+    """
     chrom, start = store.bin_coords(np.asarray(bins, dtype=np.int64))
     return chrom, regions.window_start(start, window, store.bin_size)
 
@@ -44,6 +70,22 @@ def read_windows(
 
     ``chrom_idx`` are store chromosome indices; starts may be negative or run past the
     chromosome end (padded with N / zero signal), as in :func:`fnstore.predict.inputs.read_stretch`.
+
+    Parameters
+    ----------
+    store : Store
+        The store to read.
+    inputs : ModelInputs
+        Cell, window length and tracks (:func:`fnstore.predict.inputs.resolve_inputs`).
+    chrom_idx : numpy.ndarray
+        Store chromosome index of each window.
+    starts : numpy.ndarray
+        Chromosome-relative start of each window.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 windows in the order given.
     """
     window, tracks = inputs.window, inputs.store_tracks
     chrom_idx = np.asarray(chrom_idx, dtype=np.int64)
@@ -90,7 +132,27 @@ Span = tuple[str, int, int]
 
 
 def parse_span(store: Store, text: str, source: str = "--chroms") -> Span:
-    """``"chr20"`` (whole chromosome) or ``"chr20:1000-2000"`` -> ``(chrom, start, end)``."""
+    """``"chr20"`` (whole chromosome) or ``"chr20:1000-2000"`` -> ``(chrom, start, end)``.
+
+    Parameters
+    ----------
+    store : Store
+        The store whose chromosomes the span must lie on.
+    text : str
+        The span.
+    source : str
+        What the text came from, for error messages.
+
+    Returns
+    -------
+    Span
+        ``(chrom, start, end)``, 0-based half-open.
+
+    Raises
+    ------
+    InputError
+        For an unknown chromosome or a span off it.
+    """
     return regions.parse_span(text, regions.chrom_lengths(store), source).as_tuple()
 
 
@@ -101,6 +163,18 @@ def held_out_regions(card: Mapping[str, Any], store: Store) -> list[Span] | None
     ``"chr11"`` strings) and ``chroms``/``valid_chroms``/``test_chroms`` style lists;
     entries naming chromosomes the store lacks are ignored (a model trained on another
     store), so the caller falls back to the whole store.
+
+    Parameters
+    ----------
+    card : Mapping
+        The model card.
+    store : Store
+        The store to analyse.
+
+    Returns
+    -------
+    list of Span or None
+        ``(chrom, start, end)`` spans, duplicates removed; None when none is usable.
     """
     found: list[str] = []
     validation = card.get("validation") or {}
@@ -144,6 +218,30 @@ def select_bins(
     ``cell``, the rest random non-blacklisted bins overlapping ``spans`` (``(chrom, start,
     end)``; random bins may by chance also be bound). Bound bins make rare motifs visible; random ones keep the collection
     honest about what the kernels also fire on in the background.
+
+    Parameters
+    ----------
+    store : Store
+        The store to draw from.
+    tfs : sequence of str
+        TFs whose bound bins are wanted.
+    cell : str
+        Cell of the labels.
+    spans : sequence of Span
+        Where bins may come from.
+    n_windows : int
+        Total bins wanted, at least 1; fewer when the spans hold fewer.
+    bound_fraction : float
+        Share of bound bins wanted.
+    seed : int
+        Seed of the random picks.
+
+    Returns
+    -------
+    bins : numpy.ndarray
+        int64 global bins, sorted.
+    is_bound : numpy.ndarray
+        bool, bound for any of ``tfs``.
     """
     if n_windows < 1:
         raise InputError("--n-windows", f"must be positive, got {n_windows}")

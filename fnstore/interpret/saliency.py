@@ -32,7 +32,7 @@ STRAND_AVERAGE_LAYER = "strand_average"
 MAX_LETTERS = 1500
 
 
-def strand_outputs_model(model: Any) -> Any | None:
+def _strand_outputs_model(model: Any) -> Any | None:
     """A model with the same inputs returning ``[forward, reverse]`` strand outputs, or None.
 
     fnstore models end with an ``Average`` layer named ``strand_average`` over the two
@@ -98,6 +98,27 @@ def input_saliency(
     ``grad`` / ``grad_x_input`` ``(n, L, C)`` of the model output, and
     ``grad_strands`` / ``grad_x_input_strands`` ``(n, 2, L, C)`` of each strand's output,
     in forward coordinates. A model without a ``strand_average`` layer gets NaN strands.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A fnstore model (TensorFlow backend).
+    x : numpy.ndarray
+        Windows ``(n, L, C)``.
+    extra : numpy.ndarray, optional
+        ``(n, n_extra)`` rows when the model takes an ``extra`` input.
+    task : int
+        Model output to explain.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        float32 arrays as listed above.
+
+    Raises
+    ------
+    InputError
+        For a bad shape or task, a missing ``extra``, or a backend other than TensorFlow.
     """
     x = np.asarray(x, dtype=np.float32)
     if x.ndim != 3:
@@ -105,7 +126,7 @@ def input_saliency(
     n_tasks = int(model.outputs[0].shape[-1])
     if not 0 <= task < n_tasks:
         raise InputError("saliency", f"task {task} out of range (model has {n_tasks} outputs)")
-    strands = strand_outputs_model(model)
+    strands = _strand_outputs_model(model)
     if strands is not None:
         out, grads = _gradients(strands, x, extra, task)
         output, grad = out.mean(axis=1), grads.mean(axis=0)
@@ -126,7 +147,20 @@ def input_saliency(
 
 
 def tile_windows(start: int, end: int, window: int) -> np.ndarray:
-    """Window starts covering ``[start, end)``: one centred window, or half-overlapping tiles."""
+    """Window starts covering ``[start, end)``: one centred window, or half-overlapping tiles.
+
+    Parameters
+    ----------
+    start, end : int
+        The region, 0-based half-open.
+    window : int
+        Window length in bp.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 window starts, ascending (the first may be negative).
+    """
     length = end - start
     if length <= window:
         return np.array([(start + end) // 2 - window // 2], dtype=np.int64)
@@ -134,7 +168,7 @@ def tile_windows(start: int, end: int, window: int) -> np.ndarray:
     return np.round(np.linspace(start, end - window, n)).astype(np.int64)
 
 
-def nearest_bin(store: Any, chrom: str, centre: int) -> int:
+def _nearest_bin(store: Any, chrom: str, centre: int) -> int:
     """Global index of the bin of ``chrom`` whose centre is nearest to ``centre``."""
     lo, hi = store.bin_range(chrom)
     if hi <= lo:
@@ -159,6 +193,31 @@ def region_saliency(
     longer region is tiled by half-overlapping windows and each base takes the values of
     the window whose centre is nearest. The ``extra`` input uses the bin nearest each
     window's centre.
+
+    Parameters
+    ----------
+    model : keras.Model
+        The model (TensorFlow backend).
+    card : Mapping
+        Its model card.
+    store : Store
+        The store to read inputs from.
+    cell : str
+        Cell whose signals feed the model.
+    chrom : str
+        Chromosome name.
+    start, end : int
+        The region, 0-based half-open, on the chromosome.
+    task : int
+        Model output to explain.
+
+    Returns
+    -------
+    dict
+        Region, task and TF; ``channels``, ``positions``, ``window_starts``,
+        ``window_of_base``, window ``output`` and ``output_strands``; per base ``x``,
+        ``grad``, ``grad_x_input`` ``(n_bases, C)`` and their ``_strands`` forms
+        ``(2, n_bases, C)``.
     """
     from fnstore.predict.inputs import extra_for_bins, read_stretch, resolve_inputs
 
@@ -169,7 +228,7 @@ def region_saliency(
     window, tracks = inputs.window, list(inputs.store_tracks)
     starts = tile_windows(start, end, window)
     x = np.stack([read_stretch(store, inputs, chrom, int(s), int(s) + window) for s in starts])
-    bins = np.array([nearest_bin(store, chrom, int(s) + window // 2) for s in starts])
+    bins = np.array([_nearest_bin(store, chrom, int(s) + window // 2) for s in starts])
     extra = extra_for_bins(store, inputs, bins)
     sal = input_saliency(model, x, extra, task)
 
@@ -198,7 +257,7 @@ def region_saliency(
     return result
 
 
-def write_saliency(
+def _write_saliency(
     result: Mapping[str, Any], out: str | os.PathLike, plot: bool = True
 ) -> dict[str, Path]:
     """Write ``.npz`` (and ``.png``): ``OUT.npz``/``OUT.png`` if OUT ends in ``.npz``, else
@@ -213,11 +272,11 @@ def write_saliency(
     np.savez_compressed(npz, **{k: np.asarray(v) for k, v in result.items()})
     paths = {"npz": npz}
     if plot:
-        paths["png"] = plot_saliency(result, png)
+        paths["png"] = _plot_saliency(result, png)
     return paths
 
 
-def plot_saliency(
+def _plot_saliency(
     result: Mapping[str, Any], path: str | os.PathLike, max_letters: int = MAX_LETTERS
 ) -> Path:
     """Letters scaled by gradient x input, each strand's importance, then each signal track."""
@@ -290,17 +349,40 @@ def run_saliency(
     tf: str | None = None,
     plot: bool = True,
 ) -> dict[str, Any]:
-    """``fnstore saliency``: load a model folder and a store, analyse ``region``, write files."""
+    """``fnstore saliency``: load a model folder and a store, analyse ``region``, write files.
+
+    Parameters
+    ----------
+    model_dir : str or os.PathLike
+        A trained model folder.
+    store_path : str or os.PathLike
+        The store.
+    cell : str
+        Cell whose signals feed the model.
+    region : str
+        ``CHROM:START-END``.
+    out : str or os.PathLike
+        ``OUT.npz``, or a folder for ``saliency.npz`` / ``saliency.png``.
+    tf : str, optional
+        Task to explain; default the model's first.
+    plot : bool
+        Also write the PNG.
+
+    Returns
+    -------
+    dict
+        ``files`` (kind -> path), ``output`` (per window) and ``tf``.
+    """
     from fnstore.interpret.regions import parse_region
     from fnstore.model.folder import load_model_dir
     from fnstore.store.read import open_store
 
     chrom, start, end = parse_region(region)
     model, card = load_model_dir(model_dir)
-    task = task_index(card, tf)
+    task = _task_index(card, tf)
     store = open_store(store_path)
     result = region_saliency(model, card, store, cell, chrom, start, end, task)
-    paths = write_saliency(result, out, plot=plot)
+    paths = _write_saliency(result, out, plot=plot)
     return {
         "files": {k: str(v) for k, v in paths.items()},
         "output": [float(v) for v in result["output"]],
@@ -308,7 +390,7 @@ def run_saliency(
     }
 
 
-def task_index(card: Mapping[str, Any], tf: str | None) -> int:
+def _task_index(card: Mapping[str, Any], tf: str | None) -> int:
     """Index of ``tf`` among the card's tasks (0 when not given)."""
     names: Sequence[str] = [str(t.get("tf")) for t in card.get("tasks", [])]
     if tf is None:

@@ -36,6 +36,16 @@ def scaled_ranks(x: np.ndarray) -> np.ndarray:
     """Ranks scaled to [0, 1] (lowest 0, highest 1); ties get their average rank.
 
     A single value (or all values tied) maps to 0.5.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D scores of any numeric dtype.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, same length as ``x``; empty for empty input.
     """
     x = np.asarray(x)
     n = x.size
@@ -91,6 +101,28 @@ def ensemble(
     Inputs are text prediction files (table/bedGraph, any mix) with identical regions in
     identical order, written in the format ``out_path`` names; or Zarr prediction groups
     with identical bins, written as Zarr.
+
+    Parameters
+    ----------
+    out_path : str or os.PathLike
+        File to write; its suffix picks the format (``.zarr`` for Zarr inputs).
+    pred_paths : sequence of str or os.PathLike
+        Prediction files, all text or all Zarr; none may be ``out_path``.
+    method : {"rank", "mean"}
+        Average scaled ranks (FactorNet's) or raw scores.
+    overwrite : bool
+        Replace an existing ``out_path`` instead of refusing.
+
+    Returns
+    -------
+    EnsembleResult
+        The file written, the method, the inputs and the number of rows.
+
+    Raises
+    ------
+    InputError
+        On an unknown method, mixed formats, an existing output or inputs whose regions
+        (or bins) differ.
     """
     if method not in METHODS:
         raise InputError("--method", f"unknown method {method!r} (choose {' or '.join(METHODS)})")

@@ -25,11 +25,23 @@ class EnsembleResult:
     n_rows: int
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able form: ``out``, ``method``, ``inputs``, ``n_rows``."""
+        """JSON-able form: ``out``, ``method``, ``inputs``, ``n_rows``.
+
+        Returns
+        -------
+        dict
+            The four fields; ``inputs`` is a list.
+        """
         return dataclasses.asdict(self)
 
     def summary(self) -> str:
-        """The line ``fnstore ensemble`` prints."""
+        """The line ``fnstore ensemble`` prints.
+
+        Returns
+        -------
+        str
+            One line, no trailing newline.
+        """
         return (
             f"{self.out}: {self.method} average of {len(self.inputs)} files, {self.n_rows:,} rows"
         )

@@ -77,6 +77,30 @@ def resolve_inputs(
     Every mismatch (missing track, track without data for the cell, missing annotation or
     meta feature, missing metadata value) is collected and raised as ONE
     :class:`InputError` naming each, so a user fixes them all in one go.
+
+    Parameters
+    ----------
+    store : Store
+        The store to read inputs from.
+    card : Mapping
+        The model card (``tracks``, ``window``, optional ``annotations``, ``meta_features``,
+        ``track_aliases``).
+    cell : str
+        Cell whose tracks and metadata feed the model.
+    track_aliases : Mapping of str to str, optional
+        Card track name -> store track name, overriding the card's own aliases.
+    source : str
+        What the card belongs to, for error messages.
+
+    Returns
+    -------
+    ModelInputs
+        Store tracks, metadata values and annotation columns, in model-card order.
+
+    Raises
+    ------
+    InputError
+        Listing every mismatch at once.
     """
     user_aliases = dict(track_aliases or {})
     unknown = sorted(set(user_aliases) - set(card.get("tracks", [])))
@@ -139,7 +163,24 @@ def resolve_inputs(
 
 def read_stretch(store: Store, inputs: ModelInputs, chrom: str, start: int, end: int) -> np.ndarray:
     """``x`` channels ``(end - start, 4 + n_tracks)`` float32 of ``chrom[start:end]``; the
-    part outside the chromosome (``start < 0`` or ``end > length``) is zero-padded."""
+    part outside the chromosome (``start < 0`` or ``end > length``) is zero-padded.
+
+    Parameters
+    ----------
+    store : Store
+        The store to read.
+    inputs : ModelInputs
+        From :func:`resolve_inputs`: which cell and tracks.
+    chrom : str
+        Chromosome name.
+    start, end : int
+        0-based half-open bp range; may run past either chromosome end.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 ``(end - start, 4 + n_tracks)``: one-hot ACGT, then one column per track.
+    """
     length = int(store.chrom_lengths[store.chrom_index(chrom)])
     out = np.zeros((end - start, inputs.n_channels), dtype=np.float32)
     lo, hi = max(0, start), min(length, end)
@@ -152,7 +193,23 @@ def read_stretch(store: Store, inputs: ModelInputs, chrom: str, start: int, end:
 
 
 def extra_for_bins(store: Store, inputs: ModelInputs, bins: np.ndarray) -> np.ndarray | None:
-    """``extra`` rows ``(n, n_meta + n_annotations)`` float32 for global bins (None if unused)."""
+    """``extra`` rows ``(n, n_meta + n_annotations)`` float32 for global bins (None if unused).
+
+    Parameters
+    ----------
+    store : Store
+        The store whose annotations to read.
+    inputs : ModelInputs
+        From :func:`resolve_inputs`.
+    bins : numpy.ndarray
+        Global bin indices (int), any order.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        One row per bin: the cell's metadata values, then its annotation flags; None when
+        the model takes no ``extra`` input.
+    """
     if inputs.n_extra == 0:
         return None
     bins = np.asarray(bins, dtype=np.int64)
@@ -167,7 +224,24 @@ def extra_for_bins(store: Store, inputs: ModelInputs, bins: np.ndarray) -> np.nd
 
 def stretch_windows(stretch: np.ndarray, n: int, window: int, step: int) -> np.ndarray:
     """The ``n`` windows ``(n, window, C)`` starting every ``step`` positions of a stretch
-    (a copy; the naive method feeds these to the full model)."""
+    (a copy; the naive method feeds these to the full model).
+
+    Parameters
+    ----------
+    stretch : numpy.ndarray
+        ``(T, C)`` with ``T >= (n - 1) * step + window``.
+    n : int
+        Number of windows, at least 1.
+    window : int
+        Window length in bp.
+    step : int
+        Offset between consecutive window starts in bp.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, window, C)``, same dtype as ``stretch``, C-contiguous.
+    """
     view = np.lib.stride_tricks.sliding_window_view(stretch, window, axis=0)[
         : (n - 1) * step + 1 : step
     ]

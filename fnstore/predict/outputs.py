@@ -21,13 +21,39 @@ from fnstore.store.regions import centre_span
 
 
 def task_names(card: Mapping[str, Any]) -> list[str]:
-    """File-name TF of each model output (``TF`` or ``TF_<i>`` where a TF repeats)."""
+    """File-name TF of each model output (``TF`` or ``TF_<i>`` where a TF repeats).
+
+    Parameters
+    ----------
+    card : Mapping
+        The model card; its ``tasks`` list gives the outputs in order.
+
+    Returns
+    -------
+    list of str
+        One name per output; ``task<i>`` for a task without a TF.
+    """
     tfs = [str(t.get("tf", f"task{i}")) for i, t in enumerate(card.get("tasks", []))]
     return [tf if tfs.count(tf) == 1 else f"{tf}_{i}" for i, tf in enumerate(tfs)]
 
 
 def output_paths(out_dir: Path, tf: str, cell: str) -> dict[str, Path]:
-    """The four files of one task: Zarr group, DREAM table, bedGraph and bigWig."""
+    """The four files of one task: Zarr group, DREAM table, bedGraph and bigWig.
+
+    Parameters
+    ----------
+    out_dir : pathlib.Path
+        The run's output folder.
+    tf : str
+        Task name from :func:`task_names`.
+    cell : str
+        Cell predicted.
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        Keys ``zarr``, ``table``, ``bedgraph``, ``bigwig``; names ``F.<tf>.<cell>.*``.
+    """
     stem = f"F.{tf}.{cell}"
     return {
         "zarr": out_dir / f"{stem}.zarr",

@@ -147,6 +147,13 @@ class PredictResult:
     fallback: str | None = None
 
     def summary(self) -> str:
+        """The lines ``fnstore predict`` prints: what was scored, how, and the files per task.
+
+        Returns
+        -------
+        str
+            Several lines, no trailing newline.
+        """
         lines = [
             f"{self.n_rows:,} bins of {self.selection} for {self.cell} "
             f"({self.method} method; {self.chunks_computed} of {self.chunks_total} chunks "
@@ -182,6 +189,45 @@ def predict(
     Everything that can be wrong with the inputs (model/store mismatch, region rows off
     the grid, existing outputs) is checked before any Keras work. ``on_chunk(i)`` is
     called after chunk ``i`` is stored (progress hooks, tests).
+
+    Parameters
+    ----------
+    model_dir : str or os.PathLike
+        A trained model folder (model card and weights).
+    store : str, os.PathLike or Store
+        The store to predict on, open or as a path.
+    out_dir : str or os.PathLike
+        Folder for the outputs (created); see :func:`fnstore.predict.outputs.output_paths`.
+    cell : str
+        Cell whose signals feed the model.
+    chroms : sequence of str, optional
+        Chromosomes to score, in output order; default all. Not with ``regions``.
+    regions : str or os.PathLike, optional
+        BED of regions on the store's bin grid to score instead of whole chromosomes.
+    tfs : sequence of str, optional
+        Model outputs to write (task names); default all.
+    method : {"fast", "naive"}
+        ``fast`` shares convolutions between overlapping windows; falls back to ``naive``
+        (with the reason in the result) where the model does not allow it.
+    batch_size : int
+        Windows per model call; bounds memory.
+    chunk_bins : int
+        Bins per stored chunk, the unit of resuming.
+    track_aliases : Mapping of str to str, optional
+        Model track name -> store track name.
+    resume : bool
+        Keep the finished chunks of an interrupted run with the same settings.
+    overwrite : bool
+        Replace existing outputs instead of refusing.
+    progress : bool
+        Show a progress bar on stderr.
+    on_chunk : callable, optional
+        Called with each chunk's index once it is stored.
+
+    Returns
+    -------
+    PredictResult
+        The files written per task and how many chunks were computed in this call.
     """
     from fnstore.model.card import read_card
 

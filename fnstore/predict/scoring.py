@@ -231,7 +231,25 @@ class WindowScorer:
 
     # ------------------------------------------------------------------ scoring
     def score(self, items: Sequence[Item]) -> list[np.ndarray]:
-        """Scores ``(n, n_tasks)`` float32 of each item's windows, in item order."""
+        """Scores ``(n, n_tasks)`` float32 of each item's windows, in item order.
+
+        Parameters
+        ----------
+        items : sequence of Item
+            ``(stretch, n, extra)`` each: a float32 stretch ``((n - 1) * step + window,
+            n_channels)``, the number of windows ``n`` and the ``extra`` rows ``(n, n_extra)``
+            (None when the model has no extra input).
+
+        Returns
+        -------
+        list of numpy.ndarray
+            One ``(n, n_tasks)`` float32 array per item.
+
+        Raises
+        ------
+        ValueError
+            When an item's shapes do not match the model.
+        """
         for stretch, n, extra in items:
             expect = (n - 1) * self.step + self.window
             if stretch.shape != (expect, self.n_channels):
@@ -329,7 +347,28 @@ def make_scorer(
     piece_bins: int = DEFAULT_PIECE_BINS,
 ) -> tuple[WindowScorer, str | None]:
     """A scorer for ``method``; if the fast path does not fit the model, a naive one plus
-    the reason (so the caller can say why it is slower)."""
+    the reason (so the caller can say why it is slower).
+
+    Parameters
+    ----------
+    model : keras.Model
+        A model built by :func:`fnstore.model.build_model`.
+    step : int
+        Distance between consecutive windows in bp (the store's stride).
+    method : {"fast", "naive"}
+        Scoring method asked for.
+    batch_size : int
+        Windows per model call.
+    piece_bins : int
+        Fast path: windows scored per piece, rounded down to a power of two.
+
+    Returns
+    -------
+    scorer : WindowScorer
+        The scorer actually used.
+    fallback : str or None
+        Why the fast path was not used; None when ``method`` was honoured.
+    """
     try:
         return WindowScorer(model, step, method, batch_size, piece_bins), None
     except FastPathUnsupported as exc:

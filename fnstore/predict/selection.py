@@ -31,7 +31,18 @@ class Selection:
     genome_order: bool = True
 
     def bins(self, lo: int, hi: int) -> np.ndarray:
-        """Global bins of rows ``[lo, hi)``; chromosome selections never materialise all rows."""
+        """Global bins of rows ``[lo, hi)``; chromosome selections never materialise all rows.
+
+        Parameters
+        ----------
+        lo, hi : int
+            Row range, 0 <= lo <= hi <= ``n_rows``.
+
+        Returns
+        -------
+        numpy.ndarray
+            int64 global bin indices, ``hi - lo`` of them, in row order.
+        """
         if self.explicit is not None:
             return self.explicit[lo:hi]
         parts, offset = [], 0

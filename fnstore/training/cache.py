@@ -43,7 +43,22 @@ Encoder = Callable[[np.ndarray, np.ndarray], None]
 
 
 def slot_length(chunk: int, halo: int, pack: int = 1) -> int:
-    """Positions in one slot: the chunk plus its halo rounded up to whole packed items."""
+    """Positions in one slot: the chunk plus its halo rounded up to whole packed items.
+
+    Parameters
+    ----------
+    chunk : int
+        Positions per store chunk.
+    halo : int
+        Positions of the next chunk kept after it (at least the window length).
+    pack : int
+        Positions per arena item; the halo is rounded up to a multiple of it.
+
+    Returns
+    -------
+    int
+        Positions per slot, a multiple of ``pack`` when ``chunk`` is.
+    """
     return int(chunk) + -(-int(halo) // pack) * pack
 
 
@@ -124,7 +139,25 @@ class ChunkCache:
         return int(self.arena.nbytes)
 
     def slots(self, keys: np.ndarray, need_halo: np.ndarray | None = None) -> np.ndarray:
-        """Slot of each key, loading missing keys (and halos where ``need_halo``) first."""
+        """Slot of each key, loading missing keys (and halos where ``need_halo``) first.
+
+        Parameters
+        ----------
+        keys : numpy.ndarray
+            int64 cache keys, one per window (repeats allowed).
+        need_halo : numpy.ndarray of bool, optional
+            Per key: the window runs into the next chunk, so the slot's halo must be filled.
+
+        Returns
+        -------
+        numpy.ndarray
+            int64 slot index of each key; valid until the next call.
+
+        Raises
+        ------
+        InputError
+            When an evicting cache has fewer slots than one call's distinct keys.
+        """
         slot = self.slot_of[keys]
         missing = slot < 0
         if self.evicting:

@@ -103,7 +103,18 @@ def knob(
 
 
 def option_decl(f: Field) -> str:
-    """The command-line declaration of field ``f`` (``--batch-size``, ``--rc/--no-rc``)."""
+    """The command-line declaration of field ``f`` (``--batch-size``, ``--rc/--no-rc``).
+
+    Parameters
+    ----------
+    f : dataclasses.Field
+        A field declared with :func:`knob`.
+
+    Returns
+    -------
+    str
+        The ``option`` metadata, else ``--`` plus the field name with dashes.
+    """
     return f.metadata.get("option") or "--" + f.name.replace("_", "-")
 
 
@@ -150,6 +161,27 @@ def from_options(cls: type[_Config], config: _Config | None, options: Mapping[st
 
     Unknown keywords raise ``TypeError``, as they would for a function with an explicit
     parameter list.
+
+    Parameters
+    ----------
+    cls : type
+        :class:`SamplerConfig` or :class:`TrainConfig`.
+    config : SamplerConfig or TrainConfig, optional
+        The starting configuration; None for the defaults.
+    options : Mapping of str to Any
+        Field name -> value; validated by the class's ``__post_init__``.
+
+    Returns
+    -------
+    SamplerConfig or TrainConfig
+        A new configuration (``config`` is frozen and left unchanged).
+
+    Raises
+    ------
+    TypeError
+        For a keyword that is not a field of ``cls``.
+    InputError
+        For a value out of its range.
     """
     known = {f.name for f in fields(cls)}
     unknown = sorted(set(options) - known)
@@ -321,6 +353,23 @@ class TrainConfig:
 
         Keywords naming a sampler knob that ``fnstore train`` has an option for go to
         :attr:`sampler`; the rest are this class's fields.
+
+        Parameters
+        ----------
+        config : TrainConfig, optional
+            The starting configuration; None for the defaults.
+        **options
+            Fields of this class, or CLI sampler knobs (``batch_size``, ``negatives``, ...).
+
+        Returns
+        -------
+        TrainConfig
+            A new configuration with ``options`` applied.
+
+        Raises
+        ------
+        TypeError
+            For a keyword that is neither.
         """
         shared = {f.name for f in fields(SamplerConfig) if f.metadata.get("cli")}
         sampler_options = {k: options.pop(k) for k in list(options) if k in shared}
@@ -330,7 +379,18 @@ class TrainConfig:
 
 
 def cli_fields(cls: type) -> list[Field]:
-    """The fields of ``cls`` that are ``fnstore train`` options (nested sampler included)."""
+    """The fields of ``cls`` that are ``fnstore train`` options (nested sampler included).
+
+    Parameters
+    ----------
+    cls : type
+        :class:`SamplerConfig` or :class:`TrainConfig`.
+
+    Returns
+    -------
+    list of dataclasses.Field
+        In declaration order; a :class:`TrainConfig`'s own fields come first.
+    """
     out = [f for f in fields(cls) if f.metadata.get("cli")]
     if cls is TrainConfig:
         out += cli_fields(SamplerConfig)
@@ -338,7 +398,18 @@ def cli_fields(cls: type) -> list[Field]:
 
 
 def field_default(f: Field) -> Any:
-    """The declared default of ``f`` (before any ``__post_init__`` normalisation)."""
+    """The declared default of ``f`` (before any ``__post_init__`` normalisation).
+
+    Parameters
+    ----------
+    f : dataclasses.Field
+        A field with a default or a default factory.
+
+    Returns
+    -------
+    Any
+        The default; a factory is called anew each time.
+    """
     return f.default_factory() if f.default is MISSING else f.default  # type: ignore[misc]
 
 
@@ -349,6 +420,17 @@ def with_knob_signature(*sources: tuple[type, bool]) -> Any:
     dataclasses are the one list of them), but ``help()``, IDEs and ``inspect`` should
     still show every keyword with its default. ``sources`` are ``(config class,
     cli_only)`` pairs; ``cli_only`` keeps the fields that have an ``fnstore train`` option.
+
+    Parameters
+    ----------
+    *sources : tuple of (type, bool)
+        The config classes whose fields to add, in order, each with ``cli_only``.
+
+    Returns
+    -------
+    callable
+        A decorator that sets the function's ``__signature__`` and returns the function
+        itself (behaviour unchanged).
     """
 
     def decorate(func: Any) -> Any:

@@ -34,14 +34,45 @@ runs = bin_runs
 
 
 def parse_regions(store: Store, specs: Sequence[str]) -> list[Region]:
-    """``chr11`` or ``chr20:57000000-63025520`` strings into regions checked against the store."""
+    """``chr11`` or ``chr20:57000000-63025520`` strings into regions checked against the store.
+
+    Parameters
+    ----------
+    store : Store
+        The store whose chromosomes the regions must lie on.
+    specs : sequence of str
+        Region strings.
+
+    Returns
+    -------
+    list of Region
+        In the order given.
+
+    Raises
+    ------
+    InputError
+        For an unknown chromosome or a span off the chromosome.
+    """
     lengths = chrom_lengths(store)
     return [parse_span(spec, lengths, "valid_chroms") for spec in specs]
 
 
 def default_valid_regions(store: Store, valid_fraction: float = 0.1) -> list[Region]:
     """chr11 if present; else the last ``valid_fraction`` of a one-chromosome store; else
-    the store's last chromosome."""
+    the store's last chromosome.
+
+    Parameters
+    ----------
+    store : Store
+        The store to split.
+    valid_fraction : float
+        Tail fraction of a one-chromosome store, in (0, 1).
+
+    Returns
+    -------
+    list of Region
+        One region; a one-chromosome tail starts on the stride grid.
+    """
     if "chr11" in store.chroms:
         return parse_regions(store, ["chr11"])
     if len(store.chroms) == 1:
@@ -63,7 +94,27 @@ class TaskLabels:
 
 
 def read_task_labels(store: Store, tfs: Sequence[str], cells: Sequence[str]) -> list[TaskLabels]:
-    """One label matrix per cell; a cell with labels for none of the TFs is an error."""
+    """One label matrix per cell; a cell with labels for none of the TFs is an error.
+
+    Parameters
+    ----------
+    store : Store
+        The store to read labels from.
+    tfs : sequence of str
+        TF names, the columns of each matrix in this order.
+    cells : sequence of str
+        Cell names.
+
+    Returns
+    -------
+    list of TaskLabels
+        One per cell, in order; columns of TFs without a task in that cell are ``MISSING``.
+
+    Raises
+    ------
+    InputError
+        For an unknown cell or TF, or a cell with no labels for any of the TFs.
+    """
     out = []
     for cell in cells:
         store.cell_index(cell)
@@ -99,6 +150,22 @@ def split_masks(
 
     A bin is usable when its widest window stays on its chromosome; a training bin must
     also keep that window off every validation region (no leak of validation sequence).
+
+    Parameters
+    ----------
+    store : Store
+        The store whose bins to split.
+    regions : sequence of Region
+        The validation regions.
+    window : int
+        Window length in bp.
+    max_shift : int
+        Largest random shift in bp, either way.
+
+    Returns
+    -------
+    train, valid : numpy.ndarray
+        Boolean masks of length ``n_bins``.
     """
     train = np.zeros(store.n_bins, dtype=bool)
     valid = np.zeros(store.n_bins, dtype=bool)
@@ -120,7 +187,18 @@ def split_masks(
 
 
 def targets(labels: np.ndarray) -> np.ndarray:
-    """Labels to float32 targets: B -> 1, U -> 0, A and no data -> -1 (masked)."""
+    """Labels to float32 targets: B -> 1, U -> 0, A and no data -> -1 (masked).
+
+    Parameters
+    ----------
+    labels : numpy.ndarray
+        int8 label codes (``BOUND``, ``UNBOUND``, ``AMBIGUOUS``, ``MISSING``), any shape.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 of the same shape.
+    """
     y = np.full(labels.shape, -1.0, dtype=np.float32)
     y[labels == BOUND] = 1.0
     y[labels == UNBOUND] = 0.0
@@ -130,7 +208,20 @@ def targets(labels: np.ndarray) -> np.ndarray:
 def positive_negative_masks(
     labels: np.ndarray, usable: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(positive, negative-eligible) masks over bins for one cell (see module docstring)."""
+    """(positive, negative-eligible) masks over bins for one cell (see module docstring).
+
+    Parameters
+    ----------
+    labels : numpy.ndarray
+        ``(n_bins, n_tfs)`` int8 label codes of one cell.
+    usable : numpy.ndarray
+        Boolean mask of the split's bins (blacklist already removed), length ``n_bins``.
+
+    Returns
+    -------
+    positive, negative : numpy.ndarray
+        Boolean masks of length ``n_bins``, both within ``usable``.
+    """
     bound = (labels == BOUND).any(axis=1)
     if labels.shape[1] == 1:
         neg = labels[:, 0] == UNBOUND

@@ -33,7 +33,7 @@ HISTORY_FILE = "history.csv"
 CURVE_FILE = "learning_curve.png"
 
 
-def resolve_motifs(names: Sequence[str], motif_file: str | os.PathLike | None) -> list[Any]:
+def _resolve_motifs(names: Sequence[str], motif_file: str | os.PathLike | None) -> list[Any]:
     """Motifs by exact MEME name, else by TF (alternate name / name prefix)."""
     if not names:
         return []
@@ -63,7 +63,7 @@ def _strategy(devices: int) -> Any:
     return tf.distribute.MirroredStrategy(devices=[d.name for d in pool[:devices]])
 
 
-def validation_metrics(model: Any, valid: Sampler) -> dict[str, Any]:
+def _validation_metrics(model: Any, valid: Sampler) -> dict[str, Any]:
     """Loss, auROC and auPR per TF on the fixed validation set (masked labels skipped)."""
     from fnstore.evaluate import metrics
     from fnstore.training.keras_data import model_inputs
@@ -101,7 +101,7 @@ def validation_metrics(model: Any, valid: Sampler) -> dict[str, Any]:
     return out
 
 
-def plot_history(history: dict[str, list[float]], path: Path) -> Path:
+def _plot_history(history: dict[str, list[float]], path: Path) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -199,7 +199,7 @@ def _resolve_inputs(
 
     st = store if isinstance(store, Store) else open_store(store)
     model_cfg = model_config(config.preset, **(config.hyperparameters or {}))
-    motifs = resolve_motifs(list(config.motifs), config.motif_file)
+    motifs = _resolve_motifs(list(config.motifs), config.motif_file)
     sampler_config = replace(
         config.sampler, window=model_cfg.window, max_batches=config.steps_per_epoch
     )
@@ -285,8 +285,8 @@ def _write_outputs(
     from fnstore.model.folder import save_model_dir
 
     config, sampler, valid, out, st = run.config, run.sampler, run.valid, run.out, run.store
-    plot_history(history, out / CURVE_FILE)
-    validation = validation_metrics(model, valid)
+    _plot_history(history, out / CURVE_FILE)
+    validation = _validation_metrics(model, valid)
     validation.update(
         regions=[str(r) for r in valid.valid_regions],
         cell=config.sampler.valid_cell,

@@ -16,7 +16,18 @@ from fnstore.training.sampler import Sampler
 
 
 def model_inputs(inputs: dict[str, Any]) -> Any:
-    """A one-input model takes the bare array (a dict makes Keras warn about structure)."""
+    """A one-input model takes the bare array (a dict makes Keras warn about structure).
+
+    Parameters
+    ----------
+    inputs : dict of str to numpy.ndarray
+        A batch's inputs, ``x`` and optionally ``extra``.
+
+    Returns
+    -------
+    numpy.ndarray or dict
+        ``inputs["x"]`` when it is the only input, else ``inputs`` unchanged.
+    """
     return inputs["x"] if len(inputs) == 1 else inputs
 
 

@@ -307,7 +307,19 @@ class Sampler:
         self.reader = self._make_reader()
 
     def first_base(self, bins: np.ndarray) -> np.ndarray:
-        """Global position of the first base of the unshifted window of each bin."""
+        """Global position of the first base of the unshifted window of each bin.
+
+        Parameters
+        ----------
+        bins : numpy.ndarray
+            Global bin indices (int).
+
+        Returns
+        -------
+        numpy.ndarray
+            int64 global positions (chromosome offset + window start; may precede the
+            chromosome start for bins near its beginning).
+        """
         st = self.store
         chrom, start = st.bin_coords(bins)
         return st.chrom_offsets[chrom] + window_start(start, self.window, st.bin_size)
@@ -350,7 +362,13 @@ class Sampler:
 
     # ------------------------------------------------------------------ plans
     def epoch_size(self) -> int:
-        """Examples in a (full) epoch."""
+        """Examples in a (full) epoch.
+
+        Returns
+        -------
+        int
+            Positives plus drawn negatives, before ``max_batches`` and sharding.
+        """
         if self._epoch_size is None:
             self._epoch_size = self._count_examples()
         return self._epoch_size
@@ -366,7 +384,19 @@ class Sampler:
         )
 
     def plan(self, epoch: int | None = None) -> Plan:
-        """The examples of ``epoch`` (default: the current one) in batch order."""
+        """The examples of ``epoch`` (default: the current one) in batch order.
+
+        Parameters
+        ----------
+        epoch : int, optional
+            Epoch whose plan to use; default the current one (a validation sampler has one
+            fixed plan).
+
+        Returns
+        -------
+        Plan
+            The last plan is kept: asking again for that epoch returns the same object.
+        """
         epoch = self.epoch if epoch is None else int(epoch)
         if self.split == "valid":
             epoch = 0
@@ -437,7 +467,13 @@ class Sampler:
 
     # ------------------------------------------------------------------ batches
     def n_batches(self) -> int:
-        """Batches per epoch of the whole (unsharded) plan, after ``max_batches``."""
+        """Batches per epoch of the whole (unsharded) plan, after ``max_batches``.
+
+        Returns
+        -------
+        int
+            Batches of all shards together; ``len(sampler)`` is this shard's.
+        """
         n = -(-self.epoch_size() // self.batch_size)
         return min(n, self.max_batches) if self.max_batches else n
 
@@ -447,7 +483,23 @@ class Sampler:
 
     def batch_rows(self, i: int, epoch: int | None = None) -> tuple[np.ndarray, int]:
         """Plan rows of batch ``i`` in output order (forward windows first) and how many
-        are forward."""
+        are forward.
+
+        Parameters
+        ----------
+        i : int
+            Batch index within this shard, ``0 <= i < len(self)``.
+        epoch : int, optional
+            Epoch whose plan to use; default the current one (a validation sampler has one
+            fixed plan).
+
+        Returns
+        -------
+        rows : numpy.ndarray
+            Row indices into :meth:`plan`.
+        n_fwd : int
+            How many of them (the first) are forward-strand windows.
+        """
         lo, hi, n_fwd = self._batch_span(i, epoch)
         return np.arange(lo, hi), n_fwd
 
@@ -460,7 +512,28 @@ class Sampler:
         return lo, min(lo + self.batch_size, len(plan)), int(plan.n_fwd[g])
 
     def batch(self, i: int, epoch: int | None = None) -> Batch:
-        """Batch ``i`` of ``epoch`` (default: current): ``({"x": ..., "extra": ...}, y)``."""
+        """Batch ``i`` of ``epoch`` (default: current): ``({"x": ..., "extra": ...}, y)``.
+
+        Parameters
+        ----------
+        i : int
+            Batch index within this shard, ``0 <= i < len(self)``.
+        epoch : int, optional
+            Epoch whose plan to use; default the current one (a validation sampler has one
+            fixed plan).
+
+        Returns
+        -------
+        Batch
+            ``x`` ``(B, window, 4 + n_tracks)`` of the sampler's dtype, ``extra``
+            ``(B, n_extra)`` float32 when the model has one, and ``y`` ``(B, n_tfs)`` float32
+            (-1 = masked). The last batch may be short.
+
+        Raises
+        ------
+        IndexError
+            For ``i`` out of range.
+        """
         lo, hi, n_fwd = self._batch_span(i, epoch)
         plan = self.plan(epoch)
         x = self.reader.read_located(plan.where[lo:hi], n_fwd)
@@ -470,7 +543,20 @@ class Sampler:
         return inputs, plan.y[lo:hi].copy()
 
     def extra(self, cell: np.ndarray, bins: np.ndarray) -> np.ndarray:
-        """Cell metadata then annotation flags, ``(n, n_extra)`` float32."""
+        """Cell metadata then annotation flags, ``(n, n_extra)`` float32.
+
+        Parameters
+        ----------
+        cell : numpy.ndarray
+            Index into :attr:`cells` of each row.
+        bins : numpy.ndarray
+            Global bin of each row.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n, n_extra)`` float32; only call when ``n_extra > 0``.
+        """
         parts = []
         if self.meta_features:
             parts.append(self._meta[cell])
@@ -497,10 +583,28 @@ class Sampler:
 
     # ------------------------------------------------------------------ state
     def get_state(self) -> dict[str, Any]:
-        """Everything needed to continue the same stream (JSON-able)."""
+        """Everything needed to continue the same stream (JSON-able).
+
+        Returns
+        -------
+        dict
+            ``seed``, ``epoch`` and ``position`` (next batch of the plain iterator).
+        """
         return {"seed": self.seed, "epoch": self.epoch, "position": self.position}
 
     def set_state(self, state: dict[str, Any]) -> None:
+        """Continue the stream saved by :meth:`get_state`.
+
+        Parameters
+        ----------
+        state : dict
+            From :meth:`get_state` of a sampler with the same seed.
+
+        Raises
+        ------
+        InputError
+            When the state's seed differs from this sampler's.
+        """
         if int(state["seed"]) != self.seed:
             raise InputError(
                 "sampler state", f"seed {state['seed']} differs from this sampler's {self.seed}"
@@ -535,6 +639,13 @@ class Sampler:
 
         The knobs come from :attr:`settings` (those not marked ``card=False``), so a new
         knob reaches the card without a change here.
+
+        Returns
+        -------
+        dict
+            The card knobs plus TFs, cells, metadata features, validation regions, counts of
+            positives, examples and batches per epoch, cache bytes and whether the epoch is
+            block-shuffled.
         """
         knobs = {
             f.name: _plain(getattr(self.settings, f.name))
@@ -586,6 +697,22 @@ def draw(mask: np.ndarray, n_true: int, n: int, rng: np.random.Generator) -> np.
 
     Rejection sampling: no index array of every eligible bin is ever built, so a genome's
     negative pool costs one byte per bin.
+
+    Parameters
+    ----------
+    mask : numpy.ndarray
+        Boolean eligibility mask.
+    n_true : int
+        Number of True entries in ``mask`` (at least 1 when ``n > 0``).
+    n : int
+        Number of indices to draw.
+    rng : numpy.random.Generator
+        Source of randomness; the result is a pure function of its state.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``n`` int64 indices into ``mask``.
     """
     out = np.empty(0, dtype=np.int64)
     if n == 0:

@@ -379,6 +379,18 @@ class WindowReader:
 
         Pure arithmetic, so the sampler does it once per epoch for every example rather
         than once per batch.
+
+        Parameters
+        ----------
+        cell : numpy.ndarray
+            Index into ``self.cells`` of each window.
+        start : numpy.ndarray
+            Global position of each window's first base.
+
+        Returns
+        -------
+        Located
+            Chunk, offset, halo need and cache key of each window.
         """
         start = np.asarray(start, dtype=np.int64)
         chunk = start // self.chunk
@@ -388,11 +400,39 @@ class WindowReader:
 
     def read(self, cell: np.ndarray, start: np.ndarray, n_fwd: int) -> np.ndarray:
         """Windows ``[start, start + L)`` (global positions) of ``cell`` (indices into
-        ``self.cells``); rows ``n_fwd:`` are reverse complemented."""
+        ``self.cells``); rows ``n_fwd:`` are reverse complemented.
+
+        Parameters
+        ----------
+        cell : numpy.ndarray
+            Index into ``self.cells`` of each window.
+        start : numpy.ndarray
+            Global position of each window's first base.
+        n_fwd : int
+            Number of leading forward-strand rows.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(B, L, 4 + T)`` of the reader's dtype: one-hot ACGT, then the tracks.
+        """
         return self.read_located(self.locate(cell, start), n_fwd)
 
     def read_located(self, where: Located, n_fwd: int) -> np.ndarray:
-        """:meth:`read` of windows already :meth:`locate`-d."""
+        """:meth:`read` of windows already :meth:`locate`-d.
+
+        Parameters
+        ----------
+        where : Located
+            From :meth:`locate` (rows may be a subset).
+        n_fwd : int
+            Number of leading forward-strand rows.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(B, L, 4 + T)`` of the reader's dtype, as :meth:`read`.
+        """
         L = self.window
         chunk, off, straddle, key = where.chunk, where.off, where.straddle, where.key
         B = len(chunk)
