@@ -42,7 +42,18 @@ PREDICTIONS_FORMAT_VERSION = 1
 
 
 def detect_format(path: str | os.PathLike) -> str:
-    """``"zarr"``, ``"bedgraph"`` or ``"table"`` from the file name (and zarr.json in a dir)."""
+    """``"zarr"``, ``"bedgraph"`` or ``"table"`` from the file name (and zarr.json in a dir).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A prediction file or Zarr folder; it need not exist.
+
+    Returns
+    -------
+    str
+        :data:`ZARR`, :data:`BEDGRAPH` or :data:`TABLE` (anything else is a table).
+    """
     p = str(path).rstrip("/")
     name = os.path.basename(p).lower()
     if name.endswith(".zarr") or (
@@ -125,6 +136,21 @@ def regions_to_bins(regions: Regions, store: Store, fmt: str = TABLE) -> np.ndar
 
     Table rows must span exactly one bin (``bin_size`` bp); bedGraph rows may also be the
     central ``stride`` bp of a bin. Duplicated bins are refused (a bin has one score).
+
+    Parameters
+    ----------
+    regions : Regions
+        Rows of a prediction file (:func:`read_regions`).
+    store : Store
+        The store whose bin grid the rows must lie on.
+    fmt : str, default "table"
+        :data:`TABLE` or :data:`BEDGRAPH`, as :func:`detect_format` says.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 global bin index per row, in row order; any row off the grid is an
+        :class:`InputError` naming its line.
     """
     p = regions.path
     n_names = len(regions.chrom_names)
@@ -193,7 +219,23 @@ def prediction_attrs(
     store: Store, tf: str | None, cell: str | None, **extra: Any
 ) -> dict[str, Any]:
     """Attributes for a Zarr predictions group: which store (and bin grid) the bin indices
-    refer to, and which task; a rebuilt store with the same grid still accepts them."""
+    refer to, and which task; a rebuilt store with the same grid still accepts them.
+
+    Parameters
+    ----------
+    store : Store
+        The store the bin indices refer to.
+    tf, cell : str or None
+        The task predicted.
+    **extra
+        More JSON-able attributes, stored as given.
+
+    Returns
+    -------
+    dict
+        Format name and version, ``store_id``, ``tf``, ``cell`` and the bin grid
+        (chromosomes, lengths, bin size, stride), then ``extra``.
+    """
     return {
         "format": PREDICTIONS_FORMAT,
         "format_version": PREDICTIONS_FORMAT_VERSION,
@@ -214,6 +256,17 @@ def write_predictions_zarr(
     """Write (replace) a Zarr predictions group: arrays ``bin`` (int64) and ``score`` (float32).
 
     ``attrs`` should come from :func:`prediction_attrs` so readers can check the grid.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The group's folder; whatever is there is replaced.
+    bins : numpy.ndarray
+        1-D global bin indices (cast to int64).
+    scores : numpy.ndarray
+        Same shape as ``bins`` (cast to float32).
+    attrs : dict
+        Group attributes; the format name and version are set whatever they say.
     """
     import zarr
 
@@ -232,7 +285,19 @@ def write_predictions_zarr(
 
 
 def read_predictions_zarr_attrs(path: str | os.PathLike) -> dict[str, Any]:
-    """The attributes of a Zarr predictions group (``tf``, ``cell``, ``store_id``, ...)."""
+    """The attributes of a Zarr predictions group (``tf``, ``cell``, ``store_id``, ...).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The group; not a group, or one without ``bin`` and ``score`` arrays, is an
+        :class:`InputError`.
+
+    Returns
+    -------
+    dict
+        All the group's attributes; no array is read.
+    """
     import zarr
 
     try:
@@ -251,7 +316,7 @@ def read_predictions_zarr_attrs(path: str | os.PathLike) -> dict[str, Any]:
     return dict(root.attrs)
 
 
-def read_predictions_zarr(path: str | os.PathLike, store: Store) -> tuple[np.ndarray, np.ndarray]:
+def _read_predictions_zarr(path: str | os.PathLike, store: Store) -> tuple[np.ndarray, np.ndarray]:
     import zarr
 
     p = str(path)
@@ -344,9 +409,29 @@ class ScoreGroup:
             )
 
     def done(self) -> np.ndarray:
+        """Which chunks are written, for a resumed run to skip.
+
+        Returns
+        -------
+        numpy.ndarray
+            bool, shape (n_chunks,).
+        """
         return np.asarray(self.root["done"][:], dtype=bool)
 
     def write(self, index: int, lo: int, bins: np.ndarray, scores: np.ndarray) -> None:
+        """Write one chunk's rows, then flag the chunk done.
+
+        Parameters
+        ----------
+        index : int
+            The chunk's number.
+        lo : int
+            Its first row (``index * chunk``).
+        bins : numpy.ndarray
+            int64 global bin indices of its rows.
+        scores : numpy.ndarray
+            Same length as ``bins``; stored as float32.
+        """
         hi = lo + bins.size
         self.root["bin"][lo:hi] = bins
         self.root["score"][lo:hi] = scores.astype(np.float32)
@@ -356,7 +441,18 @@ class ScoreGroup:
         self.root.attrs["complete"] = True
 
     def rows(self, chunk: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """``(bins, scores)`` in row order, ``chunk`` rows at a time."""
+        """``(bins, scores)`` in row order, ``chunk`` rows at a time.
+
+        Parameters
+        ----------
+        chunk : int
+            Rows per block (any size; need not match the arrays' chunks).
+
+        Yields
+        ------
+        bins, scores : numpy.ndarray
+            int64 and float32, up to ``chunk`` rows each.
+        """
         n = self.root["bin"].shape[0]
         for lo in range(0, n, chunk):
             yield (
@@ -366,7 +462,20 @@ class ScoreGroup:
 
     def genome_order(self, chunk: int, in_order: bool) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """``(bins, scores)`` sorted by bin; rows already ``in_order`` are streamed, others
-        are sorted in memory (8 + 4 bytes per row)."""
+        are sorted in memory (8 + 4 bytes per row).
+
+        Parameters
+        ----------
+        chunk : int
+            Rows per block.
+        in_order : bool
+            Whether the rows are already sorted by bin (then nothing is held in memory).
+
+        Yields
+        ------
+        bins, scores : numpy.ndarray
+            int64 and float32, up to ``chunk`` rows each.
+        """
         if in_order:
             yield from self.rows(chunk)
             return
@@ -386,10 +495,25 @@ def read_predictions(path: str | os.PathLike, store: Store) -> tuple[np.ndarray,
 
     Any format (see the module docstring); every row must be one bin of ``store``'s grid,
     else :class:`InputError` naming the file and line.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A table, bedGraph or Zarr prediction file (:func:`detect_format`).
+    store : Store
+        The store whose bins the rows are; a Zarr group must come from it or from one
+        with the same bin grid.
+
+    Returns
+    -------
+    bins : numpy.ndarray
+        int64 global bin indices, no duplicates.
+    scores : numpy.ndarray
+        float32, finite, same length.
     """
     fmt = detect_format(path)
     if fmt == ZARR:
-        return read_predictions_zarr(path, store)
+        return _read_predictions_zarr(path, store)
     regions = read_regions(path)
     return regions_to_bins(regions, store, fmt), regions.scores
 
@@ -406,7 +530,23 @@ def write_rows(
     scores: np.ndarray,
     chunk: int = 1 << 20,
 ) -> None:
-    """Tab-separated rows, a million at a time; scores in float32 shortest form."""
+    """Tab-separated rows, a million at a time; scores in float32 shortest form.
+
+    Parameters
+    ----------
+    fh : binary file
+        Open for writing bytes (plain or gzip).
+    chrom_names : sequence of str
+        Chromosome names, indexed by ``chrom_codes``.
+    chrom_codes : numpy.ndarray
+        Index into ``chrom_names`` per row.
+    starts, ends : numpy.ndarray
+        0-based half-open coordinates per row.
+    scores : numpy.ndarray
+        One score per row, written as float32.
+    chunk : int, default 2**20
+        Rows converted at a time (memory bound).
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
@@ -436,7 +576,15 @@ def write_regions(
     scores: np.ndarray,
 ) -> None:
     """Write ``chrom start end score`` rows (gzip when the name ends in .gz), atomically:
-    the file appears only once complete, so an interrupted run leaves no half file."""
+    the file appears only once complete, so an interrupted run leaves no half file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file; missing parent folders are created.
+    chrom_names, chrom_codes, starts, ends, scores
+        As for :func:`write_rows`.
+    """
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     # gzip level 3: within ~10% of level 9's size at several times the speed
@@ -459,7 +607,26 @@ def write_predictions(
     tf: str | None = None,
     cell: str | None = None,
 ) -> Path:
-    """Write predictions for store bins in the format the path names (see module docstring)."""
+    """Write predictions for store bins in the format the path names (see module docstring).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        ``.zarr`` folder, bedGraph or table file (:func:`detect_format`); replaced.
+    store : Store
+        The store the bins belong to (gives coordinates, or the Zarr attributes).
+    bins : numpy.ndarray
+        1-D global bin indices.
+    scores : numpy.ndarray
+        One score per bin, written as float32.
+    tf, cell : str, optional
+        The task, recorded in a Zarr group only.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     bins = np.asarray(bins, dtype=np.int64)
     scores = np.asarray(scores, dtype=np.float32)
     if bins.shape != scores.shape or bins.ndim != 1:
