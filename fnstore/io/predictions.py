@@ -47,12 +47,10 @@ def detect_format(path: str | os.PathLike) -> str:
     Parameters
     ----------
     path : str or os.PathLike
-        A prediction file or Zarr folder; it need not exist.
 
     Returns
     -------
     str
-        :data:`ZARR`, :data:`BEDGRAPH` or :data:`TABLE` (anything else is a table).
     """
     p = str(path).rstrip("/")
     name = os.path.basename(p).lower()
@@ -134,23 +132,18 @@ def read_regions(path: str | os.PathLike) -> Regions:
 def regions_to_bins(regions: Regions, store: Store, fmt: str = TABLE) -> np.ndarray:
     """Global store bin index of every row; every row must be one bin of the store's grid.
 
-    Table rows must span exactly one bin (``bin_size`` bp); bedGraph rows may also be the
-    central ``stride`` bp of a bin. Duplicated bins are refused (a bin has one score).
-
     Parameters
     ----------
     regions : Regions
-        Rows of a prediction file (:func:`read_regions`).
     store : Store
-        The store whose bin grid the rows must lie on.
     fmt : str, default "table"
-        :data:`TABLE` or :data:`BEDGRAPH`, as :func:`detect_format` says.
+        :data:`TABLE`: rows must span exactly one bin (``bin_size`` bp); :data:`BEDGRAPH`:
+        rows may also be the central ``stride`` bp of a bin.
 
     Returns
     -------
     numpy.ndarray
-        int64 global bin index per row, in row order; any row off the grid is an
-        :class:`InputError` naming its line.
+        int64, in row order; a row off the grid or a duplicated bin is an :class:`InputError`.
     """
     p = regions.path
     n_names = len(regions.chrom_names)
@@ -224,17 +217,13 @@ def prediction_attrs(
     Parameters
     ----------
     store : Store
-        The store the bin indices refer to.
     tf, cell : str or None
-        The task predicted.
     **extra
-        More JSON-able attributes, stored as given.
+        More JSON-able attributes.
 
     Returns
     -------
     dict
-        Format name and version, ``store_id``, ``tf``, ``cell`` and the bin grid
-        (chromosomes, lengths, bin size, stride), then ``extra``.
     """
     return {
         "format": PREDICTIONS_FORMAT,
@@ -255,18 +244,13 @@ def write_predictions_zarr(
 ) -> None:
     """Write (replace) a Zarr predictions group: arrays ``bin`` (int64) and ``score`` (float32).
 
-    ``attrs`` should come from :func:`prediction_attrs` so readers can check the grid.
-
     Parameters
     ----------
     path : str or os.PathLike
-        The group's folder; whatever is there is replaced.
-    bins : numpy.ndarray
-        1-D global bin indices (cast to int64).
-    scores : numpy.ndarray
-        Same shape as ``bins`` (cast to float32).
+    bins, scores : numpy.ndarray
+        1-D, equal length.
     attrs : dict
-        Group attributes; the format name and version are set whatever they say.
+        From :func:`prediction_attrs`, so readers can check the grid.
     """
     import zarr
 
@@ -290,13 +274,11 @@ def read_predictions_zarr_attrs(path: str | os.PathLike) -> dict[str, Any]:
     Parameters
     ----------
     path : str or os.PathLike
-        The group; not a group, or one without ``bin`` and ``score`` arrays, is an
-        :class:`InputError`.
+        A group with ``bin`` and ``score`` arrays, else :class:`InputError`.
 
     Returns
     -------
     dict
-        All the group's attributes; no array is read.
     """
     import zarr
 
@@ -409,12 +391,11 @@ class ScoreGroup:
             )
 
     def done(self) -> np.ndarray:
-        """Which chunks are written, for a resumed run to skip.
+        """Which chunks are written (bool, one per chunk), for a resumed run to skip.
 
         Returns
         -------
         numpy.ndarray
-            bool, shape (n_chunks,).
         """
         return np.asarray(self.root["done"][:], dtype=bool)
 
@@ -423,14 +404,10 @@ class ScoreGroup:
 
         Parameters
         ----------
-        index : int
-            The chunk's number.
-        lo : int
-            Its first row (``index * chunk``).
-        bins : numpy.ndarray
-            int64 global bin indices of its rows.
-        scores : numpy.ndarray
-            Same length as ``bins``; stored as float32.
+        index, lo : int
+            The chunk's number and its first row.
+        bins, scores : numpy.ndarray
+            Its rows' int64 bin indices and scores (stored as float32).
         """
         hi = lo + bins.size
         self.root["bin"][lo:hi] = bins
@@ -446,12 +423,10 @@ class ScoreGroup:
         Parameters
         ----------
         chunk : int
-            Rows per block (any size; need not match the arrays' chunks).
 
         Yields
         ------
         bins, scores : numpy.ndarray
-            int64 and float32, up to ``chunk`` rows each.
         """
         n = self.root["bin"].shape[0]
         for lo in range(0, n, chunk):
@@ -467,14 +442,11 @@ class ScoreGroup:
         Parameters
         ----------
         chunk : int
-            Rows per block.
         in_order : bool
-            Whether the rows are already sorted by bin (then nothing is held in memory).
 
         Yields
         ------
         bins, scores : numpy.ndarray
-            int64 and float32, up to ``chunk`` rows each.
         """
         if in_order:
             yield from self.rows(chunk)
@@ -493,23 +465,16 @@ class ScoreGroup:
 def read_predictions(path: str | os.PathLike, store: Store) -> tuple[np.ndarray, np.ndarray]:
     """``(bin_indices int64, scores float32)`` of a prediction file, rows in file order.
 
-    Any format (see the module docstring); every row must be one bin of ``store``'s grid,
-    else :class:`InputError` naming the file and line.
-
     Parameters
     ----------
     path : str or os.PathLike
-        A table, bedGraph or Zarr prediction file (:func:`detect_format`).
+        Any format (see the module docstring).
     store : Store
-        The store whose bins the rows are; a Zarr group must come from it or from one
-        with the same bin grid.
+        Every row must be one of its bins, else :class:`InputError` (file and line).
 
     Returns
     -------
-    bins : numpy.ndarray
-        int64 global bin indices, no duplicates.
-    scores : numpy.ndarray
-        float32, finite, same length.
+    bins, scores : numpy.ndarray
     """
     fmt = detect_format(path)
     if fmt == ZARR:
@@ -534,18 +499,11 @@ def write_rows(
 
     Parameters
     ----------
-    fh : binary file
-        Open for writing bytes (plain or gzip).
+    fh : binary file object
     chrom_names : sequence of str
-        Chromosome names, indexed by ``chrom_codes``.
-    chrom_codes : numpy.ndarray
-        Index into ``chrom_names`` per row.
-    starts, ends : numpy.ndarray
-        0-based half-open coordinates per row.
-    scores : numpy.ndarray
-        One score per row, written as float32.
+    chrom_codes, starts, ends, scores : numpy.ndarray
+        Per row: index into ``chrom_names``, 0-based half-open coordinates, score.
     chunk : int, default 2**20
-        Rows converted at a time (memory bound).
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -581,7 +539,6 @@ def write_regions(
     Parameters
     ----------
     path : str or os.PathLike
-        The file; missing parent folders are created.
     chrom_names, chrom_codes, starts, ends, scores
         As for :func:`write_rows`.
     """
@@ -612,20 +569,15 @@ def write_predictions(
     Parameters
     ----------
     path : str or os.PathLike
-        ``.zarr`` folder, bedGraph or table file (:func:`detect_format`); replaced.
     store : Store
-        The store the bins belong to (gives coordinates, or the Zarr attributes).
-    bins : numpy.ndarray
-        1-D global bin indices.
-    scores : numpy.ndarray
-        One score per bin, written as float32.
+    bins, scores : numpy.ndarray
+        1-D global bin indices and one score each (stored as float32).
     tf, cell : str, optional
-        The task, recorded in a Zarr group only.
+        Recorded in a Zarr group only.
 
     Returns
     -------
     pathlib.Path
-        ``path``.
     """
     bins = np.asarray(bins, dtype=np.int64)
     scores = np.asarray(scores, dtype=np.float32)
