@@ -61,7 +61,7 @@ class DemoResult:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def split_regions(store: Any, fraction: float = HOLDOUT_FRACTION) -> tuple[Region, Region]:
+def _split_regions(store: Any, fraction: float = HOLDOUT_FRACTION) -> tuple[Region, Region]:
     """(train, held-out): the slice's first ``1 - fraction`` and its last ``fraction``,
     cut at a multiple of the bin stride (as the sampler's default one-chromosome split)."""
     chrom = store.chroms[0]
@@ -70,7 +70,7 @@ def split_regions(store: Any, fraction: float = HOLDOUT_FRACTION) -> tuple[Regio
     return Region(chrom, 0, cut), Region(chrom, cut, length)
 
 
-def write_region_bins(store: Any, region: Region, path: Path) -> Path:
+def _write_region_bins(store: Any, region: Region, path: Path) -> Path:
     """A BED of every store bin wholly inside ``region``: the rows ``fnstore predict --regions``
     scores, in the ENCODE-DREAM ladder-file shape (200 bp bins every 50 bp)."""
     lo, hi = store.bin_range(region.chrom)
@@ -85,7 +85,7 @@ def write_region_bins(store: Any, region: Region, path: Path) -> Path:
 # --------------------------------------------------------------------------- steps
 
 
-def build_step(outdir: Path) -> Path:
+def _build_step(outdir: Path) -> Path:
     from fnstore.build import build_store
 
     store = outdir / "example.zarr"
@@ -93,7 +93,7 @@ def build_step(outdir: Path) -> Path:
     return store
 
 
-def train_step(
+def _train_step(
     store: Path, model_dir: Path, holdout: Region, epochs: int, quick: bool, seed: int
 ) -> dict[str, Any]:
     """A multi-task model of the three TFs on GM12878; ``holdout`` is the validation region,
@@ -114,7 +114,7 @@ def train_step(
     )
 
 
-def predict_step(store: Path, model_dir: Path, regions: Path, outdir: Path) -> dict[str, Path]:
+def _predict_step(store: Path, model_dir: Path, regions: Path, outdir: Path) -> dict[str, Path]:
     """Score every held-out bin; one ``F.<TF>.GM12878.tab.gz`` (and bigWig, bedGraph, Zarr) per TF."""
     from fnstore.predict.run import predict
 
@@ -130,7 +130,7 @@ def predict_step(store: Path, model_dir: Path, regions: Path, outdir: Path) -> d
     return {tf: files["table"] for tf, files in result.files.items()}
 
 
-def evaluate_step(
+def _evaluate_step(
     store: Path, predictions: dict[str, Path], outdir: Path
 ) -> tuple[list[dict[str, Any]], list[Path]]:
     from fnstore.evaluate.plots import plot_curves
@@ -152,7 +152,28 @@ def run_demo(
     seed: int = 0,
     echo: Echo = print,
 ) -> DemoResult:
-    """Run the whole demo into ``outdir``; ``echo`` receives one progress line per step."""
+    """Run the whole demo into ``outdir``; ``echo`` receives one progress line per step.
+
+    Parameters
+    ----------
+    outdir : str or pathlib.Path
+        Folder for the store, model, predictions and curves; created if missing
+        (an existing file there is an :class:`~fnstore.errors.InputError`).
+    epochs : int, optional
+        Training epochs, at least 1; default 1 with ``quick``, else ``DEFAULT_EPOCHS`` (8).
+    quick : bool, default False
+        Cap the batches per epoch (about a minute in all) instead of the sampler's defaults.
+    seed : int, default 0
+        Training seed.
+    echo : callable, default print
+        Called with one line of text as each of the four steps starts.
+
+    Returns
+    -------
+    DemoResult
+        The paths written, the training summary, held-out metrics per TF and the
+        seconds per step; :func:`format_summary` turns it into the closing report.
+    """
     from fnstore.store.read import open_store
 
     # TensorFlow's C++ start-up chatter (CPU features, oneDNN) hides the demo's own output
@@ -169,10 +190,10 @@ def run_demo(
 
     t = time.perf_counter()
     echo(f"[1/4] build: a store from the bundled example ({EXAMPLE_SPEC})")
-    store_path = build_step(out)
+    store_path = _build_step(out)
     store = open_store(store_path)
-    train, holdout = split_regions(store)
-    regions = write_region_bins(store, holdout, out / "holdout_bins.bed")
+    train, holdout = _split_regions(store)
+    regions = _write_region_bins(store, holdout, out / "holdout_bins.bed")
     seconds["build"] = time.perf_counter() - t
 
     result = DemoResult(out, store_path, out / "model", train, holdout, regions)
@@ -181,17 +202,17 @@ def run_demo(
         f"[2/4] train: a {len(TFS)}-task model ({', '.join(TFS)}) on {CELL}, {train}, "
         f"{epochs} epoch(s){', quick' if quick else ''}"
     )
-    result.training = train_step(store_path, result.model_dir, holdout, epochs, quick, seed)
+    result.training = _train_step(store_path, result.model_dir, holdout, epochs, quick, seed)
     seconds["train"] = time.perf_counter() - t
 
     t = time.perf_counter()
     echo(f"[3/4] predict: every bin of the held-out region {holdout} in {CELL}")
-    result.predictions = predict_step(store_path, result.model_dir, regions, out)
+    result.predictions = _predict_step(store_path, result.model_dir, regions, out)
     seconds["predict"] = time.perf_counter() - t
 
     t = time.perf_counter()
     echo("[4/4] evaluate: against the ChIP-seq labels of the held-out region")
-    result.metrics, result.curves = evaluate_step(store_path, result.predictions, out)
+    result.metrics, result.curves = _evaluate_step(store_path, result.predictions, out)
     seconds["evaluate"] = time.perf_counter() - t
     result.seconds = seconds
     return result
@@ -201,7 +222,18 @@ def run_demo(
 
 
 def format_summary(r: DemoResult) -> str:
-    """Metrics, an honest caveat, the files written and what to run next."""
+    """Metrics, an honest caveat, the files written and what to run next.
+
+    Parameters
+    ----------
+    r : DemoResult
+        What :func:`run_demo` returned.
+
+    Returns
+    -------
+    str
+        Several lines of text, starting with an empty one.
+    """
     lines = ["", f"Held-out metrics: {CELL}, {r.holdout} (hg19 {_hg19(r.holdout)}):", ""]
     header = f"{'TF':<8} {'scored':>7} {'bound':>6} {'auROC':>7} {'auPRC':>7} {'R@10%FDR':>9}"
     lines += [header, "-" * len(header)]

@@ -66,15 +66,38 @@ class BuildResult:
 
     @classmethod
     def nothing_to_do(cls, store: str) -> BuildResult:
-        """The result of resuming a build that had already finished."""
+        """The result of resuming a build that had already finished.
+
+        Parameters
+        ----------
+        store : str
+            The store's path or URL.
+
+        Returns
+        -------
+        BuildResult
+            All counts zero and ``already_complete`` true.
+        """
         return cls(store, 0, 0, 0, 0, 0, 0, 0, 0.0, already_complete=True)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able form: every field."""
+        """JSON-able form: every field.
+
+        Returns
+        -------
+        dict
+            Field name to value.
+        """
         return dataclasses.asdict(self)
 
     def summary(self) -> str:
-        """One paragraph for the terminal (what ``fnstore build`` prints)."""
+        """One paragraph for the terminal (what ``fnstore build`` prints).
+
+        Returns
+        -------
+        str
+            The sizes, the chunks built of the total and the time taken.
+        """
         if self.already_complete:
             return f"{self.store}: already complete; nothing to do"
         return (

@@ -212,12 +212,12 @@ def prepare(spec: BuildSpec) -> Plan:
         checksums,
         reason,
     )
-    plan.units = work_units(layout)
-    plan.fingerprint = fingerprint(plan)
+    plan.units = _work_units(layout)
+    plan.fingerprint = _fingerprint(plan)
     return plan
 
 
-def work_units(layout: Layout) -> list[tuple[str, int]]:
+def _work_units(layout: Layout) -> list[tuple[str, int]]:
     """Every position chunk holding bases, then every bin chunk: the build's resumable steps."""
     units: list[tuple[str, int]] = []
     pc = layout.position_chunk
@@ -228,7 +228,7 @@ def work_units(layout: Layout) -> list[tuple[str, int]]:
     return units
 
 
-def fingerprint(plan: Plan) -> str:
+def _fingerprint(plan: Plan) -> str:
     """What a resumed build must share with the interrupted one: inputs, layout, rule."""
     doc = {
         "inputs": {p: c["sha256"] for p, c in plan.checksums.items()},

@@ -17,7 +17,7 @@ from fnstore.build.plan import Plan
 from fnstore.store.write import store_attributes
 
 
-def library_versions() -> dict[str, str]:
+def _library_versions() -> dict[str, str]:
     """Versions of the libraries whose behaviour shapes the bytes of a store."""
     import dask
     import numcodecs
@@ -72,13 +72,26 @@ def _sources(plan: Plan) -> dict[str, Any]:
 
 
 def build_attributes(plan: Plan) -> dict[str, Any]:
-    """The root attributes of a new store built from ``plan``."""
+    """The root attributes of a new store built from ``plan``.
+
+    Parameters
+    ----------
+    plan : Plan
+        The checked plan (:func:`fnstore.build.prepare`).
+
+    Returns
+    -------
+    dict
+        JSON-able attributes: name, assembly, label rule, per-column sources and the
+        provenance (spec, input checksums, library versions, parameters, fingerprint,
+        command line, host).
+    """
     spec, layout = plan.spec, plan.layout
     provenance = {
         "spec": spec.raw,
         "spec_source": spec.source,
         "inputs": plan.checksums,
-        "versions": library_versions(),
+        "versions": _library_versions(),
         "parameters": {
             "bin_size": layout.bin_size,
             "stride": layout.stride,

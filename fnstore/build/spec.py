@@ -22,7 +22,7 @@ PEAK_FILE = re.compile(
 )
 
 
-def spec_schema() -> dict[str, Any]:
+def _spec_schema() -> dict[str, Any]:
     text = resources.files("fnstore.schemas").joinpath("build-spec.schema.json").read_text()
     return json.loads(text)
 
@@ -67,6 +67,13 @@ class BuildSpec:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def input_files(self) -> list[str]:
+        """Every input file the spec names, in spec order.
+
+        Returns
+        -------
+        list of str
+            Absolute paths; a file named twice appears twice.
+        """
         files = [self.fasta] + ([self.chrom_sizes] if self.chrom_sizes else []) + self.blacklist
         for tracks in self.cell_tracks.values():
             files += list(tracks.values())
@@ -118,7 +125,7 @@ def _label_sources(
             p = resolve(item["dream_tsv"])
             dream.append(DreamSource(p, item.get("tf") or Path(p).name.split(".")[0]))
         else:
-            peak_tasks += scan_peaks_dir(
+            peak_tasks += _scan_peaks_dir(
                 resolve(item["peaks_dir"]), item.get("tfs"), item.get("cells")
             )
     seen: dict[tuple[str, str], str] = {}
@@ -157,7 +164,7 @@ def load_spec(spec: str | os.PathLike | dict[str, Any]) -> BuildSpec:
     import jsonschema
 
     raw, source, base = _read_raw(spec)
-    validator = jsonschema.Draft202012Validator(spec_schema())
+    validator = jsonschema.Draft202012Validator(_spec_schema())
     errors = sorted(validator.iter_errors(raw), key=lambda e: list(e.absolute_path))
     if errors:
         raise InputError(source, _schema_error_message(errors[0]))
@@ -196,7 +203,7 @@ def load_spec(spec: str | os.PathLike | dict[str, Any]) -> BuildSpec:
     )
 
 
-def scan_peaks_dir(folder: str, tfs: list[str] | None, cells: list[str] | None) -> list[PeakTask]:
+def _scan_peaks_dir(folder: str, tfs: list[str] | None, cells: list[str] | None) -> list[PeakTask]:
     """Pair ENCODE-DREAM ``ChIPseq.<CELL>.<TF>.{conservative,relaxed}`` files found under a folder."""
     root = Path(folder)
     if not root.is_dir():

@@ -39,7 +39,13 @@ _local = threading.local()
 
 
 def handles() -> dict[str, Any]:
-    """Per-thread open files: pysam and pyBigWig handles are not thread-safe."""
+    """Per-thread open files: pysam and pyBigWig handles are not thread-safe.
+
+    Returns
+    -------
+    dict
+        This thread's handles by input path; clear it to drop them.
+    """
     if not hasattr(_local, "handles"):
         _local.handles = {}
     return _local.handles
@@ -65,7 +71,7 @@ def _group(store: str) -> Any:
     return open_for_writing(store)  # cheap (one small JSON read); never stale across builds
 
 
-def run_positions_unit(plan: Plan, store: str, k: int) -> None:
+def _run_positions_unit(plan: Plan, store: str, k: int) -> None:
     """Sequence and every signal track of one position chunk (one chromosome)."""
     layout, pc = plan.layout, plan.layout.position_chunk
     root = _group(store)
@@ -98,7 +104,18 @@ def run_positions_unit(plan: Plan, store: str, k: int) -> None:
 
 
 def dream_scratch(store: str) -> Path:
-    """Where the DREAM label matrix is staged: inside a local folder store, else in tmp."""
+    """Where the DREAM label matrix is staged: inside a local folder store, else in tmp.
+
+    Parameters
+    ----------
+    store : str
+        The store's path or URL.
+
+    Returns
+    -------
+    pathlib.Path
+        The scratch folder (not created here); the same for every run on ``store``.
+    """
     if is_remote(store) or store.endswith(".zip"):
         digest = hashlib.sha256(store.encode()).hexdigest()[:16]
         return Path(tempfile.gettempdir()) / f"fnstore-build-{digest}"
@@ -110,6 +127,19 @@ def prepare_dream_labels(plan: Plan, store: str) -> np.memmap | None:
 
     TSVs are sorted by chromosome and start, but not necessarily by our chromosome order,
     so rows are placed by computed bin index; memory stays one block of rows.
+
+    Parameters
+    ----------
+    plan : Plan
+        The checked plan; its ``dream_columns`` say which TSVs fill which columns.
+    store : str
+        The store's path or URL; the scratch file goes in :func:`dream_scratch`.
+
+    Returns
+    -------
+    numpy.memmap or None
+        int8 codes, shape (bins, DREAM tasks), ``MISSING`` where a TSV has no row;
+        ``None`` when the spec has no DREAM TSV.
     """
     if not plan.dream_columns:
         return None
@@ -154,7 +184,7 @@ def _fill_dream_columns(mm: np.ndarray, col0: int, plan: Plan, path: str, n: int
         mm[first[ci] + local, col0 : col0 + n] = codes.reshape(-1, n)
 
 
-def run_bins_unit(plan: Plan, store: str, j: int, dream: np.ndarray | None) -> None:
+def _run_bins_unit(plan: Plan, store: str, j: int, dream: np.ndarray | None) -> None:
     """Bin coordinates, blacklist, labels of every task and annotations of one bin chunk."""
     layout = plan.layout
     root = _group(store)
@@ -202,11 +232,28 @@ def run_bins_unit(plan: Plan, store: str, j: int, dream: np.ndarray | None) -> N
 
 
 def run_unit(plan: Plan, store: str, index: int, dream: np.ndarray | None) -> int:
-    """Run work unit ``index`` and only then flag it done; returns the index."""
+    """Run work unit ``index`` and only then flag it done.
+
+    Parameters
+    ----------
+    plan : Plan
+        The checked plan.
+    store : str
+        The store's path or URL, already created.
+    index : int
+        Position of the unit in ``plan.units``.
+    dream : numpy.ndarray or None
+        The staged DREAM labels (:func:`prepare_dream_labels`), read by bin units.
+
+    Returns
+    -------
+    int
+        ``index``, for the caller's progress count.
+    """
     kind, k = plan.units[index]
     if kind == "positions":
-        run_positions_unit(plan, store, k)
+        _run_positions_unit(plan, store, k)
     else:
-        run_bins_unit(plan, store, k, dream)
+        _run_bins_unit(plan, store, k, dream)
     mark_unit_done(_group(store), index)
     return index

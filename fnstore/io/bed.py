@@ -23,7 +23,7 @@ from fnstore.io.files import is_gzip, open_text, read_text
 HEADER_PREFIXES = ("track", "browser", "#")
 
 
-def is_header_line(line: str) -> bool:
+def _is_header_line(line: str) -> bool:
     return line.startswith(HEADER_PREFIXES)
 
 
@@ -47,7 +47,7 @@ def count_header_lines(path: str | os.PathLike, sep: str | None = "\t") -> int:
     try:
         with open_text(path) as fh:
             for line in fh:
-                if is_header_line(line):
+                if _is_header_line(line):
                     n += 1
                     continue
                 fields = line.rstrip("\r\n").split(sep)
@@ -60,6 +60,18 @@ def count_header_lines(path: str | os.PathLike, sep: str | None = "\t") -> int:
 
 
 def is_int_field(field: str) -> bool:
+    """Whether a text field reads as an integer (a start or end coordinate).
+
+    Parameters
+    ----------
+    field : str
+        One field of a row; surrounding whitespace and a leading ``-`` are allowed.
+
+    Returns
+    -------
+    bool
+        True for digits only, so ``"1e3"``, ``"2.0"`` and ``""`` are not integers.
+    """
     return field.strip().lstrip("-").isdigit()
 
 
@@ -79,10 +91,33 @@ class Regions:
         return int(self.starts.size)
 
     def line(self, row: int) -> int:
+        """The file line number of a row, for error messages.
+
+        Parameters
+        ----------
+        row : int
+            0-based row index.
+
+        Returns
+        -------
+        int
+            1-based line number in the file, header lines counted.
+        """
         return self.first_line + int(row)
 
     def where(self, row: int) -> str:
-        """``line N (chrom:start-end)`` for error messages."""
+        """``line N (chrom:start-end)`` for error messages.
+
+        Parameters
+        ----------
+        row : int
+            0-based row index.
+
+        Returns
+        -------
+        str
+            The row's line number and interval.
+        """
         r = int(row)
         return (
             f"line {self.line(r)} ({self.chrom_names[self.chrom_codes[r]]}:"
@@ -196,6 +231,18 @@ class Intervals:
     n_rows: int = 0
 
     def get(self, chrom: str) -> tuple[np.ndarray, np.ndarray]:
+        """All intervals of one chromosome.
+
+        Parameters
+        ----------
+        chrom : str
+            Chromosome name as in the file.
+
+        Returns
+        -------
+        starts, ends : numpy.ndarray
+            int64, sorted by start; empty for a chromosome the file does not have.
+        """
         empty = np.zeros(0, dtype=np.int64)
         return self.by_chrom.get(chrom, (empty, empty))
 
@@ -204,7 +251,20 @@ class Intervals:
         return set(self.by_chrom)
 
     def within(self, chrom: str, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
-        """Intervals of ``chrom`` that may overlap ``[lo, hi)`` (by start; ends checked by caller)."""
+        """Intervals of ``chrom`` that may overlap ``[lo, hi)`` (by start; ends checked by caller).
+
+        Parameters
+        ----------
+        chrom : str
+            Chromosome name.
+        lo, hi : int
+            The 0-based, half-open window.
+
+        Returns
+        -------
+        starts, ends : numpy.ndarray
+            int64 arrays of the intervals with ``start < hi`` and ``end > lo``, sorted by start.
+        """
         starts, ends = self.get(chrom)
         if starts.size == 0:
             return starts, ends
@@ -213,14 +273,31 @@ class Intervals:
 
 
 def read_bed(path: str | os.PathLike, kind: str = "BED", min_columns: int = 3) -> Intervals:
-    """Parse BED-like rows (BED, narrowPeak). An empty file is valid: no intervals."""
+    """Parse BED-like rows (BED, narrowPeak). An empty file is valid: no intervals.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A plain or gzip file; blank and track/browser/# lines are skipped, and fields are
+        split on tabs (on any whitespace when a line has no tab).
+    kind : str, default "BED"
+        Name used in error messages; ``"narrowPeak"`` also requires every row to have as
+        many columns as the first.
+    min_columns : int, default 3
+        Fewer columns in a row is an :class:`InputError`.
+
+    Returns
+    -------
+    Intervals
+        Per chromosome, sorted by start; ``n_rows`` counts every row read.
+    """
     text = read_text(path)
     chroms: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
     n_cols: int | None = None
     for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip() or is_header_line(line):
+        if not line.strip() or _is_header_line(line):
             continue
         parts = line.split("\t") if "\t" in line else line.split()
         if len(parts) < min_columns:
@@ -269,6 +346,16 @@ def check_interval_chroms(iv: Intervals, lengths: dict[str, int], assembly_known
     Rows on chromosomes the genome does not include are ignored (a genome-wide annotation
     used for a one-chromosome store, or haplotype contigs), but a file sharing no
     chromosome with the genome is an error, and so is an interval past a chromosome end.
+
+    Parameters
+    ----------
+    iv : Intervals
+        The intervals of one file.
+    lengths : dict of str to int
+        Chromosome lengths of the genome (or assembly).
+    assembly_known : bool
+        Whether ``lengths`` is a whole assembly (a chrom-sizes file); only then is a file
+        with no chromosome in common an error when the names do not look chr-toggled.
     """
     if not iv.by_chrom:
         return
@@ -294,6 +381,19 @@ def check_interval_chroms(iv: Intervals, lengths: dict[str, int], assembly_known
 
 
 def read_chrom_sizes(path: str | os.PathLike) -> dict[str, int]:
+    """Read a UCSC chrom-sizes file (``chrom<TAB>length`` per line).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A plain or gzip file; blank and ``#`` lines are skipped, columns after the
+        second ignored.
+
+    Returns
+    -------
+    dict of str to int
+        Length in bp per chromosome, in file order; an empty file is an :class:`InputError`.
+    """
     out: dict[str, int] = {}
     for lineno, line in enumerate(read_text(path).splitlines(), start=1):
         if not line.strip() or line.startswith("#"):

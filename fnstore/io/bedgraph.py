@@ -31,7 +31,17 @@ class BedGraphWriter(AtomicOutput):
         self.entries = 0
 
     def write(self, chrom: str, offset: int, values: np.ndarray) -> None:
-        """Add the runs of ``values``, the per-base signal from ``offset`` on ``chrom``."""
+        """Add the runs of ``values``, the per-base signal from ``offset`` on ``chrom``.
+
+        Parameters
+        ----------
+        chrom : str
+            Chromosome name.
+        offset : int
+            0-based genome position of ``values[0]``.
+        values : numpy.ndarray
+            1-D per-base signal; zeros and NaN are left out.
+        """
         s, e, v = nonzero_value_runs(values)
         if s.size:
             self._fh.write(

@@ -15,7 +15,20 @@ from fnstore.io.signal_runs import nonzero_value_runs
 
 
 def bigwig_header(path: str | os.PathLike) -> tuple[dict[str, int], float]:
-    """Chromosome lengths and maximum value of a bigWig, checking it can actually be read."""
+    """Chromosome lengths and maximum value of a bigWig, checking it can actually be read.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The bigWig; a missing, truncated or non-bigWig file is an :class:`InputError`.
+
+    Returns
+    -------
+    chroms : dict of str to int
+        Chromosome lengths in header order.
+    max_value : float
+        The header's maximum value (0.0 when absent).
+    """
     import pyBigWig
 
     p = require_file(path, "bigWig")
@@ -48,6 +61,23 @@ def bigwig_header(path: str | os.PathLike) -> tuple[dict[str, int], float]:
 
 
 def check_bigwig_chroms(path: str, chroms: dict[str, int], lengths: dict[str, int]) -> None:
+    """Refuse a bigWig from another assembly or naming convention.
+
+    Parameters
+    ----------
+    path : str
+        The bigWig, named in the error.
+    chroms : dict of str to int
+        Its chromosome lengths (:func:`bigwig_header`).
+    lengths : dict of str to int
+        The genome's chromosome lengths.
+
+    Raises
+    ------
+    InputError
+        When no chromosome is shared (with a chr-prefix hint where that explains it) or
+        a shared chromosome's length differs.
+    """
     common = set(chroms) & set(lengths)
     if not common:
         toggled = {c[3:] if c.startswith("chr") else f"chr{c}" for c in chroms}
@@ -71,7 +101,26 @@ def check_bigwig_chroms(path: str, chroms: dict[str, int], lengths: dict[str, in
 def read_bigwig_values(
     bw, chrom: str, start: int, end: int, chroms: dict[str, int], source: str
 ) -> np.ndarray:  # noqa: ANN001
-    """Per-base float32 values with NaN (no data) as 0; zeros for chromosomes the file lacks."""
+    """Per-base float32 values with NaN (no data) as 0; zeros for chromosomes the file lacks.
+
+    Parameters
+    ----------
+    bw : pyBigWig handle
+        An open bigWig.
+    chrom : str
+        Chromosome name.
+    start, end : int
+        0-based half-open range, within the chromosome.
+    chroms : dict of str to int
+        The file's chromosome lengths (:func:`bigwig_header`).
+    source : str
+        The file's path, named in errors.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32, shape (end - start,).
+    """
     if chrom not in chroms:
         return np.zeros(end - start, dtype=np.float32)
     try:
@@ -105,7 +154,17 @@ class BigWigWriter(AtomicOutput):
         self.entries = 0
 
     def write(self, chrom: str, offset: int, values: np.ndarray) -> None:
-        """Add the runs of equal non-zero ``values``, the per-base signal from ``offset``."""
+        """Add the runs of equal non-zero ``values``, the per-base signal from ``offset``.
+
+        Parameters
+        ----------
+        chrom : str
+            A chromosome of the header, at or after the last one written.
+        offset : int
+            0-based genome position of ``values[0]``.
+        values : numpy.ndarray
+            1-D per-base signal; zeros and NaN are left out.
+        """
         s, e, v = nonzero_value_runs(values)
         if s.size:
             self.add_intervals([chrom] * s.size, s + offset, e + offset, v)
@@ -113,7 +172,18 @@ class BigWigWriter(AtomicOutput):
     def add_intervals(
         self, chroms: Sequence[str], starts: np.ndarray, ends: np.ndarray, values: np.ndarray
     ) -> None:
-        """Add intervals as given (one value each), e.g. one per scored bin."""
+        """Add intervals as given (one value each), e.g. one per scored bin.
+
+        Parameters
+        ----------
+        chroms : sequence of str
+            Chromosome of each interval, in header order.
+        starts, ends : numpy.ndarray
+            0-based half-open coordinates, sorted by start within a chromosome and not
+            overlapping.
+        values : numpy.ndarray
+            One value per interval (written as float).
+        """
         self._bw.addEntries(
             list(chroms),
             np.asarray(starts).tolist(),

@@ -12,7 +12,18 @@ from fnstore.io.files import open_text, require_file
 
 
 def dream_tsv_header(path: str | os.PathLike) -> list[str]:
-    """Cell columns of an ENCODE-DREAM label TSV (``chr start stop CELL...``)."""
+    """Cell columns of an ENCODE-DREAM label TSV (``chr start stop CELL...``).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A plain or gzip TSV; only the header line is read.
+
+    Returns
+    -------
+    list of str
+        The cell names, in column order.
+    """
     p = require_file(path)
     try:
         with open_text(p) as fh:
@@ -27,7 +38,26 @@ def dream_tsv_header(path: str | os.PathLike) -> list[str]:
 
 
 def iter_dream_tsv(path: str | os.PathLike, n_cells: int, rows_per_block: int = 1 << 20):
-    """Yield (chroms, starts, stops, codes (n, cells) as letters) blocks; memory bounded."""
+    """Yield (chroms, starts, stops, codes (n, cells) as letters) blocks; memory bounded.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A plain or gzip TSV with a header line (:func:`dream_tsv_header`).
+    n_cells : int
+        Cell columns expected; another column count is an :class:`InputError`.
+    rows_per_block : int, default 2**20
+        Rows per yielded block.
+
+    Yields
+    ------
+    chroms : numpy.ndarray
+        Chromosome names (str), shape (n,).
+    starts, stops : numpy.ndarray
+        int64, shape (n,).
+    letters : numpy.ndarray
+        The ``B``/``U``/``A`` fields (str), shape (n, n_cells), unchecked.
+    """
     import pandas as pd
 
     try:

@@ -30,7 +30,22 @@ def _rows(path: Path, min_cols: int) -> list[list[str]]:
 
 
 def spec_from_factornet(folder: str | Path, genome: str | None) -> dict[str, Any]:
-    """A spec dict equivalent to a FactorNet ``data/`` folder (labels, tracks, metadata)."""
+    """A spec dict equivalent to a FactorNet ``data/`` folder (labels, tracks, metadata).
+
+    Parameters
+    ----------
+    folder : str or pathlib.Path
+        The ``data/`` folder, one sub-folder per cell.
+    genome : str or None
+        The genome FASTA, which FactorNet kept elsewhere; ``None`` is an
+        :class:`InputError`.
+
+    Returns
+    -------
+    dict
+        A spec (name, genome, cells, labels) for :func:`fnstore.build.load_spec`;
+        paths are absolute when ``folder`` is.
+    """
     root = Path(folder)
     if not root.is_dir():
         raise InputError(root, "no such FactorNet data folder")

@@ -28,6 +28,18 @@ def _index_paths(path: Path) -> tuple[str | None, str | None, bool]:
 
 
 def open_fasta(info: FastaInfo):  # noqa: ANN201 - pysam type
+    """Open a FASTA checked by :func:`inspect_fasta`, with the index files it found or made.
+
+    Parameters
+    ----------
+    info : FastaInfo
+        What :func:`inspect_fasta` returned.
+
+    Returns
+    -------
+    pysam.FastaFile
+        A new handle (not thread-safe); close it when done.
+    """
     import pysam
 
     return pysam.FastaFile(info.path, filepath_index=info.fai, filepath_index_compressed=info.gzi)
@@ -38,6 +50,19 @@ def inspect_fasta(path: str | os.PathLike, index_dir: str | None = None) -> Fast
 
     pysam, not pyfaidx: pyfaidx needs Biopython for BGZF and reads it far slower
     (docs/design.md).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The FASTA, plain or bgzip.
+    index_dir : str, optional
+        Where to write missing ``.fai``/``.gzi`` indexes; default a new temporary folder.
+        Indexes beside the FASTA are used when present.
+
+    Returns
+    -------
+    FastaInfo
+        The path, the sequence lengths in FASTA order and the index paths.
     """
     import pysam
 

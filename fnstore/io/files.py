@@ -28,12 +28,38 @@ TEMP_PREFIX = ".tmp-"
 
 
 def sha256sum(path: str | os.PathLike, block: int = 1 << 20) -> str:
-    """Hex SHA-256 of one file, read in blocks (inputs can be genome-sized)."""
+    """Hex SHA-256 of one file, read in blocks (inputs can be genome-sized).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+    block : int, default 1 MiB
+        Bytes read at a time.
+
+    Returns
+    -------
+    str
+        64 lowercase hex digits.
+    """
     return sha256_files([path], block=block)
 
 
 def sha256_files(paths: Sequence[str | os.PathLike], block: int = 1 << 20) -> str:
-    """Hex SHA-256 of several files read one after the other (a model = card + weights)."""
+    """Hex SHA-256 of several files read one after the other (a model = card + weights).
+
+    Parameters
+    ----------
+    paths : sequence of str or os.PathLike
+        The files, in the order hashed (the order changes the digest).
+    block : int, default 1 MiB
+        Bytes read at a time.
+
+    Returns
+    -------
+    str
+        64 lowercase hex digits of the concatenated bytes.
+    """
     h = hashlib.sha256()
     for path in paths:
         with open(path, "rb") as fh:
@@ -43,6 +69,21 @@ def sha256_files(paths: Sequence[str | os.PathLike], block: int = 1 << 20) -> st
 
 
 def require_file(path: str | os.PathLike, what: str = "file") -> Path:
+    """Refuse a missing path or a folder before any reading, in one clear line.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The expected file.
+    what : str, default "file"
+        What it should be, for the message (``"FASTA"``, ``"bigWig"``...); an empty
+        FASTA or bigWig is also refused.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``, checked.
+    """
     p = Path(path)
     if not p.exists():
         raise InputError(p, f"no such {what}")
@@ -54,7 +95,18 @@ def require_file(path: str | os.PathLike, what: str = "file") -> Path:
 
 
 def is_gzip(path: str | os.PathLike) -> bool:
-    """Whether a file starts with the gzip magic (bgzip files do too), whatever its name."""
+    """Whether a file starts with the gzip magic (bgzip files do too), whatever its name.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        An existing file; only its first two bytes are read.
+
+    Returns
+    -------
+    bool
+        True for gzip or bgzip content.
+    """
     with open(path, "rb") as fh:
         return fh.read(2) == GZIP_MAGIC
 
@@ -64,6 +116,16 @@ def open_text(path: str | os.PathLike) -> IO[str]:
 
     The caller closes it (``with open_text(p) as fh``); decompression errors surface while
     reading, so callers wrap their loop and report them as one line.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file (:func:`require_file` checks it), read as UTF-8.
+
+    Returns
+    -------
+    IO[str]
+        An open text handle.
     """
     p = require_file(path)
     if is_gzip(p):
@@ -72,7 +134,18 @@ def open_text(path: str | os.PathLike) -> IO[str]:
 
 
 def read_text(path: str | os.PathLike) -> str:
-    """Whole text of a plain, gzip or bgzip file; truncation is reported, not raised."""
+    """Whole text of a plain, gzip or bgzip file; truncation is reported, not raised.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file; missing, truncated or non-UTF-8 content is an :class:`InputError`.
+
+    Returns
+    -------
+    str
+        The decoded text.
+    """
     p = require_file(path)
     try:
         if is_gzip(p):
@@ -88,7 +161,7 @@ def read_text(path: str | os.PathLike) -> str:
         raise InputError(p, "not a text file") from None
 
 
-def temporary_name(path: str | os.PathLike) -> Path:
+def _temporary_name(path: str | os.PathLike) -> Path:
     """A fresh hidden name beside ``path`` that still ends with ``path``'s name."""
     p = Path(path)
     return p.with_name(f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}.{p.name}")
@@ -102,7 +175,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     Keras). On any exception the temporary file is removed and the final name untouched.
     """
     final = Path(path)
-    tmp = temporary_name(final)
+    tmp = _temporary_name(final)
     try:
         yield tmp
         os.replace(tmp, final)
@@ -142,6 +215,16 @@ def sweep_temporaries(folder: str | os.PathLike) -> list[Path]:
 
     A live process's temporaries are kept (it may still be writing them). Returns what was
     removed.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        Folder holding outputs; only its ``.tmp-*`` files are looked at (not sub-folders).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files removed.
     """
     removed = []
     for tmp in Path(folder).glob(f"{TEMP_PREFIX}*"):

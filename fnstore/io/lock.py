@@ -25,7 +25,18 @@ LOCK_SUFFIX = ".fnstore-lock"
 
 
 def lock_path(output: str | os.PathLike) -> Path:
-    """Where the lock of ``output`` lives: a hidden file in the same folder."""
+    """Where the lock of ``output`` lives: a hidden file in the same folder.
+
+    Parameters
+    ----------
+    output : str or os.PathLike
+        A store, model folder or prediction folder; it need not exist.
+
+    Returns
+    -------
+    pathlib.Path
+        Absolute ``.NAME.fnstore-lock`` beside ``output``.
+    """
     p = Path(output).absolute()
     return p.with_name(f".{p.name}{LOCK_SUFFIX}")
 

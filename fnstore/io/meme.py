@@ -49,7 +49,13 @@ class Motif:
         return int(self.pwm.shape[0])
 
     def reverse_complement(self) -> Motif:
-        """The same motif read on the other strand (name gets an ``_rc`` suffix)."""
+        """The same motif read on the other strand (name gets an ``_rc`` suffix).
+
+        Returns
+        -------
+        Motif
+            A new motif; the other fields are copied.
+        """
         return Motif(
             name=f"{self.name}_rc",
             pwm=reverse_complement(self.pwm),
@@ -65,6 +71,16 @@ def reverse_complement(pwm: np.ndarray) -> np.ndarray:
 
     With columns in A, C, G, T order the complement is just a reversal of the column axis,
     so this works for probabilities, log-odds and kernel slices alike.
+
+    Parameters
+    ----------
+    pwm : numpy.ndarray
+        Shape (width, 4), columns A, C, G, T; another shape is a ``ValueError``.
+
+    Returns
+    -------
+    numpy.ndarray
+        A new array of the same shape and dtype.
     """
     arr = np.asarray(pwm)
     if arr.ndim != 2 or arr.shape[1] != 4:
@@ -79,6 +95,20 @@ def log_odds(
 
     FactorNet injected HOCOMOCO motifs exactly this way (pseudocount 0.001, uniform
     background), which keeps zero probabilities finite but strongly negative.
+
+    Parameters
+    ----------
+    pwm : numpy.ndarray
+        Shape (width, 4) probabilities over A, C, G, T.
+    background : numpy.ndarray, optional
+        Four letter frequencies; default uniform (0.25 each).
+    pseudocount : float, default 0.001
+        Added to every probability before renormalising.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, shape (width, 4), in bits.
     """
     bg = UNIFORM_BACKGROUND if background is None else np.asarray(background, dtype=np.float64)
     p = np.asarray(pwm, dtype=np.float64) + pseudocount
@@ -114,6 +144,18 @@ def parse_meme(text: str, source: str | os.PathLike = "<string>") -> list[Motif]
     otherwise silently produce a wrong matrix: a non-ACGT alphabet, a matrix whose row
     count or row width disagrees with its header, negative or non-numeric entries, rows
     that do not sum to 1, or a file with no motifs at all.
+
+    Parameters
+    ----------
+    text : str
+        The whole file's text.
+    source : str or os.PathLike, default "<string>"
+        Named in errors.
+
+    Returns
+    -------
+    list of Motif
+        At least one; each ``pwm`` float64, shape (width, 4).
     """
     src = str(source)
     lines = text.splitlines()
@@ -210,7 +252,18 @@ def _check_pwm(pwm: np.ndarray, source: str, name: str) -> None:
 
 
 def read_meme(path: str | os.PathLike) -> list[Motif]:
-    """Read a MEME minimal-format file (plain or ``.gz``)."""
+    """Read a MEME minimal-format file (plain or ``.gz``).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file; gzip is recognised by content.
+
+    Returns
+    -------
+    list of Motif
+        In file order (see :func:`parse_meme` for what is refused).
+    """
     p = Path(path)
     if not p.is_file():
         raise InputError(p, "no such motif file")
@@ -222,6 +275,18 @@ def find_motifs(motifs: Iterable[Motif], tf: str) -> list[Motif]:
 
     HOCOMOCO names are ``<TF>_<quality>`` (``AHR_si``) with the TF as alternate name;
     FactorNet looked motifs up by that alternate name.
+
+    Parameters
+    ----------
+    motifs : iterable of Motif
+        Where to look.
+    tf : str
+        TF name, e.g. ``"CTCF"``.
+
+    Returns
+    -------
+    list of Motif
+        The matches in the order given; empty when none.
     """
     key = tf.upper()
     return [
@@ -237,7 +302,22 @@ def find_motifs(motifs: Iterable[Motif], tf: str) -> list[Motif]:
 def format_meme(
     motifs: Sequence[Motif], background: Sequence[float] | None = None, strands: str = "+ -"
 ) -> str:
-    """MEME minimal-format text for ``motifs`` (probabilities written with 6 decimals)."""
+    """MEME minimal-format text for ``motifs`` (probabilities written with 6 decimals).
+
+    Parameters
+    ----------
+    motifs : sequence of Motif
+        PWMs of shape (width >= 1, 4); another shape is an :class:`InputError`.
+    background : sequence of float, optional
+        Letter frequencies of A, C, G, T for the header; default uniform.
+    strands : str, default "+ -"
+        The ``strands:`` header line's value.
+
+    Returns
+    -------
+    str
+        The file text, ending with a newline.
+    """
     bg = UNIFORM_BACKGROUND if background is None else np.asarray(background, dtype=np.float64)
     out = ["MEME version 4", "", "ALPHABET= ACGT", "", f"strands: {strands}", ""]
     out.append("Background letter frequencies")
@@ -263,7 +343,22 @@ def format_meme(
 def write_meme(
     path: str | os.PathLike, motifs: Sequence[Motif], background: Sequence[float] | None = None
 ) -> Path:
-    """Write ``motifs`` to ``path`` in MEME minimal format and return the path."""
+    """Write ``motifs`` to ``path`` in MEME minimal format and return the path.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to (over)write, uncompressed.
+    motifs : sequence of Motif
+        As for :func:`format_meme`.
+    background : sequence of float, optional
+        Letter frequencies of A, C, G, T; default uniform.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     p = Path(path)
     p.write_text(format_meme(motifs, background))
     return p

@@ -42,7 +42,16 @@ PREDICTIONS_FORMAT_VERSION = 1
 
 
 def detect_format(path: str | os.PathLike) -> str:
-    """``"zarr"``, ``"bedgraph"`` or ``"table"`` from the file name (and zarr.json in a dir)."""
+    """``"zarr"``, ``"bedgraph"`` or ``"table"`` from the file name (and zarr.json in a dir).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    str
+    """
     p = str(path).rstrip("/")
     name = os.path.basename(p).lower()
     if name.endswith(".zarr") or (
@@ -123,8 +132,18 @@ def read_regions(path: str | os.PathLike) -> Regions:
 def regions_to_bins(regions: Regions, store: Store, fmt: str = TABLE) -> np.ndarray:
     """Global store bin index of every row; every row must be one bin of the store's grid.
 
-    Table rows must span exactly one bin (``bin_size`` bp); bedGraph rows may also be the
-    central ``stride`` bp of a bin. Duplicated bins are refused (a bin has one score).
+    Parameters
+    ----------
+    regions : Regions
+    store : Store
+    fmt : str, default "table"
+        :data:`TABLE`: rows must span exactly one bin (``bin_size`` bp); :data:`BEDGRAPH`:
+        rows may also be the central ``stride`` bp of a bin.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64, in row order; a row off the grid or a duplicated bin is an :class:`InputError`.
     """
     p = regions.path
     n_names = len(regions.chrom_names)
@@ -193,7 +212,19 @@ def prediction_attrs(
     store: Store, tf: str | None, cell: str | None, **extra: Any
 ) -> dict[str, Any]:
     """Attributes for a Zarr predictions group: which store (and bin grid) the bin indices
-    refer to, and which task; a rebuilt store with the same grid still accepts them."""
+    refer to, and which task; a rebuilt store with the same grid still accepts them.
+
+    Parameters
+    ----------
+    store : Store
+    tf, cell : str or None
+    **extra
+        More JSON-able attributes.
+
+    Returns
+    -------
+    dict
+    """
     return {
         "format": PREDICTIONS_FORMAT,
         "format_version": PREDICTIONS_FORMAT_VERSION,
@@ -213,7 +244,13 @@ def write_predictions_zarr(
 ) -> None:
     """Write (replace) a Zarr predictions group: arrays ``bin`` (int64) and ``score`` (float32).
 
-    ``attrs`` should come from :func:`prediction_attrs` so readers can check the grid.
+    Parameters
+    ----------
+    path : str or os.PathLike
+    bins, scores : numpy.ndarray
+        1-D, equal length.
+    attrs : dict
+        From :func:`prediction_attrs`, so readers can check the grid.
     """
     import zarr
 
@@ -232,7 +269,17 @@ def write_predictions_zarr(
 
 
 def read_predictions_zarr_attrs(path: str | os.PathLike) -> dict[str, Any]:
-    """The attributes of a Zarr predictions group (``tf``, ``cell``, ``store_id``, ...)."""
+    """The attributes of a Zarr predictions group (``tf``, ``cell``, ``store_id``, ...).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A group with ``bin`` and ``score`` arrays, else :class:`InputError`.
+
+    Returns
+    -------
+    dict
+    """
     import zarr
 
     try:
@@ -251,7 +298,7 @@ def read_predictions_zarr_attrs(path: str | os.PathLike) -> dict[str, Any]:
     return dict(root.attrs)
 
 
-def read_predictions_zarr(path: str | os.PathLike, store: Store) -> tuple[np.ndarray, np.ndarray]:
+def _read_predictions_zarr(path: str | os.PathLike, store: Store) -> tuple[np.ndarray, np.ndarray]:
     import zarr
 
     p = str(path)
@@ -344,9 +391,24 @@ class ScoreGroup:
             )
 
     def done(self) -> np.ndarray:
+        """Which chunks are written (bool, one per chunk), for a resumed run to skip.
+
+        Returns
+        -------
+        numpy.ndarray
+        """
         return np.asarray(self.root["done"][:], dtype=bool)
 
     def write(self, index: int, lo: int, bins: np.ndarray, scores: np.ndarray) -> None:
+        """Write one chunk's rows, then flag the chunk done.
+
+        Parameters
+        ----------
+        index, lo : int
+            The chunk's number and its first row.
+        bins, scores : numpy.ndarray
+            Its rows' int64 bin indices and scores (stored as float32).
+        """
         hi = lo + bins.size
         self.root["bin"][lo:hi] = bins
         self.root["score"][lo:hi] = scores.astype(np.float32)
@@ -356,7 +418,16 @@ class ScoreGroup:
         self.root.attrs["complete"] = True
 
     def rows(self, chunk: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """``(bins, scores)`` in row order, ``chunk`` rows at a time."""
+        """``(bins, scores)`` in row order, ``chunk`` rows at a time.
+
+        Parameters
+        ----------
+        chunk : int
+
+        Yields
+        ------
+        bins, scores : numpy.ndarray
+        """
         n = self.root["bin"].shape[0]
         for lo in range(0, n, chunk):
             yield (
@@ -366,7 +437,17 @@ class ScoreGroup:
 
     def genome_order(self, chunk: int, in_order: bool) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """``(bins, scores)`` sorted by bin; rows already ``in_order`` are streamed, others
-        are sorted in memory (8 + 4 bytes per row)."""
+        are sorted in memory (8 + 4 bytes per row).
+
+        Parameters
+        ----------
+        chunk : int
+        in_order : bool
+
+        Yields
+        ------
+        bins, scores : numpy.ndarray
+        """
         if in_order:
             yield from self.rows(chunk)
             return
@@ -384,12 +465,20 @@ class ScoreGroup:
 def read_predictions(path: str | os.PathLike, store: Store) -> tuple[np.ndarray, np.ndarray]:
     """``(bin_indices int64, scores float32)`` of a prediction file, rows in file order.
 
-    Any format (see the module docstring); every row must be one bin of ``store``'s grid,
-    else :class:`InputError` naming the file and line.
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Any format (see the module docstring).
+    store : Store
+        Every row must be one of its bins, else :class:`InputError` (file and line).
+
+    Returns
+    -------
+    bins, scores : numpy.ndarray
     """
     fmt = detect_format(path)
     if fmt == ZARR:
-        return read_predictions_zarr(path, store)
+        return _read_predictions_zarr(path, store)
     regions = read_regions(path)
     return regions_to_bins(regions, store, fmt), regions.scores
 
@@ -406,7 +495,16 @@ def write_rows(
     scores: np.ndarray,
     chunk: int = 1 << 20,
 ) -> None:
-    """Tab-separated rows, a million at a time; scores in float32 shortest form."""
+    """Tab-separated rows, a million at a time; scores in float32 shortest form.
+
+    Parameters
+    ----------
+    fh : binary file object
+    chrom_names : sequence of str
+    chrom_codes, starts, ends, scores : numpy.ndarray
+        Per row: index into ``chrom_names``, 0-based half-open coordinates, score.
+    chunk : int, default 2**20
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
@@ -436,7 +534,14 @@ def write_regions(
     scores: np.ndarray,
 ) -> None:
     """Write ``chrom start end score`` rows (gzip when the name ends in .gz), atomically:
-    the file appears only once complete, so an interrupted run leaves no half file."""
+    the file appears only once complete, so an interrupted run leaves no half file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    chrom_names, chrom_codes, starts, ends, scores
+        As for :func:`write_rows`.
+    """
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     # gzip level 3: within ~10% of level 9's size at several times the speed
@@ -459,7 +564,21 @@ def write_predictions(
     tf: str | None = None,
     cell: str | None = None,
 ) -> Path:
-    """Write predictions for store bins in the format the path names (see module docstring)."""
+    """Write predictions for store bins in the format the path names (see module docstring).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    store : Store
+    bins, scores : numpy.ndarray
+        1-D global bin indices and one score each (stored as float32).
+    tf, cell : str, optional
+        Recorded in a Zarr group only.
+
+    Returns
+    -------
+    pathlib.Path
+    """
     bins = np.asarray(bins, dtype=np.int64)
     scores = np.asarray(scores, dtype=np.float32)
     if bins.shape != scores.shape or bins.ndim != 1:

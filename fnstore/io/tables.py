@@ -26,6 +26,19 @@ def format_rows(columns: list[np.ndarray], sep: bytes = b"\t") -> bytes:
 
     ``numpy.strings`` joins whole columns in C; a Python loop over rows is an order of
     magnitude slower (docs/design.md) and would dominate a whole-genome label export.
+
+    Parameters
+    ----------
+    columns : list of numpy.ndarray
+        Equally long 1-D columns; bytes are written as they are, booleans as 0/1 and
+        floats in float32 shortest form.
+    sep : bytes, default b"\\t"
+        Field separator.
+
+    Returns
+    -------
+    bytes
+        One ``\\n``-terminated line per row; empty for no columns or no rows.
     """
     if not columns or len(columns[0]) == 0:
         return b""
@@ -33,7 +46,20 @@ def format_rows(columns: list[np.ndarray], sep: bytes = b"\t") -> bytes:
 
 
 def join_columns(columns: list[np.ndarray], sep: bytes = b"\t") -> np.ndarray:
-    """Byte-string array of ``sep``-joined fields per row (no line end)."""
+    """Byte-string array of ``sep``-joined fields per row (no line end).
+
+    Parameters
+    ----------
+    columns : list of numpy.ndarray
+        At least one; equally long 1-D columns, converted as in :func:`format_rows`.
+    sep : bytes, default b"\\t"
+        Field separator.
+
+    Returns
+    -------
+    numpy.ndarray
+        Bytes (dtype ``S``), one element per row.
+    """
     line = _as_bytes(columns[0])
     for col in columns[1:]:
         line = np.strings.add(np.strings.add(line, sep), _as_bytes(col))
@@ -69,11 +95,27 @@ class TsvWriter(AtomicOutput):
             self._fh.write(("\t".join(header) + "\n").encode())
 
     def write(self, block: dict[str, np.ndarray]) -> None:
+        """Append one block of rows.
+
+        Parameters
+        ----------
+        block : dict of str to numpy.ndarray
+            Equally long 1-D columns, in output column order (the names are not written).
+        """
         cols = list(block.values())
         self._fh.write(format_rows(cols))
         self.rows += len(cols[0]) if cols else 0
 
     def write_raw(self, data: bytes, rows: int) -> None:
+        """Append already formatted lines (e.g. from :func:`join_columns`).
+
+        Parameters
+        ----------
+        data : bytes
+            Whole ``\\n``-terminated lines.
+        rows : int
+            How many lines ``data`` holds, for the row count.
+        """
         self._fh.write(data)
         self.rows += rows
 
@@ -105,6 +147,14 @@ class ParquetWriter(AtomicOutput):
         return table.cast(self._schema)
 
     def write(self, block: dict[str, np.ndarray]) -> None:
+        """Append one block as a row group.
+
+        Parameters
+        ----------
+        block : dict of str to numpy.ndarray
+            Equally long columns by name; the first block fixes the names and types, and
+            later blocks are cast to them.
+        """
         import pyarrow.parquet as pq
 
         table = self._table(block)
@@ -115,7 +165,13 @@ class ParquetWriter(AtomicOutput):
         self.rows += table.num_rows
 
     def close(self, empty: dict[str, np.ndarray] | None = None) -> None:
-        """Finish the file; ``empty`` (zero-length typed columns) gives an empty export a schema."""
+        """Finish the file; ``empty`` (zero-length typed columns) gives an empty export a schema.
+
+        Parameters
+        ----------
+        empty : dict of str to numpy.ndarray, optional
+            Used only when no block was written; without it no file is made then.
+        """
         if self._writer is None and empty is not None:
             self.write(empty)
         if self._writer is None:  # nothing written and no schema: no file, as ever
@@ -155,6 +211,14 @@ class NpzWriter(AtomicOutput):
         self.rows = 0
 
     def write(self, block: dict[str, np.ndarray]) -> None:
+        """Append one block to every streamed array.
+
+        Parameters
+        ----------
+        block : dict of str to numpy.ndarray
+            An array for every name in ``dtypes`` (others are ignored), equally long,
+            cast to its dtype; trailing dimensions must match the first block's.
+        """
         n = None
         for key, dtype in self.dtypes.items():
             arr = np.ascontiguousarray(block[key], dtype=dtype)
@@ -167,7 +231,13 @@ class NpzWriter(AtomicOutput):
         self.rows += n or 0
 
     def close(self, tails: dict[str, tuple[int, ...]] | None = None) -> None:
-        """Write the zip. ``tails`` gives trailing shapes for arrays that got no rows."""
+        """Write the zip. ``tails`` gives trailing shapes for arrays that got no rows.
+
+        Parameters
+        ----------
+        tails : dict of str to tuple of int, optional
+            Trailing shape per array name, used only for arrays no block reached.
+        """
         try:
             for fh in self._files.values():
                 fh.close()
@@ -240,6 +310,14 @@ class Hdf5Writer(AtomicOutput):
         self.rows = 0
 
     def write(self, block: dict[str, np.ndarray]) -> None:
+        """Append one block, growing every dataset.
+
+        Parameters
+        ----------
+        block : dict of str to numpy.ndarray
+            An array for every name in ``dtypes``, equally long, with the trailing
+            shape given in ``tails``; str arrays are stored as variable-length strings.
+        """
         n = 0
         for key, ds in self._dsets.items():
             arr = np.asarray(block[key])
