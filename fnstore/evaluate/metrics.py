@@ -129,15 +129,13 @@ def roc_auc(y: np.ndarray | Sequence, s: np.ndarray | Sequence) -> float:
 
     Parameters
     ----------
-    y : array_like
-        1-D labels, boolean or 0/1 (1 = bound); at least one of each class.
-    s : array_like
-        1-D scores, one per label, higher = more likely bound; no NaN.
+    y, s : array_like
+        Labels and scores whose ROC area to take, as for :func:`binary_counts`.
 
     Returns
     -------
-    float
-        auROC in [0, 1]; 0.5 for random scores.
+    auroc : float
+        In [0, 1]; 0.5 for random scores.
     """
     return _roc_auc(binary_counts(y, s))
 
@@ -155,15 +153,13 @@ def average_precision(y: np.ndarray | Sequence, s: np.ndarray | Sequence) -> flo
 
     Parameters
     ----------
-    y : array_like
-        1-D labels, boolean or 0/1 (1 = bound); at least one of each class.
-    s : array_like
-        1-D scores, one per label, higher = more likely bound; no NaN.
+    y, s : array_like
+        Labels and scores (see :func:`binary_counts`) whose precision to average.
 
     Returns
     -------
-    float
-        Average precision in [0, 1].
+    average_precision : float
+        Step-wise area in [0, 1].
     """
     return _average_precision(binary_counts(y, s))
 
@@ -201,15 +197,13 @@ def auprc_davis_goadrich(y: np.ndarray | Sequence, s: np.ndarray | Sequence) -> 
 
     Parameters
     ----------
-    y : array_like
-        1-D labels, boolean or 0/1 (1 = bound); at least one of each class.
-    s : array_like
-        1-D scores, one per label, higher = more likely bound; no NaN.
+    y, s : array_like
+        Labels and scores to trace the PR curve of; :func:`binary_counts` says what each may be.
 
     Returns
     -------
-    float
-        Interpolated auPRC in [0, 1].
+    auprc : float
+        Interpolated area in [0, 1].
     """
     return _auprc_davis_goadrich(binary_counts(y, s))
 
@@ -229,17 +223,15 @@ def recall_at_fdr(y: np.ndarray | Sequence, s: np.ndarray | Sequence, fdr: float
 
     Parameters
     ----------
-    y : array_like
-        1-D labels, boolean or 0/1 (1 = bound); at least one of each class.
-    s : array_like
-        1-D scores, one per label, higher = more likely bound; no NaN.
+    y, s : array_like
+        Labels and scores to threshold, as :func:`binary_counts` takes them.
     fdr : float
         Largest false discovery rate allowed, in [0, 1] (0.1 = 10%).
 
     Returns
     -------
-    float
-        Recall in [0, 1].
+    recall : float
+        Fraction of positives called at the best such threshold, in [0, 1].
     """
     return _recall_at_fdr(binary_counts(y, s), fdr)
 
@@ -256,10 +248,8 @@ def roc_curve(
 
     Parameters
     ----------
-    y : array_like
-        1-D labels, boolean or 0/1 (1 = bound); at least one of each class.
-    s : array_like
-        1-D scores, one per label, higher = more likely bound; no NaN.
+    y, s : array_like
+        Labels and scores to trace the ROC curve from (as for :func:`binary_counts`).
 
     Returns
     -------
@@ -283,10 +273,8 @@ def pr_curve(
 
     Parameters
     ----------
-    y : array_like
-        1-D labels, boolean or 0/1 (1 = bound); at least one of each class.
-    s : array_like
-        1-D scores, one per label, higher = more likely bound; no NaN.
+    y, s : array_like
+        Labels, and the scores whose distinct values are the thresholds; see :func:`binary_counts`.
 
     Returns
     -------
@@ -321,16 +309,14 @@ def score_all(
 
     Parameters
     ----------
-    y : array_like
-        1-D labels, boolean or 0/1 (1 = bound); at least one of each class.
-    s : array_like
-        1-D scores, one per label, higher = more likely bound; no NaN.
+    y, s : array_like
+        Labels and scores, validated as by :func:`binary_counts` and sorted once for all metrics.
     fdrs : sequence of float
         FDR levels (fractions) at which to report recall; default :data:`DEFAULT_FDRS`.
 
     Returns
     -------
-    dict
+    scores : dict
         Metric name to value; counts are int, the rest float.
     """
     c = binary_counts(y, s)
