@@ -170,13 +170,13 @@ def read_annotations(store: Store, idx: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     store : Store
-        The store.
+        Store whose annotation array to read.
     idx : numpy.ndarray
         Sorted global bin indices within one bin chunk (a block of :func:`iter_bin_blocks`).
 
     Returns
     -------
-    numpy.ndarray
+    flags : numpy.ndarray
         Shape ``(len(idx), n_annotations)``.
     """
     return _take(store.annotations(slice(int(idx[0]), int(idx[-1]) + 1)), idx)
@@ -188,13 +188,13 @@ def read_blacklist(store: Store, idx: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     store : Store
-        The store.
+        Store whose blacklist to read.
     idx : numpy.ndarray
-        Sorted global bin indices within one bin chunk (a block of :func:`iter_bin_blocks`).
+        A block of bins, as for :func:`read_annotations`.
 
     Returns
     -------
-    numpy.ndarray
+    blacklisted : numpy.ndarray
         bool, one per bin.
     """
     return _take(store.blacklist(slice(int(idx[0]), int(idx[-1]) + 1)), idx)
@@ -252,14 +252,14 @@ def coords(store: Store, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
     Parameters
     ----------
     store : Store
-        The store.
+        Store whose bin grid places the bins.
     idx : numpy.ndarray
         Global bin indices.
 
     Returns
     -------
-    tuple of numpy.ndarray
-        ``(chrom, start, end)``: ``S`` bytes names, int64 chrom-local bp (end exclusive).
+    chrom, start, end : numpy.ndarray
+        ``S`` bytes names, int64 chrom-local bp (end exclusive).
     """
     chrom, start = store.bin_coords(idx)
     names = np.array(store.chroms, dtype="S")[chrom]
@@ -272,13 +272,13 @@ def coord_columns(store: Store, idx: np.ndarray) -> dict[str, np.ndarray]:
     Parameters
     ----------
     store : Store
-        The store.
+        Store holding the bins (see :func:`coords`).
     idx : numpy.ndarray
-        Global bin indices.
+        Global bin indices, one table row each.
 
     Returns
     -------
-    dict of str to numpy.ndarray
+    columns : dict of str to numpy.ndarray
         Unicode chromosome names and int64 starts and ends in bp.
     """
     chrom, start, end = coords(store, idx)
