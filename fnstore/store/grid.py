@@ -56,11 +56,12 @@ class BinGrid:
         Parameters
         ----------
         chrom : str
-            Chromosome name.
+            Chromosome name as the store spells it (e.g. ``chr20``).
 
         Returns
         -------
-        int
+        position : int
+            Index into :attr:`chroms`; a name the store lacks raises :class:`StoreError`.
         """
         return self._index_of(self.chroms, chrom, "chromosome")
 
@@ -71,12 +72,12 @@ class BinGrid:
         Parameters
         ----------
         chrom : str
-            Chromosome name.
+            Chromosome whose bins to span.
 
         Returns
         -------
-        tuple of int
-            ``(first, end)`` global bin indices.
+        first, end : int
+            Global bin indices; ``end`` is one past the chromosome's last bin.
         """
         i = self.chrom_index(chrom)
         lo = int(self.chrom_first_bin[i])

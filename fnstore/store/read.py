@@ -81,11 +81,12 @@ class Store(BinGrid):
         Parameters
         ----------
         cell : str
-            Cell type name.
+            Cell type name, one of :attr:`cells`.
 
         Returns
         -------
-        int
+        position : int
+            0-based; an unknown name is a :class:`StoreError`.
         """
         return self._index_of(self.cells, cell, "cell")
 
@@ -95,11 +96,12 @@ class Store(BinGrid):
         Parameters
         ----------
         track : str
-            Track name.
+            Track name, one of :attr:`tracks`.
 
         Returns
         -------
-        int
+        position : int
+            0-based; unknown tracks raise :class:`StoreError`.
         """
         return self._index_of(self.tracks, track, "track")
 
@@ -161,7 +163,7 @@ class Store(BinGrid):
 
         Returns
         -------
-        numpy.ndarray
+        blacklisted : numpy.ndarray
             bool, one per selected bin: True where the bin overlaps the blacklist.
         """
         return (
@@ -298,11 +300,11 @@ class Store(BinGrid):
         Parameters
         ----------
         bins : slice or numpy.ndarray
-            A slice or array of global bin indices; default every bin.
+            Rows to read, as for :meth:`blacklist`.
 
         Returns
         -------
-        numpy.ndarray
+        features : numpy.ndarray
             Shape ``(n_selected_bins, n_annotations)``.
         """
         arr = self.root["annotations"]
@@ -318,11 +320,11 @@ class Store(BinGrid):
         Parameters
         ----------
         cell : str
-            Cell type name.
+            Cell type whose meta-features to return.
 
         Returns
         -------
-        numpy.ndarray
+        features : numpy.ndarray
             Shape ``(n_meta_features,)``.
         """
         return self.root["metadata"][self.cell_index(cell)]
