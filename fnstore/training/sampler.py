@@ -345,10 +345,9 @@ class Sampler(EpochPlanner):
         Parameters
         ----------
         i : int
-            Batch index within this shard, ``0 <= i < len(self)``.
+            Batch index within this shard, as for :meth:`batch_rows`.
         epoch : int, optional
-            Epoch whose plan to use; default the current one (a validation sampler has one
-            fixed plan).
+            Epoch whose plan to draw the batch from; default the current one.
 
         Returns
         -------
