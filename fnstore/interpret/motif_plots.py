@@ -48,13 +48,13 @@ def plot_logos(motifs: Sequence[KernelMotif], path: str | os.PathLike, columns: 
     motifs : sequence of KernelMotif
         At least one; all of the same width.
     path : str or os.PathLike
-        PNG to write.
+        PNG to write the logos to.
     columns : int
-        Panels per row.
+        Logo panels per row.
 
     Returns
     -------
-    pathlib.Path
+    written : pathlib.Path
         ``path``.
     """
     import logomaker
@@ -94,14 +94,14 @@ def plot_footprints(
     flank : int
         Bases of footprint either side of the kernel span.
     path : str or os.PathLike
-        PNG to write.
+        PNG to write the footprints to.
     columns : int
-        Panels per row.
+        Footprint panels per row; spare cells of the grid stay blank.
 
     Returns
     -------
     pathlib.Path
-        ``path``.
+        ``path``, once written.
     """
     fig, axes = _panel_grid(len(motifs), columns, (3.2, 1.8))
     for ax, m in zip(axes, motifs, strict=True):
