@@ -71,7 +71,7 @@ class BuildResult:
         Parameters
         ----------
         store : str
-            The store's path or URL.
+            Path or URL of the finished store.
 
         Returns
         -------

@@ -109,11 +109,11 @@ def dream_scratch(store: str) -> Path:
     Parameters
     ----------
     store : str
-        The store's path or URL.
+        The store's path or URL; a remote or zip store stages under tmp.
 
     Returns
     -------
-    pathlib.Path
+    scratch : pathlib.Path
         The scratch folder (not created here); the same for every run on ``store``.
     """
     if is_remote(store) or store.endswith(".zip"):

@@ -100,7 +100,7 @@ class Regions:
 
         Returns
         -------
-        int
+        line : int
             1-based line number in the file, header lines counted.
         """
         return self.first_line + int(row)
@@ -111,7 +111,7 @@ class Regions:
         Parameters
         ----------
         row : int
-            0-based row index.
+            Row to describe (0-based).
 
         Returns
         -------
