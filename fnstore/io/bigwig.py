@@ -161,9 +161,9 @@ class BigWigWriter(AtomicOutput):
         chrom : str
             A chromosome of the header, at or after the last one written.
         offset : int
-            0-based genome position of ``values[0]``.
+            Where ``values[0]`` lies on ``chrom`` (0-based).
         values : numpy.ndarray
-            1-D per-base signal; zeros and NaN are left out.
+            1-D per-base signal; each run of one non-zero, non-NaN value is one interval.
         """
         s, e, v = nonzero_value_runs(values)
         if s.size:
