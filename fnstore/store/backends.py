@@ -55,11 +55,11 @@ def store_exists(path: str | os.PathLike) -> bool:
     Parameters
     ----------
     path : str or os.PathLike
-        Folder, ``.zip`` file or URL.
+        Folder, ``.zip`` file or URL to look at.
 
     Returns
     -------
-    bool
+    exists : bool
         Locally: the path exists (any file or folder). For a URL: a zarr group opens there.
     """
     p = str(path)
@@ -99,11 +99,11 @@ def store_size(path: str | os.PathLike) -> int | None:
     Parameters
     ----------
     path : str or os.PathLike
-        Folder, ``.zip`` file or URL.
+        Store to measure: a folder or ``.zip`` file (a URL is not measured).
 
     Returns
     -------
-    int or None
+    size : int or None
         The file size, or the sum of all file sizes under a folder; None for a URL.
     """
     p = Path(str(path))
