@@ -121,9 +121,9 @@ def any_overlap(
     Parameters
     ----------
     bin_starts : numpy.ndarray
-        Sorted bin start positions (bp) on one chromosome.
+        Sorted starts (bp) of the bins to test, as for :func:`label_bins`.
     bin_size : int
-        Bin length in bp.
+        Their common length in bp.
     starts, ends : numpy.ndarray
         The intervals on the same chromosome, 0-based half-open.
 
