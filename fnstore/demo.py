@@ -227,11 +227,11 @@ def format_summary(r: DemoResult) -> str:
     Parameters
     ----------
     r : DemoResult
-        What :func:`run_demo` returned.
+        The outcome of :func:`run_demo` to report on.
 
     Returns
     -------
-    str
+    summary : str
         Several lines of text, starting with an empty one.
     """
     lines = ["", f"Held-out metrics: {CELL}, {r.holdout} (hg19 {_hg19(r.holdout)}):", ""]

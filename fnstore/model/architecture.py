@@ -121,11 +121,11 @@ class ReverseComplement(layers.Layer):
         Parameters
         ----------
         input_shape : tuple
-            ``(batch, L, 4 + n_tracks)``.
+            Shape of the batch :meth:`call` is given.
 
         Returns
         -------
-        tuple
+        output_shape : tuple
             ``input_shape`` unchanged.
         """
         return input_shape

@@ -404,10 +404,8 @@ class WindowReader:
 
         Parameters
         ----------
-        cell : numpy.ndarray
-            Index into ``self.cells`` of each window.
-        start : numpy.ndarray
-            Global position of each window's first base.
+        cell, start : numpy.ndarray
+            The windows' cells and first bases, as for :meth:`locate`.
         n_fwd : int
             Number of leading forward-strand rows.
 
