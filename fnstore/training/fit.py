@@ -102,12 +102,11 @@ def _validation_metrics(model: Any, valid: Sampler) -> dict[str, Any]:
 
 
 def _plot_history(history: dict[str, list[float]], path: Path) -> Path:
-    import matplotlib
+    # the one plotting policy: own Agg canvas, atomic save, the user's backend untouched
+    from fnstore.evaluate.plots import new_figure, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+    fig = new_figure((5, 3.5))
+    ax = fig.subplots()
     for key in ("loss", "val_loss"):
         if history.get(key):
             ax.plot(range(1, len(history[key]) + 1), history[key], marker="o", label=key)
@@ -115,9 +114,7 @@ def _plot_history(history: dict[str, list[float]], path: Path) -> Path:
     ax.set_ylabel("masked binary cross-entropy")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=100)
 
 
 @dataclass
