@@ -16,7 +16,14 @@ from fnstore.errors import StoreError
 from fnstore.store.backends import is_remote, store_size, zarr_store
 from fnstore.store.grid import BinGrid
 from fnstore.store.integrity import open_checked
-from fnstore.store.layout import FORMAT_NAME, SCHEMA_VERSION, STATUS_COMPLETE, Task, bins_per_chrom
+from fnstore.store.layout import (
+    FORMAT_NAME,
+    MANIFEST,
+    SCHEMA_VERSION,
+    STATUS_COMPLETE,
+    Task,
+    bins_per_chrom,
+)
 
 
 class Store(BinGrid):
@@ -410,9 +417,13 @@ class Store(BinGrid):
         xarray.Dataset
             Needs the optional ``xarray`` and ``dask`` packages.
         """
+        import warnings
+
         import xarray as xr
 
-        ds = xr.open_zarr(zarr_store(self.path, "r"), consolidated=False)
+        with warnings.catch_warnings():  # the chunk manifest is a file zarr does not know
+            warnings.filterwarnings("ignore", message=f"Object at {MANIFEST} is not recognized")
+            ds = xr.open_zarr(zarr_store(self.path, "r"), consolidated=False)
         if self.tracks:
             sig = xr.open_zarr(zarr_store(self.path, "r"), group="signals", consolidated=False)
             ds = ds.merge(sig.rename({t: f"signal_{t}" for t in sig.data_vars}))
