@@ -355,9 +355,9 @@ def read_manifest(zstore: Store, label: str) -> dict[str, int]:
     Parameters
     ----------
     zstore : zarr.abc.store.Store
-        The store.
+        The store whose :data:`MANIFEST` to read (wrapped or not).
     label : str
-        How errors name the store.
+        The store's path as errors spell it.
 
     Returns
     -------

@@ -52,6 +52,12 @@ def region_bed(tmp_path: Path) -> Path:
     return bed
 
 
+def every_fault(test):
+    """Run ``test(kind, how)`` for each target chunk and each kind of damage."""
+    test = pytest.mark.parametrize("how", ["delete", "flip", "truncate"])(test)
+    return pytest.mark.faults(pytest.mark.parametrize("kind", sorted(TARGETS))(test))
+
+
 def damage(store: Path, key: str, how: str) -> None:
     """Delete a chunk file, flip one byte in its middle, or cut it to half its size."""
     f = store / key
@@ -134,9 +140,7 @@ def test_intact_copy_reads_identically(example_store, copy: Path) -> None:
 # ------------------------------------------------------------------ damaged chunks
 
 
-@pytest.mark.faults
-@pytest.mark.parametrize("how", ["delete", "flip", "truncate"])
-@pytest.mark.parametrize("kind", sorted(TARGETS))
+@every_fault
 def test_validate_names_the_damaged_chunk(copy: Path, kind: str, how: str) -> None:
     key = TARGETS[kind]
     damage(copy, key, how)
@@ -150,9 +154,7 @@ def test_validate_names_the_damaged_chunk(copy: Path, kind: str, how: str) -> No
     assert all("\n" not in p for p in deep)
 
 
-@pytest.mark.faults
-@pytest.mark.parametrize("how", ["delete", "flip", "truncate"])
-@pytest.mark.parametrize("kind", sorted(TARGETS))
+@every_fault
 def test_reads_raise_naming_the_chunk(copy: Path, kind: str, how: str) -> None:
     key = TARGETS[kind]
     damage(copy, key, how)
@@ -168,9 +170,7 @@ def test_reads_raise_naming_the_chunk(copy: Path, kind: str, how: str) -> None:
             whole_chunk_reader(arr)(coords, out)
 
 
-@pytest.mark.faults
-@pytest.mark.parametrize("how", ["delete", "flip", "truncate"])
-@pytest.mark.parametrize("kind", sorted(TARGETS))
+@every_fault
 def test_commands_print_one_error_line(
     copy: Path, tmp_path: Path, region_bed: Path, kind: str, how: str
 ) -> None:
