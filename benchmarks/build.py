@@ -4,6 +4,9 @@ Prints, measured side by side in one run (absolute times vary on a shared machin
 ratios are the point):
   * chr20 with every peak file: wall time, peak RSS, store size against the inputs' size;
   * float16 vs float32 signals: store size and the largest error against pyBigWig;
+  * the cost of integrity: chr20 built with and without zstd checksums (alternating
+    runs), the manifest's share of a build (and what a crc32 per chunk would add), and
+    ``validate --deep`` against a plain zarr read of every array;
   * peak RSS of a synthetic genome ten times larger than chr20 (10 chromosomes of chr20's
     length built from its sequence, peaks and signal), and its ratio to chr20's.
 
@@ -46,20 +49,105 @@ def measure(cmd: list[str]) -> tuple[float, float]:
     return time.perf_counter() - t0, peak / 2**20
 
 
-def build(spec: dict, out: Path, workdir: Path, name: str) -> tuple[float, float]:
+#: ``python -m fnstore.cli`` with zstd frames written without their content checksum
+NO_CHECKSUM = (
+    "import fnstore.store.write as w; w.ZSTD_CHECKSUM = False; from fnstore.cli import main; main()"
+)
+
+
+def build(
+    spec: dict, out: Path, workdir: Path, name: str, checksum: bool = True
+) -> tuple[float, float]:
     spec_path = workdir / f"{name}.yaml"
     spec_path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    cli = ["-m", "fnstore.cli"] if checksum else ["-c", NO_CHECKSUM]
     return measure(
-        [
-            sys.executable,
-            "-m",
-            "fnstore.cli",
-            "build",
-            str(spec_path),
-            str(out),
-            "--overwrite",
-            "--quiet",
-        ]
+        [sys.executable, *cli, "build", str(spec_path), str(out), "--overwrite", "--quiet"]
+    )
+
+
+def plain_read_seconds(store: Path) -> tuple[float, int]:
+    """Seconds and decoded bytes to read every array of a store with plain zarr-python."""
+    import warnings
+
+    import zarr
+
+    root = zarr.open_group(str(store), mode="r")
+    with warnings.catch_warnings():  # zarr does not know the manifest file
+        warnings.simplefilter("ignore")
+        arrays = [a for _, a in root.arrays()] + [a for _, a in root["signals"].arrays()]
+    t0, nbytes = time.perf_counter(), 0
+    for arr in arrays:
+        rows = range(arr.shape[0]) if arr.ndim == 2 and arr.chunks[0] == 1 else [None]
+        for r in rows:  # one cell row of a signal at a time, everything else whole
+            nbytes += np.asarray(arr[...] if r is None else arr[r]).nbytes
+    return time.perf_counter() - t0, nbytes
+
+
+def integrity_costs(spec: dict, workdir: Path, store: Path, rounds: int = 4) -> None:
+    """Checksums' build cost, the manifest's, and validate --deep against a zarr read."""
+    import zlib
+
+    from fnstore.store.integrity import chunk_files, write_manifest
+    from fnstore.store.validate import validate_store
+
+    walls: dict[bool, list[float]] = {True: [], False: []}
+    for _ in range(rounds):  # alternate, so load on the shared machine hits both alike
+        for checksum in (True, False):
+            out = workdir / f"chr20.ck{int(checksum)}.zarr"
+            walls[checksum].append(build(spec, out, workdir, "chr20ck", checksum)[0])
+    on, off = min(walls[True]), min(walls[False])
+    med_on, med_off = float(np.median(walls[True])), float(np.median(walls[False]))
+    print(
+        f"zstd checksums: chr20 build {on:.1f} s with vs {off:.1f} s without (best of {rounds}; "
+        f"{100 * (on / off - 1):+.1f} %, medians {100 * (med_on / med_off - 1):+.1f} %; "
+        f"goal <= 5 %); all runs: with "
+        f"{', '.join(f'{w:.1f}' for w in walls[True])}, without "
+        f"{', '.join(f'{w:.1f}' for w in walls[False])}"
+    )
+    import numcodecs
+    import zarr
+
+    zstore = zarr.storage.LocalStore(store)
+    raw = [numcodecs.Zstd().decode((store / k).read_bytes()) for k in chunk_files(zstore)]
+    cpu: dict[bool, float] = {}
+    for checksum in (False, True, False, True):  # the encode itself, in this process
+        codec = numcodecs.Zstd(level=3, checksum=checksum)
+        t0 = time.process_time()
+        for chunk in raw:
+            codec.encode(chunk)
+        cpu[checksum] = min(cpu.get(checksum, np.inf), time.process_time() - t0)
+    print(
+        f"  encoding every chunk ({sum(len(r) for r in raw) / 2**20:.0f} MiB): {cpu[True]:.2f} s CPU "
+        f"with checksums vs {cpu[False]:.2f} s without: +{cpu[True] - cpu[False]:.3f} s, "
+        f"{100 * (cpu[True] - cpu[False]) / on:.1f} % of the build's wall time"
+    )
+    del raw
+    t0 = time.perf_counter()
+    manifest = write_manifest(zstore)
+    t_manifest = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for key in chunk_files(zstore):
+        zlib.crc32((store / key).read_bytes())
+    t_crc = time.perf_counter() - t0
+    print(
+        f"manifest: {manifest['n_chunks']} chunks, {manifest['bytes'] / 2**20:.1f} MiB, written in "
+        f"{t_manifest:.3f} s ({100 * t_manifest / on:.2f} % of the build); a crc32 per chunk "
+        f"would add {t_crc:.3f} s (not stored: each zstd frame carries its own checksum)"
+    )
+    deep, plain = [], []
+    for _ in range(rounds):
+        result = validate_store(store, checksums=False, deep=True)
+        assert result.ok and result.decoded is not None, result.problems
+        deep.append(result.decoded)
+        plain.append(plain_read_seconds(store))
+    d = min(deep, key=lambda r: r.seconds)
+    p_s, p_bytes = min(plain)
+    print(
+        f"validate --deep: {d.chunks} chunks, {d.nbytes / 2**20:.0f} MiB in {d.seconds:.2f} s "
+        f"({d.nbytes / 2**20 / d.seconds:.0f} MiB/s) vs a plain zarr read of every array "
+        f"{p_bytes / 2**20:.0f} MiB in {p_s:.2f} s ({p_bytes / 2**20 / p_s:.0f} MiB/s): "
+        f"{p_s / d.seconds:.1f}x (goal >= 1)"
     )
 
 
@@ -187,6 +275,8 @@ def main() -> None:
         f"  float16 error vs pyBigWig over 4 x 13 Mb: max abs {worst_abs:.3g}, max rel {worst_rel:.2e} "
         f"(float32: exact); chosen by auto: {s16.signal_dtype}"
     )
+
+    integrity_costs(spec, workdir, out16)
 
     if args.skip_tenfold:
         return

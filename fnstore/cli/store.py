@@ -108,16 +108,28 @@ def info(store: str, as_json: bool, no_counts: bool) -> None:
     show_default=True,
     help="Re-hash the input files recorded in the provenance, where they still exist.",
 )
-def validate(store: str, checksums: bool) -> None:
-    """Check a store: schema version, shapes, completeness, recorded checksums.
+@click.option(
+    "--deep",
+    is_flag=True,
+    help="Decode every chunk (zstd checksums verified), not only compare chunk files "
+    "with the manifest; prints the throughput.",
+)
+def validate(store: str, checksums: bool, deep: bool) -> None:
+    """Check a store: schema version, shapes, completeness, chunk files against the
+    manifest (missing, extra, resized), recorded checksums; --deep decodes every chunk.
+
+    Each problem is one line on stderr and the exit code is 1.
 
     \b
     Example:
       fnstore validate chr20.zarr
+      fnstore validate chr20.zarr --deep
     """
     from fnstore.store.validate import validate_store
 
-    result = validate_store(store, checksums=checksums)
+    result = validate_store(store, checksums=checksums, deep=deep)
+    if result.decoded is not None:
+        click.echo(result.decoded.summary())
     if not result.ok:
         click.echo(result.summary(), err=True)
         sys.exit(1)

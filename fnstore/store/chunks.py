@@ -13,6 +13,7 @@ from zarr.codecs import BytesCodec, ZstdCodec
 from zarr.storage import LocalStore
 
 from fnstore.errors import StoreError
+from fnstore.store.integrity import CheckedStore, decode_problem, unwrap
 
 #: reader of one whole chunk: ``read(chunk_coords, out)`` fills ``out`` (chunk-shaped)
 ChunkReader = Callable[[tuple[int, ...], np.ndarray], None]
@@ -24,9 +25,10 @@ def whole_chunk_reader(array: zarr.Array) -> ChunkReader:
     Why not ``array[...]``: zarr-python 3 hands every read to its event-loop thread and
     copies the result, which costs more than the decode itself for the sampler's reads
     of whole 1 Mi chunks (measurements in docs/design.md). The fast path covers
-    the arrays fnstore writes (local directory store, ``bytes`` + ``zstd`` codecs,
-    regular chunks, native byte order); for any other array (remote stores, other
-    codecs) it falls back to zarr's own read, so the result is always zarr's.
+    the arrays fnstore writes (local directory store, ``bytes`` + ``zstd`` codecs, with or
+    without zstd's content checksum, regular chunks, native byte order); for any other
+    array (remote stores, other codecs) it falls back to zarr's own read, so the result
+    is always zarr's.
 
     Parameters
     ----------
@@ -37,15 +39,18 @@ def whole_chunk_reader(array: zarr.Array) -> ChunkReader:
     -------
     ChunkReader
         ``read(chunk_coords, out)``: fills ``out`` (chunk-shaped, ``array.dtype``) with
-        the chunk at ``chunk_coords``; an edge chunk fills only its leading part and a
-        chunk never written reads as the fill value. A damaged chunk raises
-        :class:`~fnstore.errors.StoreError`.
+        the chunk at ``chunk_coords``; an edge chunk fills only its leading part. A
+        chunk never written reads as the fill value, except in a store with a manifest
+        (every chunk written), where it is a :class:`~fnstore.errors.StoreError` naming
+        the chunk, as is a damaged chunk (checksum mismatch, truncated) in any store.
     """
     meta = array.metadata
     chunk_shape = tuple(int(c) for c in array.chunks)
     codecs = getattr(meta, "codecs", ())
+    backend = unwrap(array.store)
+    strict = isinstance(array.store, CheckedStore) and array.store.strict
     fast = (
-        isinstance(array.store, LocalStore)
+        isinstance(backend, LocalStore)
         and len(codecs) == 2
         and isinstance(codecs[0], BytesCodec)
         and (codecs[0].endian is None or codecs[0].endian.value == sys.byteorder)
@@ -64,14 +69,16 @@ def whole_chunk_reader(array: zarr.Array) -> ChunkReader:
 
         return read_with_zarr
 
-    root = Path(array.store.root) / array.path
+    root = Path(backend.root) / array.path
     fill = meta.fill_value
-    codec = numcodecs.Zstd()
+    codec = numcodecs.Zstd()  # checks the content checksum whenever a frame carries one
 
     def read_chunk_file(coords: tuple[int, ...], out: np.ndarray) -> None:
         try:
             data = (root / meta.encode_chunk_key(coords)).read_bytes()
-        except FileNotFoundError:  # never written: every value is the fill value
+        except FileNotFoundError:  # never written: the fill value, unless all were written
+            if strict:
+                raise StoreError(f"{root / meta.encode_chunk_key(coords)}: missing chunk") from None
             out[...] = fill
             return
         try:
@@ -82,6 +89,6 @@ def whole_chunk_reader(array: zarr.Array) -> ChunkReader:
                 out[...] = decoded.reshape(chunk_shape)
         except (RuntimeError, ValueError) as err:
             key = meta.encode_chunk_key(coords)
-            raise StoreError(f"{root / key}: damaged chunk ({err})") from None
+            raise StoreError(f"{root / key}: damaged chunk ({decode_problem(err)})") from None
 
     return read_chunk_file

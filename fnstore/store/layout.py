@@ -47,6 +47,9 @@ ANNOTATIONS = "annotations"
 METADATA = "metadata"
 #: one flag per build work unit, set once the unit's chunks are written
 PROGRESS_ARRAY = "build_progress"
+#: the chunk manifest in the store root: every chunk key and its size, written when a build
+#: commits (``fnstore.manifest`` names it; a store without one predates it)
+MANIFEST = "fnstore_manifest.json"
 #: root attributes besides :data:`FORMAT_NAME` (the format's own metadata)
 PROVENANCE_ATTR = "provenance"
 LABELLING_ATTR = "labelling"

@@ -15,7 +15,15 @@ import zarr
 from fnstore.errors import StoreError
 from fnstore.store.backends import is_remote, store_size, zarr_store
 from fnstore.store.grid import BinGrid
-from fnstore.store.layout import FORMAT_NAME, SCHEMA_VERSION, STATUS_COMPLETE, Task, bins_per_chrom
+from fnstore.store.integrity import open_checked
+from fnstore.store.layout import (
+    FORMAT_NAME,
+    MANIFEST,
+    SCHEMA_VERSION,
+    STATUS_COMPLETE,
+    Task,
+    bins_per_chrom,
+)
 
 
 class Store(BinGrid):
@@ -409,9 +417,13 @@ class Store(BinGrid):
         xarray.Dataset
             Needs the optional ``xarray`` and ``dask`` packages.
         """
+        import warnings
+
         import xarray as xr
 
-        ds = xr.open_zarr(zarr_store(self.path, "r"), consolidated=False)
+        with warnings.catch_warnings():  # the chunk manifest is a file zarr does not know
+            warnings.filterwarnings("ignore", message=f"Object at {MANIFEST} is not recognized")
+            ds = xr.open_zarr(zarr_store(self.path, "r"), consolidated=False)
         if self.tracks:
             sig = xr.open_zarr(zarr_store(self.path, "r"), group="signals", consolidated=False)
             ds = ds.merge(sig.rename({t: f"signal_{t}" for t in sig.data_vars}))
@@ -440,7 +452,7 @@ def open_store(path: str | os.PathLike, allow_incomplete: bool = False) -> Store
     if not is_remote(p) and not os.path.exists(p):
         raise StoreError(f"{p}: no such store")
     try:
-        root = zarr.open_group(zarr_store(p, "r"), mode="r")
+        root, checked = open_checked(zarr_store(p, "r"), p)
         meta = dict(root.attrs).get(FORMAT_NAME)
     except Exception as exc:  # zarr raises several types for "not a group"
         raise StoreError(f"{p}: not a Zarr v3 store ({type(exc).__name__}: {exc})") from None
@@ -455,4 +467,5 @@ def open_store(path: str | os.PathLike, allow_incomplete: bool = False) -> Store
         raise StoreError(
             f"{p}: store is incomplete (status {meta.get('status')!r}); finish it with `fnstore build --resume`"
         )
+    checked.strict = bool(meta.get("manifest"))  # every chunk was written: none may be absent
     return Store(root, p)

@@ -13,6 +13,7 @@ import zarr
 from zarr.codecs import BloscCodec, ZstdCodec
 
 from fnstore.store.backends import zarr_store
+from fnstore.store.integrity import write_manifest
 from fnstore.store.labels import LABEL_NAMES, MISSING, LabelRule, labelling_codes
 from fnstore.store.layout import (
     ANNOTATIONS,
@@ -22,6 +23,7 @@ from fnstore.store.layout import (
     FORMAT_NAME,
     LABELLING_ATTR,
     LABELS,
+    MANIFEST,
     MAX_TASK_CHUNK,
     METADATA,
     PROGRESS_ARRAY,
@@ -34,15 +36,46 @@ from fnstore.store.layout import (
     Layout,
 )
 
+#: zstd frames carry a content checksum, so a flipped byte is an error on read, not a wrong
+#: value; ``benchmarks/build.py`` builds chr20 with it off too, to measure its cost
+ZSTD_CHECKSUM = True
+
+#: every chunk is written, even one that holds only the fill value, so a missing chunk
+#: file is always damage (see :mod:`fnstore.store.integrity`)
+_WRITE_ALL = {"write_empty_chunks": True}
+
 
 def _compressor(kind: str = "zstd") -> Any:
     if kind == "blosc":
         return BloscCodec(cname="zstd", clevel=3, shuffle="bitshuffle")
-    return ZstdCodec(level=3)
+    return ZstdCodec(level=3, checksum=ZSTD_CHECKSUM)
+
+
+class WritingGroup(zarr.Group):
+    """A writable group whose arrays write every chunk, fill-valued ones included.
+
+    zarr-python skips (and deletes) a chunk that holds only the fill value; a store built
+    that way cannot tell a lost chunk file from an empty one. ``write_empty_chunks`` is a
+    run-time setting of each opened array, so every array reached through this group
+    carries it.
+    """
+
+    def __getitem__(self, path: str) -> Any:
+        obj = zarr.Group.__getitem__(self, path)
+        if isinstance(obj, zarr.Group):
+            return WritingGroup(obj._async_group)
+        return obj.with_config(_WRITE_ALL)
 
 
 def _strings(root: zarr.Group, name: str, values: Sequence[str], dim: str) -> None:
-    arr = root.create_array(name, shape=(len(values),), dtype=str, dimension_names=[dim])
+    arr = root.create_array(
+        name,
+        shape=(len(values),),
+        dtype=str,
+        dimension_names=[dim],
+        compressors=_compressor(),
+        config=_WRITE_ALL,
+    )
     if len(values):
         arr[:] = np.asarray(values, dtype=object)
 
@@ -50,11 +83,18 @@ def _strings(root: zarr.Group, name: str, values: Sequence[str], dim: str) -> No
 def _coordinate_arrays(root: zarr.Group, layout: Layout) -> None:
     """The small per-chromosome, per-cell, per-track and per-task name arrays."""
     _strings(root, "chrom", layout.chroms, "chrom")
-    root.create_array(
-        "chrom_length", data=np.asarray(layout.lengths, np.int64), dimension_names=["chrom"]
-    )
-    root.create_array("chrom_offset", data=layout.offsets, dimension_names=["chrom"])
-    root.create_array("chrom_first_bin", data=layout.first_bins, dimension_names=["chrom"])
+    for name, data in (
+        ("chrom_length", np.asarray(layout.lengths, np.int64)),
+        ("chrom_offset", layout.offsets),
+        ("chrom_first_bin", layout.first_bins),
+    ):
+        root.create_array(
+            name,
+            data=data,
+            dimension_names=["chrom"],
+            compressors=_compressor(),
+            config=_WRITE_ALL,
+        )
     _strings(root, "cell", layout.cells, "cell")
     _strings(root, "track", layout.tracks, "track")
     _strings(root, "task", [f"{tf}.{cell}" for tf, cell in layout.tasks], "task")
@@ -74,9 +114,15 @@ def _data_arrays(root: zarr.Group, layout: Layout, bin_chunk: int) -> None:
         group, _, leaf = name.rpartition("/")
         parent = root.require_group(group) if group else root
         if chunks is not None:
-            kw.update(chunks=chunks, compressors=comp)
+            kw.update(chunks=chunks)
         parent.create_array(
-            leaf, shape=shapes[name], dtype=dtype, fill_value=fill, dimension_names=dims, **kw
+            leaf,
+            shape=shapes[name],
+            dtype=dtype,
+            fill_value=fill,
+            dimension_names=dims,
+            compressors=comp,
+            **kw,
         )
 
     array(
@@ -131,7 +177,9 @@ def create_store(path: str | os.PathLike, layout: Layout, attrs: dict[str, Any])
     zarr.Group
         The writable root group.
     """
-    root = zarr.open_group(zarr_store(path, "w"), mode="w", zarr_format=3)
+    root = WritingGroup(
+        zarr.open_group(zarr_store(path, "w"), mode="w", zarr_format=3)._async_group
+    )
     bin_chunk = min(layout.bin_chunk, max(layout.n_bins, 1))
     _coordinate_arrays(root, layout)
     _data_arrays(root, layout, bin_chunk)
@@ -221,6 +269,7 @@ def create_progress_array(root: zarr.Group, units: Sequence[str]) -> zarr.Array:
         fill_value=0,
         dimension_names=["work_unit"],
         attributes={"units": list(units)},
+        compressors=_compressor(),
     )
 
 
@@ -266,7 +315,8 @@ def finish_build(root: zarr.Group, resumed: bool) -> None:
     provenance = dict(root.attrs[PROVENANCE_ATTR])
     provenance["finished"] = _now()
     provenance["resumed"] = resumed
-    mark_complete(root, {PROVENANCE_ATTR: provenance})
+    write_manifest(root.store)  # before the status: a store marked complete has its manifest
+    mark_complete(root, {PROVENANCE_ATTR: provenance}, manifest=MANIFEST)
 
 
 def open_for_writing(path: str | os.PathLike) -> zarr.Group:
@@ -282,10 +332,12 @@ def open_for_writing(path: str | os.PathLike) -> zarr.Group:
     zarr.Group
         The root group, opened read-write.
     """
-    return zarr.open_group(zarr_store(path, "a"), mode="r+")
+    return WritingGroup(zarr.open_group(zarr_store(path, "a"), mode="r+")._async_group)
 
 
-def mark_complete(root: zarr.Group, extra: dict[str, Any] | None = None) -> None:
+def mark_complete(
+    root: zarr.Group, extra: dict[str, Any] | None = None, manifest: str | None = None
+) -> None:
     """The last write of a build: only now do readers accept the store.
 
     Parameters
@@ -294,10 +346,15 @@ def mark_complete(root: zarr.Group, extra: dict[str, Any] | None = None) -> None
         The writable root.
     extra : dict, optional
         Further root attributes to write in the same update.
+    manifest : str, optional
+        Name of the chunk manifest already written (:func:`finish_build`); readers then
+        treat any absent chunk as damage. None for a store written some other way.
     """
     meta = dict(root.attrs[FORMAT_NAME])
     meta["status"] = STATUS_COMPLETE
     meta["completed"] = _now()
+    if manifest:
+        meta["manifest"] = manifest
     updates = {FORMAT_NAME: meta}
     if extra:
         updates.update(extra)
