@@ -133,8 +133,8 @@ def temporary_folder(final: str | os.PathLike) -> Iterator[Path]:
 
 
 def describe(path: str | os.PathLike) -> str:
-    """What a path holds, for a refusal: ``a file``, ``an empty folder``, ``a folder
-    holding 3 entries (a, b, c)``.
+    """What a path holds, for a refusal: ``a file of 12 bytes``, ``an empty folder``,
+    ``a folder holding 3 entries (a, b, c)``.
 
     Parameters
     ----------
@@ -148,7 +148,7 @@ def describe(path: str | os.PathLike) -> str:
     """
     p = Path(path)
     if not p.is_dir():
-        return "a file" if p.is_file() else "something that is neither file nor folder"
+        return f"a file of {p.stat().st_size:,} bytes" if p.is_file() else "neither file nor folder"
     names = sorted(e.name for e in p.iterdir())
     if not names:
         return "an empty folder"
