@@ -126,7 +126,7 @@ def saliency(
 
 @main.command("import-legacy", cls=KerasCommand)
 @click.argument("legacy_dir", type=click.Path(file_okay=False))
-@click.argument("model_dir", type=click.Path(file_okay=False))
+@click.argument("model_dir", type=str)
 @click.option(
     "--track-alias",
     "track_alias",

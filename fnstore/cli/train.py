@@ -94,7 +94,7 @@ def knob_values(values: dict[str, Any]) -> dict[str, Any]:
 
 @main.command(cls=KerasCommand)
 @click.argument("store", type=str)
-@click.argument("model_dir", type=click.Path(file_okay=False))
+@click.argument("model_dir", type=str)
 @click.option(
     "--tf", "tfs", multiple=True, required=True, help="TF to model (repeat for multi-task)."
 )
