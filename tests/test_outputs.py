@@ -287,3 +287,21 @@ def test_predict_and_ensemble_overwrite_only_their_outputs(
     assert CliRunner().invoke(main, ["ensemble", str(first), str(table)]).exit_code == 0
     result = CliRunner().invoke(main, ["ensemble", str(first), str(table), "--overwrite"])
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.faults
+def test_folder_swap_without_rename_exchange(tmp_path: Path, monkeypatch) -> None:
+    """Where the filesystem has no exchange: two renames through a backup that the next
+    write restores when a kill fell between them."""
+    from fnstore.io import outputs
+
+    monkeypatch.setattr(outputs, "_exchange", lambda a, b: False)
+    final = tmp_path / "out"
+    for text in ("old", "new"):
+        with outputs.temporary_folder(final) as work:
+            (work / "f").write_text(text)
+    assert (final / "f").read_text() == "new" and sorted(os.listdir(tmp_path)) == ["out"]
+    final.rename(tmp_path / ".out.fnstore-previous")  # killed between the two renames
+    with pytest.raises(RuntimeError), outputs.temporary_folder(final):
+        raise RuntimeError
+    assert (final / "f").read_text() == "new" and sorted(os.listdir(tmp_path)) == ["out"]

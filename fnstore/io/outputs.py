@@ -58,26 +58,13 @@ def _sync_dir(folder: Path) -> None:
             os.close(fd)
 
 
-def restore_backup(final: str | os.PathLike) -> bool:
-    """Put back the old folder when a kill fell between the fallback's two renames.
-
-    Parameters
-    ----------
-    final : str or os.PathLike
-        The output folder.
-
-    Returns
-    -------
-    bool
-        Whether a backup was restored.
-    """
-    final, backup = Path(final), _backup(Path(final))
+def _restore_backup(final: Path) -> None:
+    """Put back the old folder when a kill fell between the fallback's two renames."""
+    backup = _backup(final)
     if backup.is_dir() and not final.exists():
         os.rename(backup, final)
-        return True
-    if backup.is_dir():
+    elif backup.is_dir():
         shutil.rmtree(backup)
-    return False
 
 
 def replace_folder(new: str | os.PathLike, final: str | os.PathLike) -> None:
@@ -121,7 +108,7 @@ def temporary_folder(final: str | os.PathLike) -> Iterator[Path]:
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    restore_backup(final)
+    _restore_backup(final)
     work = final.with_name(f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}.{final.name}")
     work.mkdir()
     try:
