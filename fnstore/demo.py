@@ -110,6 +110,7 @@ def _train_step(
         valid_chroms=[str(holdout)],
         patience=epochs,
         verbose=2,
+        overwrite=True,
         **(QUICK if quick else FULL),
     )
 

@@ -25,14 +25,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import zarr
 
 from fnstore.build.plan import Plan, prepare
 from fnstore.build.provenance import build_attributes
 from fnstore.build.spec import BuildSpec, load_spec
 from fnstore.build.units import dream_scratch, handles, prepare_dream_labels, run_unit
 from fnstore.errors import FnstoreError, InputError, StoreError
-from fnstore.io.files import atomic_path
-from fnstore.store.backends import is_remote, remove_store, store_exists
+from fnstore.io.files import atomic_path, sweep_temporaries
+from fnstore.io.lock import output_lock
+from fnstore.io.outputs import refuse_foreign
+from fnstore.store.backends import is_remote, remove_store, store_exists, zarr_store
 from fnstore.store.layout import FORMAT_NAME, METADATA, PROVENANCE_ATTR, STATUS_COMPLETE
 from fnstore.store.write import (
     create_progress_array,
@@ -215,7 +218,7 @@ def build_store(
     store
         Target folder, ``.zip`` or fsspec URL.
     overwrite
-        Replace an existing store.
+        Replace an existing store (only an fnstore store: anything else is refused).
     resume
         Finish an interrupted build of the same spec and inputs.
     scheduler
@@ -239,11 +242,27 @@ def build_store(
     """
     store = str(store)
     options = {"scheduler": scheduler, "workers": workers, "progress": progress}
-    if not (store.endswith(".zip") and not is_remote(store)):
-        return _build(spec, store, overwrite=overwrite, resume=resume, **options)
+    with output_lock(store):  # one build per store; a killed build's lock is free at once
+        if not is_remote(store):
+            sweep_temporaries(Path(store).absolute().parent)
+        if not (store.endswith(".zip") and not is_remote(store)):
+            return _build(spec, store, overwrite=overwrite, resume=resume, **options)
+        return _build_zip(spec, store, overwrite, resume, options)
+
+
+def _build_zip(
+    spec: str | os.PathLike | dict[str, Any] | BuildSpec,
+    store: str,
+    overwrite: bool,
+    resume: bool,
+    options: dict[str, Any],
+) -> BuildResult:
+    """Build a ``.zip`` store as the folder ``NAME.zip.building``, then pack it."""
     work = f"{store}.building"
     if os.path.exists(store) and not overwrite:
         raise InputError(store, "already exists (use --overwrite to replace it)")
+    if os.path.exists(store):
+        _require_fnstore_store(store)
     result = _build(
         spec,
         work,
@@ -253,6 +272,18 @@ def build_store(
     )
     _pack_zip(work, store)  # replaces an older zip only once the new one is complete
     return dataclasses.replace(result, store=store)
+
+
+def _require_fnstore_store(store: str) -> None:
+    """``--overwrite`` replaces only an fnstore store (complete or still building): a Zarr
+    group, folder or ``.zip``, whose attributes carry the fnstore format block."""
+    try:
+        attrs = zarr.open_group(zarr_store(store, "r"), mode="r").attrs
+        ours = isinstance(attrs.get(FORMAT_NAME), dict)
+    except Exception:  # zarr and zipfile raise many types for "not a group"
+        ours = False
+    if not ours:
+        refuse_foreign(store, "an fnstore store", "a Zarr group of another kind" * is_remote(store))
 
 
 def _open_target(plan: Plan, store: str, exists: bool, resume: bool) -> tuple[Any, bool]:
@@ -284,6 +315,8 @@ def _build(
         )
     if overwrite and resume:
         raise InputError(store, "--overwrite and --resume exclude each other")
+    if exists and overwrite:
+        _require_fnstore_store(store)
     plan = prepare(bs)
     root, created = _open_target(plan, store, exists, resume)
     if root is None:

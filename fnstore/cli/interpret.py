@@ -126,7 +126,7 @@ def saliency(
 
 @main.command("import-legacy", cls=KerasCommand)
 @click.argument("legacy_dir", type=click.Path(file_okay=False))
-@click.argument("model_dir", type=click.Path(file_okay=False))
+@click.argument("model_dir", type=str)
 @click.option(
     "--track-alias",
     "track_alias",
@@ -141,7 +141,11 @@ def saliency(
     show_default=True,
     help="Weights file: best_model.hdf5, final_model.hdf5, or best when present (auto).",
 )
-@click.option("--overwrite", is_flag=True, help="Replace MODEL_DIR if it already holds a model.")
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace MODEL_DIR if it holds a model (swapped in when done).",
+)
 def import_legacy(
     legacy_dir: str, model_dir: str, track_alias: tuple[str, ...], weights: str, overwrite: bool
 ) -> None:
@@ -155,16 +159,13 @@ def import_legacy(
       fnstore import-legacy FactorNet/models/REST/REST_GENCODE_Unique35_DGF rest-legacy \\
           --track-alias DGF=DNase
     """
-    from pathlib import Path
-
-    from fnstore.errors import InputError
+    from fnstore.model.folder import model_output
     from fnstore.model.legacy import import_legacy as run_import
     from fnstore.model.legacy import parse_track_aliases
 
-    if (Path(model_dir) / "model_card.json").exists() and not overwrite:
-        raise InputError(model_dir, "already holds a model (use --overwrite)")
     aliases = parse_track_aliases(track_alias)
-    _, card = run_import(legacy_dir, model_dir, track_aliases=aliases, weights=weights)
+    with model_output(model_dir, overwrite) as work:  # written whole, swapped in when done
+        _, card = run_import(legacy_dir, work, track_aliases=aliases, weights=weights)
     extra = len(card["meta_features"]) + len(card["annotations"])
     click.echo(
         f"{model_dir}: {', '.join(t['tf'] for t in card['tasks'])} from "

@@ -94,7 +94,7 @@ def knob_values(values: dict[str, Any]) -> dict[str, Any]:
 
 @main.command(cls=KerasCommand)
 @click.argument("store", type=str)
-@click.argument("model_dir", type=click.Path(file_okay=False))
+@click.argument("model_dir", type=str)
 @click.option(
     "--tf", "tfs", multiple=True, required=True, help="TF to model (repeat for multi-task)."
 )
@@ -121,8 +121,18 @@ def knob_values(values: dict[str, Any]) -> dict[str, Any]:
 @click.option("--extra-dense", "extra_dense_units", type=int, help="Dense units after the join.")
 @click.option("--dense-dropout", type=float, help="Dropout before the sigmoid.")
 @knob_options(KNOB_ORDER)
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace MODEL_DIR if it holds a model (swapped in when done).",
+)
 def train(
-    store: str, model_dir: str, tfs: tuple[str, ...], cells: tuple[str, ...], **values: Any
+    store: str,
+    model_dir: str,
+    tfs: tuple[str, ...],
+    cells: tuple[str, ...],
+    overwrite: bool,
+    **values: Any,
 ) -> None:
     """Train a FactorNet model on STORE for TF(s) in reference cells; write MODEL_DIR
     (model.keras, model_card.json, checkpoint.keras, history.csv, learning_curve.png).
@@ -143,6 +153,7 @@ def train(
         split_csv(tfs) or [],
         split_csv(cells) or [],
         hyperparameters=hyper,
+        overwrite=overwrite,
         **knobs,
     )
     click.echo(result.summary())

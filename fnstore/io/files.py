@@ -15,6 +15,7 @@ import hashlib
 import io
 import os
 import secrets
+import shutil
 import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -219,7 +220,8 @@ def sweep_temporaries(folder: str | os.PathLike) -> list[Path]:
     Parameters
     ----------
     folder : str or os.PathLike
-        Folder holding outputs; only its ``.tmp-*`` files are looked at (not sub-folders).
+        Folder holding outputs; only its ``.tmp-*`` entries (files, and the folders
+        :mod:`fnstore.io.outputs` writes) are looked at.
 
     Returns
     -------
@@ -229,10 +231,10 @@ def sweep_temporaries(folder: str | os.PathLike) -> list[Path]:
     removed = []
     for tmp in Path(folder).glob(f"{TEMP_PREFIX}*"):
         pid = tmp.name[len(TEMP_PREFIX) :].split("-", 1)[0]
-        if tmp.is_dir() or (pid.isdigit() and _alive(int(pid))):
+        if pid.isdigit() and _alive(int(pid)):
             continue
         with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+            shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()  # folders: io.outputs
             removed.append(tmp)
     return removed
 

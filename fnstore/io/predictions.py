@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 TABLE, BEDGRAPH, ZARR = "table", "bedgraph", "zarr"
 PREDICTIONS_FORMAT = "fnstore-predictions"
 PREDICTIONS_FORMAT_VERSION = 1
+INCOMPLETE = "incomplete prediction (interrupted run?): finish it with fnstore predict --resume"
 
 
 def detect_format(path: str | os.PathLike) -> str:
@@ -269,7 +270,8 @@ def write_predictions_zarr(
 
 
 def read_predictions_zarr_attrs(path: str | os.PathLike) -> dict[str, Any]:
-    """The attributes of a Zarr predictions group (``tf``, ``cell``, ``store_id``, ...).
+    """The attributes of a finished Zarr predictions group (``tf``, ``cell``, ``store_id``...);
+    one marked ``complete: false`` (an interrupted ``fnstore predict``) is refused.
 
     Parameters
     ----------
@@ -288,14 +290,13 @@ def read_predictions_zarr_attrs(path: str | os.PathLike) -> dict[str, Any]:
         raise InputError(
             path, f"not a Zarr predictions group ({type(exc).__name__}: {exc})"
         ) from None
+    attrs = dict(root.attrs)
     if "bin" not in root or "score" not in root:
-        hint = (
-            " (it looks like an fnstore store: give it with --store)"
-            if "fnstore" in root.attrs
-            else ""
-        )
+        hint = " (it looks like an fnstore store: give it with --store)" * ("fnstore" in attrs)
         raise InputError(path, f"not a predictions group: needs arrays 'bin' and 'score'{hint}")
-    return dict(root.attrs)
+    if attrs.get("complete") is False:  # a ScoreGroup whose run did not finish
+        raise InputError(path, INCOMPLETE)
+    return attrs
 
 
 def _read_predictions_zarr(path: str | os.PathLike, store: Store) -> tuple[np.ndarray, np.ndarray]:

@@ -6,6 +6,7 @@ before deciding whether to pay for the Keras import.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -26,6 +27,18 @@ CARD_FORMAT = "fnstore-model"
 
 
 CARD_FORMAT_VERSION = 1
+
+
+#: card field recording the SHA-256 of ``model.keras`` and of the card without this field
+CHECKSUM_FIELD = "sha256"
+
+
+#: what ``--overwrite`` may replace: the files a model folder holds (fit's outputs included)
+FOLDER_FILES = (MODEL_FILE, CARD_FILE, "checkpoint.keras", "history.csv", "learning_curve.png")
+
+
+#: the problem reported for a card or weights file edited after the folder was written
+CHANGED = "changed since the model was written (sha256 differs)"
 
 
 #: name of the first convolution layer (motif kernels); interpretation code looks it up
@@ -101,6 +114,29 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+def card_digest(card: Mapping[str, Any]) -> str:
+    """SHA-256 of a card's content without its ``sha256`` field.
+
+    Hashed over canonical JSON of the parsed content (sorted keys, no spaces), so the
+    digest written with a card is the one recomputed after reading it back, and
+    re-indenting the file changes nothing while any changed value does.
+
+    Parameters
+    ----------
+    card : Mapping
+        The card, as written or as read.
+
+    Returns
+    -------
+    str
+        64 lowercase hex digits.
+    """
+    body = {k: v for k, v in card.items() if k != CHECKSUM_FIELD}
+    parsed = json.loads(json.dumps(body, default=_json_default))
+    text = json.dumps(parsed, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def read_json(path: Path, missing: str) -> Any:
     """The JSON document at ``path``; a missing or malformed file is one-line InputError.
 
@@ -143,7 +179,8 @@ def read_card(path: str | os.PathLike) -> dict[str, Any]:
     Raises
     ------
     InputError
-        The folder or card is missing, not JSON, or of an unsupported format version.
+        The folder or card is missing, not JSON, of an unsupported format version, or
+        changed since it was written (its recorded SHA-256 differs).
     """
     card_path = Path(path) / CARD_FILE
     if not Path(path).is_dir():
@@ -156,4 +193,7 @@ def read_card(path: str | os.PathLike) -> dict[str, Any]:
         raise InputError(
             card_path, f"format_version {version!r} is not supported (this fnstore reads 1)"
         )
+    recorded = card.get(CHECKSUM_FIELD)  # absent in cards written before checksums
+    if isinstance(recorded, dict) and recorded.get(CARD_FILE) not in (None, card_digest(card)):
+        raise InputError(card_path, CHANGED)
     return card

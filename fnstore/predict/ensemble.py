@@ -12,13 +12,17 @@ files' worth whatever the number of inputs.
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from fnstore.errors import InputError
+from fnstore.io.files import open_text
+from fnstore.io.outputs import refuse_foreign, temporary_folder
 from fnstore.io.predictions import (
+    INCOMPLETE,
     ZARR,
     Regions,
     detect_format,
@@ -111,7 +115,8 @@ def ensemble(
     method : {"rank", "mean"}
         Average scaled ranks (FactorNet's) or raw scores.
     overwrite : bool
-        Replace an existing ``out_path`` instead of refusing.
+        Replace an existing ``out_path`` instead of refusing; only a prediction file is
+        replaced (anything else is refused, naming what it holds).
 
     Returns
     -------
@@ -137,6 +142,8 @@ def ensemble(
         )
     if os.path.exists(out) and not overwrite:
         raise InputError(out, "already exists (use --overwrite to replace it)")
+    if os.path.exists(out):
+        _check_replaceable(out)
     zarr_in = [detect_format(p) == ZARR for p in paths]
     if any(zarr_in) and not all(zarr_in):
         odd = next(p for p, z in zip(paths, zarr_in, strict=True) if z != zarr_in[0])
@@ -150,6 +157,26 @@ def ensemble(
     else:
         n = _ensemble_text(out, paths, method)
     return EnsembleResult(out, method, paths, n)
+
+
+def _check_replaceable(out: str) -> None:
+    """``--overwrite`` replaces only a prediction file: a Zarr predictions group, or a text
+    file whose first line has four tab-separated fields (or is a bedGraph header)."""
+    if detect_format(out) == ZARR:
+        try:
+            read_predictions_zarr_attrs(out)
+        except InputError as exc:
+            if exc.problem != INCOMPLETE:  # an interrupted prediction may be replaced
+                refuse_foreign(out, "a prediction file")
+        return
+    try:
+        with open_text(out) as fh:
+            first = next((line for line in fh if line.strip()), "")
+    except (OSError, UnicodeDecodeError, EOFError, zlib.error, InputError):
+        first = None  # a folder, a binary or damaged file
+    header = first is not None and first.startswith(("track", "browser", "#"))
+    if first is None or not (header or first == "" or len(first.split("\t")) >= 4):
+        refuse_foreign(out, "a prediction file")
 
 
 def _ensemble_text(out: str, paths: list[str], method: str) -> int:
@@ -191,5 +218,6 @@ def _ensemble_zarr(out: str, paths: list[str], method: str) -> int:
         total += _transform(other_scores, method)
     total /= len(paths)
     attrs = {**attrs, "ensemble": {"method": method, "inputs": paths}}
-    write_predictions_zarr(out, bins, total.astype(np.float32), attrs)
+    with temporary_folder(out) as work:  # an older output stays whole until this one is
+        write_predictions_zarr(work, bins, total.astype(np.float32), attrs)
     return int(bins.size)

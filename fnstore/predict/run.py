@@ -32,6 +32,7 @@ chromosome ends (see :mod:`fnstore.predict.inputs`). Importing this module does 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -42,8 +43,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from fnstore.errors import InputError
-from fnstore.io.files import sha256_files
-from fnstore.io.predictions import ScoreGroup, prediction_attrs
+from fnstore.io.files import sha256_files, sweep_temporaries
+from fnstore.io.lock import output_lock
+from fnstore.io.outputs import refuse_foreign
+from fnstore.io.predictions import PREDICTIONS_FORMAT, ScoreGroup, prediction_attrs
 from fnstore.predict.inputs import ModelInputs, extra_for_bins, read_stretch, resolve_inputs
 from fnstore.predict.outputs import output_paths, task_names, write_text_outputs
 from fnstore.predict.selection import Selection, select_chroms, select_regions
@@ -243,45 +246,51 @@ def predict(
     selection = select_regions(st, regions) if regions else select_chroms(st, chroms)
     out = Path(out_dir)
     paths = {names[c]: output_paths(out, names[c], cell) for c in columns}
-    _prepare_outputs(out, paths, resume, overwrite)
-    run = _run_record(model_dir, st, cell, selection, chunk_bins, inputs)
-    groups = {}
-    for c in columns:
-        tf = names[c]
-        attrs = prediction_attrs(
-            st, tf, cell, model_dir=str(model_dir), selection=selection.description, predict_run=run
-        )
-        groups[tf] = ScoreGroup(paths[tf]["zarr"], selection.n_rows, chunk_bins, attrs, resume)
-    n_chunks = -(-selection.n_rows // chunk_bins)
-    done = np.logical_and.reduce([g.done() for g in groups.values()])
-    todo = [i for i in range(n_chunks) if not done[i]]
-    method_used, fallback = method, None
-    if todo:
-        from fnstore.model.folder import load_model_dir
-        from fnstore.predict.scoring import make_scorer
+    with output_lock(out):  # one run per output folder
+        _prepare_outputs(out, paths, resume, overwrite)
+        run = _run_record(model_dir, st, cell, selection, chunk_bins, inputs)
+        groups = {}
+        for c in columns:
+            tf = names[c]
+            attrs = prediction_attrs(
+                st,
+                tf,
+                cell,
+                model_dir=str(model_dir),
+                selection=selection.description,
+                predict_run=run,
+            )
+            groups[tf] = ScoreGroup(paths[tf]["zarr"], selection.n_rows, chunk_bins, attrs, resume)
+        n_chunks = -(-selection.n_rows // chunk_bins)
+        done = np.logical_and.reduce([g.done() for g in groups.values()])
+        todo = [i for i in range(n_chunks) if not done[i]]
+        method_used, fallback = method, None
+        if todo:
+            from fnstore.model.folder import load_model_dir
+            from fnstore.predict.scoring import make_scorer
 
-        model, _ = load_model_dir(model_dir)
-        scorer, fallback = make_scorer(model, st.stride, method, batch_size)
-        method_used = scorer.method
-        chunks = _ChunkRun(st, inputs, scorer, selection, chunk_bins)
-        chunks.score(todo, [(groups[names[c]], c) for c in columns], cell, progress, on_chunk)
-    for tf, group in groups.items():
-        group.finish()
-        write_text_outputs(st, group, paths[tf], chunk_bins, selection.genome_order)
-    files = {
-        tf: {k: paths[tf][k] for k in ("table", "bigwig", "bedgraph", "zarr")} for tf in groups
-    }
-    return PredictResult(
-        out,
-        cell,
-        selection.description,
-        selection.n_rows,
-        method_used,
-        files,
-        n_chunks,
-        len(todo),
-        fallback,
-    )
+            model, _ = load_model_dir(model_dir)
+            scorer, fallback = make_scorer(model, st.stride, method, batch_size)
+            method_used = scorer.method
+            chunks = _ChunkRun(st, inputs, scorer, selection, chunk_bins)
+            chunks.score(todo, [(groups[names[c]], c) for c in columns], cell, progress, on_chunk)
+        for tf, group in groups.items():
+            group.finish()
+            write_text_outputs(st, group, paths[tf], chunk_bins, selection.genome_order)
+        files = {
+            tf: {k: paths[tf][k] for k in ("table", "bigwig", "bedgraph", "zarr")} for tf in groups
+        }
+        return PredictResult(
+            out,
+            cell,
+            selection.description,
+            selection.n_rows,
+            method_used,
+            files,
+            n_chunks,
+            len(todo),
+            fallback,
+        )
 
 
 def _task_columns(names: list[str], tfs: Sequence[str] | None) -> list[int]:
@@ -300,8 +309,11 @@ def _task_columns(names: list[str], tfs: Sequence[str] | None) -> list[int]:
 def _prepare_outputs(
     out: Path, paths: Mapping[str, Mapping[str, Path]], resume: bool, overwrite: bool
 ) -> None:
-    """Create ``out``; refuse (or with ``overwrite`` remove) earlier outputs unless resuming."""
+    """Create ``out`` and sweep it of dead runs' temporaries; refuse (or with ``overwrite``
+    remove) earlier outputs unless resuming. Only what ``fnstore predict`` writes is ever
+    removed: files under its own names, and Zarr groups of fnstore predictions."""
     out.mkdir(parents=True, exist_ok=True)
+    sweep_temporaries(out)
     if resume:
         return
     existing = [p for files in paths.values() for p in files.values() if p.exists()]
@@ -312,7 +324,21 @@ def _prepare_outputs(
             "interrupted run or --overwrite to start again",
         )
     for p in existing:
+        if not _is_own_output(p):
+            refuse_foreign(p, "an fnstore prediction output")
+    for p in existing:
         shutil.rmtree(p) if p.is_dir() else p.unlink()
+
+
+def _is_own_output(path: Path) -> bool:
+    """A plain file under one of predict's names, or a Zarr group of fnstore predictions."""
+    if not path.name.endswith(".zarr"):
+        return path.is_file()
+    try:
+        meta = json.loads((path / "zarr.json").read_text())
+        return meta["attributes"]["format"] == PREDICTIONS_FORMAT
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
 
 
 def _run_record(

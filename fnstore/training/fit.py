@@ -140,6 +140,7 @@ def train(
     cells: str | Sequence[str],
     *,
     config: TrainConfig | None = None,
+    overwrite: bool = False,
     **options: Any,
 ) -> TrainResult:
     """Train and save a model folder (``fnstore train`` as a function).
@@ -154,11 +155,16 @@ def train(
     store
         An open store or its path.
     model_dir
-        The model folder to write (created if needed).
+        The model folder to write (created if needed). It is written whole into a
+        temporary folder beside it and swapped in when complete, so a killed run leaves
+        the previous model (or none) under this name, never a mix.
     tfs, cells
         TF name(s) to model (several: multi-task) and reference cell name(s).
     config
         A :class:`~fnstore.training.config.TrainConfig`; default: all defaults.
+    overwrite
+        Replace an existing model folder (only a folder holding a model: its card and
+        nothing but model files); without it an existing model is refused.
     **options
         Any :class:`~fnstore.training.config.TrainConfig` field (``preset``,
         ``hyperparameters``, ``epochs``, ``learning_rate``, ``devices``, ``verbose``, ...)
@@ -172,12 +178,14 @@ def train(
         Paths written, history and validation metrics; also readable as the dict this
         function used to return (``result["validation"]``).
     """
-    run = _resolve_inputs(
-        store, model_dir, tfs, cells, TrainConfig.from_keywords(config, **options)
-    )
-    model = _build_compiled_model(run)
-    history, seconds = _fit(model, run)
-    return _write_outputs(model, run, history, seconds)
+    from fnstore.model.folder import model_output
+
+    resolved = TrainConfig.from_keywords(config, **options)
+    with model_output(model_dir, overwrite) as work:
+        run = _resolve_inputs(store, work, tfs, cells, resolved)
+        model = _build_compiled_model(run)
+        history, seconds = _fit(model, run)
+        return _write_outputs(model, run, history, seconds, Path(model_dir))
 
 
 def _resolve_inputs(
@@ -275,9 +283,10 @@ def _fit(model: Any, run: _Run) -> tuple[dict[str, list[float]], float]:
 
 
 def _write_outputs(
-    model: Any, run: _Run, history: dict[str, list[float]], seconds: float
+    model: Any, run: _Run, history: dict[str, list[float]], seconds: float, final: Path
 ) -> TrainResult:
-    """Learning curve, validation metrics, the model folder with its card; the result."""
+    """Learning curve, validation metrics, the model folder with its card; the result
+    (naming the files under ``final``, where the folder being written will be moved)."""
     from fnstore.model.card import CARD_FILE, MODEL_FILE, make_card
     from fnstore.model.folder import save_model_dir
 
@@ -315,12 +324,12 @@ def _write_outputs(
     )
     save_model_dir(out, model, card)
     return TrainResult(
-        model_dir=str(out),
-        model=str(out / MODEL_FILE),
-        card=str(out / CARD_FILE),
-        checkpoint=str(out / CHECKPOINT_FILE),
-        history_csv=str(out / HISTORY_FILE),
-        learning_curve=str(out / CURVE_FILE),
+        model_dir=str(final),
+        model=str(final / MODEL_FILE),
+        card=str(final / CARD_FILE),
+        checkpoint=str(final / CHECKPOINT_FILE),
+        history_csv=str(final / HISTORY_FILE),
+        learning_curve=str(final / CURVE_FILE),
         history=history,
         validation=validation,
         seconds=seconds,
