@@ -2,7 +2,7 @@
 
 A store built by this version writes every chunk (fill-valued ones too), frames each with a
 zstd content checksum, and records a manifest of every chunk file and its size when the
-build commits (``fnstore_manifest.json`` in the store root, written before the status
+build commits (the attributes of the group ``fnstore_manifest``, written before the status
 becomes ``complete``). So:
 
 * a chunk key the store does not hold is damage: :class:`CheckedStore` raises
@@ -344,7 +344,8 @@ def write_manifest(zstore: Store) -> dict[str, Any]:
         "bytes": sum(chunks.values()),
         "chunks": chunks,
     }
-    text = json.dumps(manifest, indent=0, separators=(",", ":")).encode()
+    group = {"zarr_format": 3, "node_type": "group", "attributes": {"manifest": manifest}}
+    text = json.dumps(group, indent=0, separators=(",", ":")).encode()
     sync(zstore.set(MANIFEST, default_buffer_prototype().buffer.from_bytes(text)))
     return manifest
 
@@ -368,7 +369,7 @@ def read_manifest(zstore: Store, label: str) -> dict[str, int]:
     if value is None:
         raise StoreError(f"{label}/{MANIFEST}: missing (the store says it has one)")
     try:
-        chunks = json.loads(value.to_bytes())["chunks"]
+        chunks = json.loads(value.to_bytes())["attributes"]["manifest"]["chunks"]
         return {str(k): int(v) for k, v in chunks.items()}
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise StoreError(f"{label}/{MANIFEST}: unreadable ({exc})") from None

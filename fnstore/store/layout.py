@@ -47,9 +47,11 @@ ANNOTATIONS = "annotations"
 METADATA = "metadata"
 #: one flag per build work unit, set once the unit's chunks are written
 PROGRESS_ARRAY = "build_progress"
-#: the chunk manifest in the store root: every chunk key and its size, written when a build
-#: commits (``fnstore.manifest`` names it; a store without one predates it)
-MANIFEST = "fnstore_manifest.json"
+#: the chunk manifest: every chunk key and its size, written when a build commits, as the
+#: attributes of an empty group (so any Zarr reader, xarray included, sees a valid node rather
+#: than an unknown file); ``fnstore.manifest`` names it, a store without one predates it
+MANIFEST_GROUP = "fnstore_manifest"
+MANIFEST = f"{MANIFEST_GROUP}/zarr.json"
 #: root attributes besides :data:`FORMAT_NAME` (the format's own metadata)
 PROVENANCE_ATTR = "provenance"
 LABELLING_ATTR = "labelling"

@@ -18,7 +18,6 @@ from fnstore.store.grid import BinGrid
 from fnstore.store.integrity import open_checked
 from fnstore.store.layout import (
     FORMAT_NAME,
-    MANIFEST,
     SCHEMA_VERSION,
     STATUS_COMPLETE,
     Task,
@@ -417,13 +416,9 @@ class Store(BinGrid):
         xarray.Dataset
             Needs the optional ``xarray`` and ``dask`` packages.
         """
-        import warnings
-
         import xarray as xr
 
-        with warnings.catch_warnings():  # the chunk manifest is a file zarr does not know
-            warnings.filterwarnings("ignore", message=f"Object at {MANIFEST} is not recognized")
-            ds = xr.open_zarr(zarr_store(self.path, "r"), consolidated=False)
+        ds = xr.open_zarr(zarr_store(self.path, "r"), consolidated=False)
         if self.tracks:
             sig = xr.open_zarr(zarr_store(self.path, "r"), group="signals", consolidated=False)
             ds = ds.merge(sig.rename({t: f"signal_{t}" for t in sig.data_vars}))

@@ -101,7 +101,7 @@ def test_intact_store_validates_and_has_a_full_manifest(copy: Path) -> None:
         result = validate_store(copy, deep=deep)
         assert result.ok, result.problems
     assert result.decoded is not None and result.decoded.chunks > 0
-    manifest = json.loads((copy / MANIFEST).read_text())
+    manifest = json.loads((copy / MANIFEST).read_text())["attributes"]["manifest"]
     files = {
         f.relative_to(copy).as_posix(): f.stat().st_size for f in copy.rglob("*") if f.is_file()
     }
@@ -221,3 +221,18 @@ def test_a_store_without_manifest_reads_as_before(copy: Path) -> None:
     labels = open_store(copy).labels(bins=slice(0, 10))
     assert (labels == -1).all()
     assert validate_store(copy).ok
+
+
+def test_xarray_and_zarr_open_a_manifest_store_without_warnings(example_store_path: Path) -> None:
+    """The manifest is a valid Zarr node: listing the hierarchy or opening it with xarray warns
+    about nothing (a loose JSON file in the root made zarr-python warn on every listing)."""
+    import warnings
+
+    import xarray as xr
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        root = zarr.open_group(str(example_store_path), mode="r")
+        assert "fnstore_manifest" in {name for name, _ in root.groups()}
+        assert "labels" in {name for name, _ in root.arrays()}
+        xr.open_zarr(str(example_store_path), consolidated=False)
