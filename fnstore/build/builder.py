@@ -21,6 +21,7 @@ import sys
 import time
 import zipfile
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,13 @@ import zarr
 from fnstore.build.plan import Plan, prepare
 from fnstore.build.provenance import build_attributes
 from fnstore.build.spec import BuildSpec, load_spec
-from fnstore.build.units import dream_scratch, handles, prepare_dream_labels, run_unit
+from fnstore.build.units import (
+    die_with_parent,
+    dream_scratch,
+    handles,
+    prepare_dream_labels,
+    run_unit,
+)
 from fnstore.errors import FnstoreError, InputError, StoreError
 from fnstore.io.files import atomic_path, sweep_temporaries
 from fnstore.io.lock import output_lock
@@ -167,8 +174,14 @@ def _execute(
 
     try:
         if scheduler in {"threads", "sync", "synchronous", "processes"}:
+            extra = {"initializer": partial(die_with_parent, os.getpid())}
             with _Bar():
-                dask.compute(*tasks, scheduler=scheduler, num_workers=workers)
+                dask.compute(
+                    *tasks,
+                    scheduler=scheduler,
+                    num_workers=workers,
+                    **(extra if scheduler == "processes" else {}),
+                )
         else:
             from distributed import Client  # optional dependency
             from distributed import progress as dprogress

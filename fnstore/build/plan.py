@@ -20,7 +20,7 @@ from fnstore.errors import InputError
 from fnstore.io.bed import Intervals, check_interval_chroms, read_bed, read_chrom_sizes
 from fnstore.io.bigwig import bigwig_header, check_bigwig_chroms
 from fnstore.io.dream import dream_tsv_header
-from fnstore.io.fasta import FastaInfo, inspect_fasta
+from fnstore.io.fasta import FastaInfo, check_has_bases, inspect_fasta
 from fnstore.io.files import sha256sum
 from fnstore.io.meta import read_meta
 from fnstore.store.layout import Layout
@@ -116,13 +116,29 @@ def _signal_dtype(
     return bigwig_chroms, dtype, reason
 
 
-def _tasks(spec: BuildSpec, read: Any) -> _Tasks:
+def _peaks(iv: Intervals, chroms: list[str], allow_empty: bool) -> Intervals:
+    """Refuse a peak file with no row on the store's chromosomes unless the spec allows it."""
+    if allow_empty or iv.chroms & set(chroms):
+        return iv
+    if iv.n_rows == 0:
+        problem = "no peaks (empty file)"
+    else:
+        problem = f"no peak on the store's chromosomes ({', '.join(chroms[:3])}{'...' if len(chroms) > 3 else ''})"
+    raise InputError(
+        iv.source,
+        f"{problem}; set 'allow_empty: true' on its labels entry for an all-unbound column",
+    )
+
+
+def _tasks(spec: BuildSpec, read: Any, chroms: list[str]) -> _Tasks:
     """Label columns in store order; ``read(path, kind)`` reads and checks one peak file."""
     out = _Tasks()
     for t in spec.peak_tasks:
         out.pairs.append((t.tf, t.cell))
-        out.conservative.append(read(t.conservative, "narrowPeak"))
-        out.relaxed.append(read(t.relaxed, "narrowPeak") if t.relaxed else None)
+        out.conservative.append(_peaks(read(t.conservative, "narrowPeak"), chroms, t.allow_empty))
+        out.relaxed.append(
+            _peaks(read(t.relaxed, "narrowPeak"), chroms, t.allow_empty) if t.relaxed else None
+        )
     for d in spec.dream:
         cells = dream_tsv_header(d.path)
         out.dream_columns.append((d.path, len(out.pairs), len(cells)))
@@ -140,11 +156,26 @@ def _unique(items: Any) -> list[str]:
 
 
 def _metadata(spec: BuildSpec, cells: list[str]) -> tuple[list[str], np.ndarray]:
-    """Feature names in first-seen order and the (cell x feature) matrix, NaN where unknown."""
+    """Feature names in first-seen order and the (cell x feature) matrix, NaN where unknown.
+
+    Files listing different features are refused unless the spec's ``metadata_fill`` says
+    what a file's missing features become.
+    """
     meta_values = {cell: read_meta(path) for cell, path in spec.cell_meta.items()}
     names = _unique(n for values in meta_values.values() for n in values)
+    if spec.metadata_fill is None:
+        for cell, values in meta_values.items():
+            missing = [n for n in names if n not in values]
+            if missing:
+                raise InputError(
+                    spec.cell_meta[cell],
+                    f"lacks metadata feature(s) {', '.join(missing[:3])}{'...' if len(missing) > 3 else ''} "
+                    "that other cells' files have (set 'metadata_fill: nan' or 0 in the spec to fill them)",
+                )
     metadata = np.full((len(cells), len(names)), np.nan, dtype=np.float32)
     for cell, values in meta_values.items():
+        if spec.metadata_fill is not None:
+            metadata[cells.index(cell)] = spec.metadata_fill
         for name, v in values.items():
             metadata[cells.index(cell), names.index(name)] = v
     return names, metadata
@@ -166,6 +197,7 @@ def prepare(spec: BuildSpec) -> Plan:
     """
     fasta = inspect_fasta(spec.fasta)
     chroms, assembly, assembly_known = _choose_chroms(spec, fasta)
+    check_has_bases(fasta, chroms)
     bigwig_chroms, dtype, reason = _signal_dtype(spec, assembly)
 
     def intervals(path: str, kind: str = "BED") -> Intervals:
@@ -175,7 +207,7 @@ def prepare(spec: BuildSpec) -> Plan:
 
     blacklist = [intervals(p) for p in spec.blacklist]
     annotations = [intervals(p) for p in spec.annotations.values()]
-    tasks = _tasks(spec, intervals)
+    tasks = _tasks(spec, intervals, chroms)
     cells = _unique([*spec.cell_tracks, *spec.cell_meta, *(c for _, c in tasks.pairs)])
     meta_names, metadata = _metadata(spec, cells)
     layout = Layout(
@@ -234,6 +266,11 @@ def _fingerprint(plan: Plan) -> str:
         "inputs": {p: c["sha256"] for p, c in plan.checksums.items()},
         "layout": {k: v for k, v in plan.layout.__dict__.items()},
         "rule": plan.spec.rule.to_dict(),
+        **(
+            {"metadata_fill": str(plan.spec.metadata_fill)}
+            if plan.spec.metadata_fill is not None
+            else {}
+        ),
         "fnstore": __version__,
     }
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()

@@ -33,6 +33,28 @@ class PeakTask:
     cell: str
     conservative: str
     relaxed: str | None = None
+    allow_empty: bool = False  # an empty file (or none of its rows on the store) is wanted
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a mapping key given twice (PyYAML keeps the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            try:
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None,
+                        None,
+                        f"duplicate key {key!r} on line {line} (first on line {seen[key]})",
+                    )
+            except TypeError:  # unhashable key: let SafeLoader word it
+                break
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
 
 
 @dataclass
@@ -60,6 +82,7 @@ class BuildSpec:
     dream: list[DreamSource]
     annotations: dict[str, str]
     rule: LabelRule
+    metadata_fill: float | None
     position_chunk: int
     bin_chunk: int
     name: str = "fnstore"
@@ -94,15 +117,33 @@ def _read_raw(spec: str | os.PathLike | dict[str, Any]) -> tuple[dict[str, Any],
     if isinstance(spec, dict):
         return spec, "<spec>", Path.cwd()
     path = Path(spec)
-    if not path.exists():
-        raise InputError(path, "no such spec file")
+    if not path.is_file():
+        raise InputError(path, "no such spec file" if not path.exists() else "not a file")
+    data = path.read_bytes()
     try:
-        raw = yaml.safe_load(path.read_text())
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(path, f"not UTF-8 text (byte {exc.start})") from None
+    try:
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
-        raise InputError(path, f"not valid YAML ({str(exc).splitlines()[0]})") from None
+        raise InputError(path, f"not valid YAML ({_yaml_problem(exc)})") from None
     if not isinstance(raw, dict):
         raise InputError(path, "spec must be a YAML mapping")
     return raw, str(path), path.parent
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """One line for a YAML error: the problem and where, without PyYAML's source excerpt."""
+    problem = getattr(exc, "problem", None)
+    mark = getattr(exc, "problem_mark", None)
+    if not problem:
+        return str(exc).splitlines()[0]
+    return (
+        f"{problem}, line {mark.line + 1}"
+        if mark is not None and "line" not in problem
+        else problem
+    )
 
 
 def _label_sources(
@@ -119,15 +160,17 @@ def _label_sources(
                     item["cell"],
                     resolve(item["conservative"]),
                     resolve(item["relaxed"]) if item.get("relaxed") else None,
+                    bool(item.get("allow_empty", False)),
                 )
             )
         elif "dream_tsv" in item:
             p = resolve(item["dream_tsv"])
             dream.append(DreamSource(p, item.get("tf") or Path(p).name.split(".")[0]))
         else:
-            peak_tasks += _scan_peaks_dir(
-                resolve(item["peaks_dir"]), item.get("tfs"), item.get("cells")
-            )
+            found = _scan_peaks_dir(resolve(item["peaks_dir"]), item.get("tfs"), item.get("cells"))
+            for t in found:
+                t.allow_empty = bool(item.get("allow_empty", False))
+            peak_tasks += found
     seen: dict[tuple[str, str], str] = {}
     for t in peak_tasks:
         key = (t.tf, t.cell)
@@ -196,11 +239,19 @@ def load_spec(spec: str | os.PathLike | dict[str, Any]) -> BuildSpec:
         dream=dream,
         annotations={k: resolve(v) for k, v in (raw.get("annotations") or {}).items()},
         rule=LabelRule(**(raw.get("label_rule") or {})),
+        metadata_fill=_metadata_fill(raw.get("metadata_fill")),
         position_chunk=int(chunks.get("positions", DEFAULT_POSITION_CHUNK)),
         bin_chunk=int(chunks.get("bins", DEFAULT_BIN_CHUNK)),
         name=raw.get("name", "fnstore"),
         assembly=raw.get("assembly"),
     )
+
+
+def _metadata_fill(value: Any) -> float | None:
+    """``metadata_fill`` as a number: NaN for ``nan``, None when unset (mismatch refused)."""
+    if value is None:
+        return None
+    return float("nan") if str(value).lower() == "nan" else float(value)
 
 
 def _scan_peaks_dir(folder: str, tfs: list[str] | None, cells: list[str] | None) -> list[PeakTask]:

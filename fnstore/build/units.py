@@ -9,6 +9,8 @@ half-way is simply redone (Zarr chunk writes are idempotent).
 from __future__ import annotations
 
 import hashlib
+import os
+import signal
 import tempfile
 import threading
 from pathlib import Path
@@ -65,6 +67,33 @@ def _bigwig_handle(path: str) -> Any:
     if path not in h:
         h[path] = pyBigWig.open(path)
     return h[path]
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Worker-process initializer: ask Linux to kill this process when its parent dies.
+
+    dask's ``processes`` scheduler keeps its workers blocked on a queue whose write end
+    they hold themselves, so a build killed with SIGKILL would leave them running (and
+    holding inputs open) for ever. ``PR_SET_PDEATHSIG`` makes the kernel send SIGKILL
+    instead; a parent that died before this call is caught by the ``getppid`` check.
+    A no-op where ``prctl`` does not exist.
+
+    Parameters
+    ----------
+    parent_pid : int
+        The building process (``os.getpid()`` there).
+    """
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        prctl = libc.prctl
+    except (OSError, AttributeError):
+        return
+    pr_set_pdeathsig = 1
+    prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+    if os.getppid() != parent_pid:
+        os._exit(1)
 
 
 def _group(store: str) -> Any:

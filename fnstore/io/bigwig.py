@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import struct
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -134,12 +136,187 @@ def read_bigwig_values(
     return vals
 
 
+#: zoom-level header slots pyBigWig reserves (``maxZooms``), and the most levels written
+MAX_ZOOMS = 10
+#: records per compressed zoom block: 512 x 32 bytes fits libBigWig's 32 KiB buffer
+ZOOM_BLOCK_RECORDS = 512
+#: children per zoom index (R-tree) node, as UCSC's tools write
+ZOOM_INDEX_BLOCK = 256
+_RECORD = np.dtype(
+    [("chrom", "<u4"), ("start", "<u4"), ("end", "<u4"), ("valid", "<u4")]
+    + [("min", "<f4"), ("max", "<f4"), ("sum", "<f4"), ("sumsq", "<f4")]
+)
+
+
+def _zoom_records(
+    chrom: int, starts: np.ndarray, ends: np.ndarray, values: np.ndarray, reduction: int
+) -> dict[str, np.ndarray]:
+    """Summaries of sorted, non-overlapping intervals of one chromosome per
+    ``reduction``-bp bin: covered extent, bases, min, max, sum and sum of squares."""
+    b0, b1 = starts // reduction, (ends - 1) // reduction
+    pieces = b1 - b0 + 1
+    idx = np.repeat(np.arange(starts.size), pieces)
+    bins = b0[idx] + np.arange(idx.size) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+    lo = np.maximum(starts[idx], bins * reduction)
+    hi = np.minimum(ends[idx], (bins + 1) * reduction)
+    size, val = (hi - lo).astype(np.float64), values[idx].astype(np.float64)
+    first = np.flatnonzero(np.r_[True, bins[1:] != bins[:-1]])
+    return {
+        "chrom": np.full(first.size, chrom, dtype=np.int64),
+        "bin": bins[first],
+        "start": lo[first],
+        "end": np.maximum.reduceat(hi, first),
+        "valid": np.add.reduceat(size, first),
+        "min": np.minimum.reduceat(val, first),
+        "max": np.maximum.reduceat(val, first),
+        "sum": np.add.reduceat(val * size, first),
+        "sumsq": np.add.reduceat(val * val * size, first),
+    }
+
+
+def _merge_records(parts: list[dict[str, np.ndarray]]) -> np.ndarray:
+    """One level's records from every add, a bin split across two adds merged."""
+    cat = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    key_change = (cat["chrom"][1:] != cat["chrom"][:-1]) | (cat["bin"][1:] != cat["bin"][:-1])
+    first = np.flatnonzero(np.r_[True, key_change])
+    out = np.empty(first.size, dtype=_RECORD)
+    out["chrom"], out["start"] = cat["chrom"][first], cat["start"][first]
+    out["end"] = np.maximum.reduceat(cat["end"], first)
+    out["valid"] = np.add.reduceat(cat["valid"], first)
+    out["min"] = np.minimum.reduceat(cat["min"], first)
+    out["max"] = np.maximum.reduceat(cat["max"], first)
+    out["sum"] = np.add.reduceat(cat["sum"], first)
+    out["sumsq"] = np.add.reduceat(cat["sumsq"], first)
+    return out
+
+
+def _zoom_blocks(records: np.ndarray, offset: int) -> tuple[bytes, list[tuple[int, ...]]]:
+    """Compressed blocks of records (never spanning chromosomes) and their index items
+    ``(start chrom, start, end chrom, end, file offset, bytes)``; ``offset`` is where the
+    first block lands."""
+    data, items = bytearray(), []
+    chrom_change = np.flatnonzero(np.r_[True, records["chrom"][1:] != records["chrom"][:-1]])
+    bounds = np.r_[chrom_change, records.size]
+    for c0, c1 in zip(bounds[:-1], bounds[1:], strict=True):
+        for b in range(int(c0), int(c1), ZOOM_BLOCK_RECORDS):
+            block = records[b : min(b + ZOOM_BLOCK_RECORDS, int(c1))]
+            packed = zlib.compress(block.tobytes())
+            chrom = int(block["chrom"][0])
+            end = int(block["end"].max())
+            items.append(
+                (chrom, int(block["start"][0]), chrom, end, offset + len(data), len(packed))
+            )
+            data += packed
+    return bytes(data), items
+
+
+def _zoom_index(items: list[tuple[int, ...]], offset: int) -> bytes:
+    """A bigWig R-tree (``cirTree``) over block items, written root first at ``offset``."""
+    n = ZOOM_INDEX_BLOCK
+    levels = [[items[i : i + n] for i in range(0, len(items), n)]]  # leaf nodes
+    while len(levels[-1]) > 1:
+        below = levels[-1]
+        bounds = [
+            (nd[0][0], nd[0][1], nd[-1][2], max(x[3] for x in nd), k) for k, nd in enumerate(below)
+        ]
+        levels.append([bounds[i : i + n] for i in range(0, len(bounds), n)])
+    node_offsets: list[list[int]] = [[] for _ in levels]
+    pos = offset + 48
+    for depth in range(len(levels) - 1, -1, -1):
+        for node in levels[depth]:
+            node_offsets[depth].append(pos)
+            pos += 4 + len(node) * (32 if depth == 0 else 24)
+    end_chrom, end_base = items[-1][2], max(x[3] for x in items)
+    out = bytearray(
+        struct.pack(
+            "<IIQIIIIQII",
+            0x2468ACE0,
+            n,
+            len(items),
+            items[0][0],
+            items[0][1],
+            end_chrom,
+            end_base,
+            offset,
+            1,
+            0,
+        )
+    )
+    for depth in range(len(levels) - 1, -1, -1):
+        for node in levels[depth]:
+            out += struct.pack("<BBH", depth == 0, 0, len(node))
+            for it in node:
+                if depth == 0:
+                    out += struct.pack("<IIIIQQ", *it)
+                else:
+                    out += struct.pack("<IIIIQ", *it[:4], node_offsets[depth - 1][it[4]])
+    return bytes(out)
+
+
+class _ZoomLevels:
+    """Zoom summaries computed from the intervals as they are written, replacing the ones
+    libBigWig writes: pyBigWig 0.3.x leaves every 1,023rd record of each zoom level with
+    sum = sumSquares = 0 (the record open when a zoom block fills), so ``bw.stats()`` and
+    genome browsers, which read zooms, report wrong means there.
+
+    Reductions are 4x apart from 16x the first intervals' mean length (at least 16 bp),
+    like libBigWig's; the levels are appended where pyBigWig's stood, at the end of the
+    file, and the header's zoom table pointed at them.
+
+    Measured on 2 M intervals (2-core VM, noisy): 1.3-1.45x the time of pyBigWig alone,
+    the same file size. pybigtools 0.3.0 writes correct zooms and took 0.4x the time, but
+    drops chromosomes without data from the header and, on unsorted or overlapping input
+    or an exception in its iterator, prints a message, raises nothing and leaves a broken
+    file, so it is not used.
+    """
+
+    def __init__(self, chroms: Sequence[tuple[str, int]]) -> None:
+        self.ids = {c: i for i, (c, _) in enumerate(chroms)}
+        self.longest = max((int(n) for _, n in chroms), default=0)
+        self.reductions: list[int] = []
+        self.parts: list[list[dict[str, np.ndarray]]] = []
+
+    def add(self, chrom: str, starts: np.ndarray, ends: np.ndarray, values: np.ndarray) -> None:
+        if not self.reductions:
+            first = max(16, 16 * int(np.ceil(np.mean(ends - starts))))
+            r = first
+            while len(self.reductions) < MAX_ZOOMS and (r < self.longest or not self.reductions):
+                self.reductions.append(r)
+                r *= 4
+            self.parts = [[] for _ in self.reductions]
+        for parts, r in zip(self.parts, self.reductions, strict=True):
+            parts.append(_zoom_records(self.ids[chrom], starts, ends, values, r))
+
+    def rewrite(self, path: Path) -> None:
+        """Replace the zoom levels of the closed bigWig at ``path`` with these."""
+        with open(path, "r+b") as fh:
+            header = fh.read(64 + 24 * MAX_ZOOMS)
+            n_old = struct.unpack_from("<H", header, 6)[0]
+            if n_old:
+                fh.truncate(struct.unpack_from("<Q", header, 64 + 8)[0])
+            fh.seek(0, os.SEEK_END)
+            table = bytearray(24 * MAX_ZOOMS)
+            for z, (parts, r) in enumerate(zip(self.parts, self.reductions, strict=True)):
+                records = _merge_records(parts)
+                data_at = fh.tell()
+                blocks, items = _zoom_blocks(records, data_at + 4)
+                fh.write(struct.pack("<I", records.size) + blocks)
+                index_at = fh.tell()
+                fh.write(_zoom_index(items, index_at))
+                struct.pack_into("<IIQQ", table, 24 * z, r, 0, data_at, index_at)
+            fh.seek(6)
+            fh.write(struct.pack("<H", len(self.reductions)))
+            fh.seek(64)
+            fh.write(table)
+
+
 class BigWigWriter(AtomicOutput):
     """A bigWig (pyBigWig) whose header lists every given chromosome, in the given order;
     it appears under its final name only once closed.
 
     Entries must arrive sorted by (header chromosome order, start): exporters walk
-    regions in store order, prediction writes bins in genome order.
+    regions in store order, prediction writes bins in genome order. The zoom levels are
+    computed here (:class:`_ZoomLevels`), since libBigWig's are wrong.
     """
 
     def __init__(self, path: str | os.PathLike, chroms: Sequence[tuple[str, int]]) -> None:
@@ -149,9 +326,18 @@ class BigWigWriter(AtomicOutput):
         self.path = Path(path)
         tmp = self._open(atomic_path(self.path))
         self._bw: Any = pyBigWig.open(str(tmp), "w")
-        self._on_finish(self._bw.close)
-        self._bw.addHeader([(c, int(n)) for c, n in chroms], maxZooms=10)
+        self._zooms = _ZoomLevels(chroms)
+        self._tmp = tmp
+        self._output.push(self._finish)  # runs before the rename (or the removal)
+        self._bw.addHeader([(c, int(n)) for c, n in chroms], maxZooms=MAX_ZOOMS)
         self.entries = 0
+
+    def _finish(self, exc_type: Any, *_: Any) -> bool:
+        """Close the file and, unless aborting, write its zoom levels."""
+        self._bw.close()
+        if exc_type is None and self.entries:
+            self._zooms.rewrite(self._tmp)
+        return False
 
     def write(self, chrom: str, offset: int, values: np.ndarray) -> None:
         """Add the runs of equal non-zero ``values``, the per-base signal from ``offset``.
@@ -184,10 +370,16 @@ class BigWigWriter(AtomicOutput):
         values : numpy.ndarray
             One value per interval (written as float).
         """
+        starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
+        values = np.asarray(values, dtype=np.float32)  # what the file stores
         self._bw.addEntries(
             list(chroms),
-            np.asarray(starts).tolist(),
-            ends=np.asarray(ends).tolist(),
-            values=np.asarray(values, dtype=np.float64).tolist(),
+            starts.tolist(),
+            ends=ends.tolist(),
+            values=values.astype(np.float64).tolist(),
         )
+        names = np.asarray(chroms)
+        change = np.flatnonzero(names[1:] != names[:-1]) + 1
+        for a, b in zip(np.r_[0, change], np.r_[change, names.size], strict=True):
+            self._zooms.add(str(names[a]), starts[a:b], ends[a:b], values[a:b])
         self.entries += len(chroms)

@@ -104,16 +104,30 @@ def _parse_architecture(
     concat with an extra input and dense, sigmoid dense, average); anything else raises
     :class:`InputError` rather than importing a different network silently.
     """
+    if not isinstance(model_json, Mapping):
+        raise InputError(source, "not a Keras model (expected a JSON object)")
     if model_json.get("class_name") not in ("Model", "Sequential"):
         raise InputError(source, f"not a Keras model (class_name {model_json.get('class_name')!r})")
     cfg = model_json.get("config") or {}
     layer_list = cfg.get("layers") if isinstance(cfg, dict) else None
-    if not layer_list:
+    if not layer_list or not isinstance(layer_list, list):
         raise InputError(source, "no layers in model config")
+    for i, layer in enumerate(layer_list):
+        if not isinstance(layer, Mapping):
+            raise InputError(source, f"layer {i} is not a JSON object")
+        for key in ("name", "class_name"):
+            if not isinstance(layer.get(key), str):
+                raise InputError(source, f"layer {i} has no {key!r}")
     reader = _Keras1Layers(source, {layer["name"]: layer for layer in layer_list})
-    for layer in layer_list:
-        reader.read(layer)
-    return reader.architecture(str(model_json.get("keras_version", "unknown")))
+    try:
+        for layer in layer_list:
+            reader.read(layer)
+        return reader.architecture(str(model_json.get("keras_version", "unknown")))
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        # a field of an otherwise FactorNet-shaped layer is missing or of the wrong type
+        raise InputError(
+            source, f"malformed Keras 1 model config ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 @dataclass
@@ -373,6 +387,10 @@ def _read_keras1_weights(path: str | os.PathLike) -> dict[str, dict[str, np.ndar
             return out
     except OSError as exc:
         raise InputError(path, f"cannot read HDF5 weights ({exc})") from None
+    except (KeyError, TypeError, ValueError) as exc:  # a listed layer or weight is absent
+        raise InputError(
+            path, f"damaged Keras weights file ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 # --------------------------------------------------------------------------- conversion
@@ -416,7 +434,10 @@ def _convert_weights(
             raise InputError(source, f"no weights for layer {k1_name}")
         w = legacy[k1_name]
         if ours == CONV_LAYER:
-            kernel = _convert_conv_kernel(_pick(w, "_W", k1_name, source), flip_kernels)
+            try:
+                kernel = _convert_conv_kernel(_pick(w, "_W", k1_name, source), flip_kernels)
+            except ValueError as exc:
+                raise InputError(source, f"layer {k1_name}: {exc}") from None
             out[ours] = [kernel, _pick(w, "_b", k1_name, source)]
         elif ours == "bilstm":
             fwd = [k for k in w if k.startswith("forward_")]

@@ -138,9 +138,17 @@ def test_unknown_spec_key(tmp_path, toy):
     assert_one_line_error(result, out, "spec.yaml", "schema")
 
 
-def test_empty_peak_file_is_all_unbound(tmp_path, toy):
+def test_empty_peak_file_is_an_error(tmp_path, toy):
     write_gz(Path(toy["labels"][0]["conservative"]), "")
     del toy["labels"][0]["relaxed"]
+    result, out = run_build(tmp_path, toy)
+    assert_one_line_error(result, out, "c.np.gz", "empty", "allow_empty")
+
+
+def test_empty_peak_file_allowed_is_all_unbound(tmp_path, toy):
+    write_gz(Path(toy["labels"][0]["conservative"]), "")
+    del toy["labels"][0]["relaxed"]
+    toy["labels"][0]["allow_empty"] = True
     result, out = run_build(tmp_path, toy)
     assert result.exit_code == 0, result.output
     assert (open_store(out).labels([0]) == 0).all()

@@ -318,3 +318,72 @@ def test_inconsistent_folders_are_refused(legacy_root: Path, tmp_path: Path) -> 
     (folder / "final_model.hdf5").unlink()
     with pytest.raises(InputError, match="no best_model.hdf5 or final_model.hdf5"):
         import_legacy(folder)
+
+
+def _egr1_copy(legacy_root: Path, tmp_path: Path) -> Path:
+    folder = tmp_path / "egr1"
+    shutil.copytree(legacy_root / "EGR1_onePeak_DGF", folder)
+    return folder
+
+
+@pytest.mark.faults
+@pytest.mark.parametrize(
+    ("damage", "fragment"),
+    [
+        (lambda a: a["config"]["layers"][2].pop("name"), "layer 2 has no 'name'"),
+        (lambda a: a["config"]["layers"].__setitem__(1, "dense"), "layer 1 is not a JSON object"),
+        (lambda a: a["config"]["layers"][2].pop("config"), "model.json: "),
+        (lambda a: a["config"]["layers"][2]["config"].pop("nb_filter"), "model.json: "),
+    ],
+)
+def test_malformed_model_json(legacy_root: Path, tmp_path: Path, damage, fragment) -> None:
+    from fnstore.errors import InputError
+    from fnstore.model.legacy import import_legacy
+
+    folder = _egr1_copy(legacy_root, tmp_path)
+    arch = json.loads((folder / "model.json").read_text())
+    damage(arch)
+    (folder / "model.json").write_text(json.dumps(arch))
+    with pytest.raises(InputError, match=fragment):
+        import_legacy(folder)
+
+
+@pytest.mark.faults
+def test_unreadable_or_wrongly_shaped_weights(legacy_root: Path, tmp_path: Path) -> None:
+    import h5py
+
+    from fnstore.errors import InputError
+    from fnstore.model.legacy import import_legacy
+
+    folder = _egr1_copy(legacy_root, tmp_path)
+    weights = folder / "final_model.hdf5"
+    good = weights.read_bytes()
+    weights.write_bytes(good[: len(good) // 2])  # truncated
+    with pytest.raises(InputError, match="final_model.hdf5: cannot read HDF5 weights"):
+        import_legacy(folder)
+    weights.write_bytes(b"not an HDF5 file\n" * 100)
+    with pytest.raises(InputError, match="final_model.hdf5: cannot read HDF5 weights"):
+        import_legacy(folder)
+
+    weights.write_bytes(good)
+    with h5py.File(weights, "r+") as h5:
+        root = h5["model_weights"] if "model_weights" in h5 else h5
+        del root["dense_2"]["dense_2_W"]
+        root["dense_2"]["dense_2_W"] = np.zeros((100, 64), dtype=np.float32)
+    with pytest.raises(InputError, match="final_model.hdf5: layer .*weight shapes"):
+        import_legacy(folder)
+
+    weights.write_bytes(good)
+    with h5py.File(weights, "r+") as h5:
+        root = h5["model_weights"] if "model_weights" in h5 else h5
+        del root["convolution1d_1"]["convolution1d_1_W"]
+        root["convolution1d_1"]["convolution1d_1_W"] = np.zeros((34, 5, 32), dtype=np.float32)
+    with pytest.raises(InputError, match="convolution1d_1: expected a .width, 1, in, out. kernel"):
+        import_legacy(folder)
+
+    weights.write_bytes(good)
+    with h5py.File(weights, "r+") as h5:
+        root = h5["model_weights"] if "model_weights" in h5 else h5
+        del root["dense_3"]
+    with pytest.raises(InputError, match="final_model.hdf5: damaged Keras weights file"):
+        import_legacy(folder)
