@@ -152,11 +152,24 @@ def ensemble(
         raise InputError(
             out, "Zarr predictions ensemble to a .zarr output and text files to a text output"
         )
+    if not all(zarr_in) and not _text_name(out):
+        raise InputError(
+            out, f"unknown output format: name it {', '.join(TEXT_SUFFIXES)} (optionally .gz)"
+        )
     if all(zarr_in):
         n = _ensemble_zarr(out, paths, method)
     else:
         n = _ensemble_text(out, paths, method)
     return EnsembleResult(out, method, paths, n)
+
+
+#: names a text ensemble may take (each optionally gzipped): what the readers recognise
+TEXT_SUFFIXES = (".tab", ".tsv", ".txt", ".bed", ".bedGraph", ".bg")
+
+
+def _text_name(path: str) -> bool:
+    name = os.path.basename(path).lower().removesuffix(".gz")
+    return name.endswith(tuple(s.lower() for s in TEXT_SUFFIXES))
 
 
 def _check_replaceable(out: str) -> None:

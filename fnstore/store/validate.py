@@ -103,7 +103,7 @@ class ValidateResult:
         return out
 
     def summary(self) -> str:
-        """``<path>: OK``, or one ``FAIL <problem>`` line per problem.
+        """``<path>: OK``, or one ``Error: <problem>`` line per problem.
 
         Returns
         -------
@@ -112,7 +112,7 @@ class ValidateResult:
         """
         if self.ok:
             return f"{self.path}: OK"
-        return "\n".join(f"FAIL {p}" for p in self.problems)
+        return "\n".join(f"Error: {p}" for p in self.problems)
 
 
 def validate_store(

@@ -60,7 +60,7 @@ def test_validate_result_faces(tmp_path: Path, toy: dict) -> None:
     bad = validate_store(tmp_path / "t.zarr")
     assert not bad.ok and len(bad) == 1 and bad  # truthy when problems, like the old list
     assert bad[0] == f"1 of {root[PROGRESS_ARRAY].size} build chunks were never written"
-    assert bad.to_dict()["problems"] == [bad[0]] and bad.summary() == f"FAIL {bad[0]}"
+    assert bad.to_dict()["problems"] == [bad[0]] and bad.summary() == f"Error: {bad[0]}"
 
 
 def test_layout_of_a_store_predicts_its_arrays(tmp_path: Path, toy: dict) -> None:
