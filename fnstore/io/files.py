@@ -193,9 +193,8 @@ def os_error_for(exc: BaseException, path: str | os.PathLike) -> OSError | None:
         The renamed error, or None when ``exc`` is not a system error left unnamed.
     """
     if isinstance(exc, OSError) and exc.filename is not None:
-        if not _is_scratch_of(exc.filename, path):
-            return None
-        return OSError(exc.errno, exc.strerror, str(path))
+        inside = _inside_scratch_of(exc.filename, path)
+        return None if inside is None else OSError(exc.errno, exc.strerror, inside)
     code = exc.errno if isinstance(exc, OSError) else None
     if not code:
         quoted = _QUOTED_ERRNO.search(str(exc))
@@ -205,13 +204,18 @@ def os_error_for(exc: BaseException, path: str | os.PathLike) -> OSError | None:
     return OSError(code, os.strerror(code), str(path))
 
 
-def _is_scratch_of(name: object, path: str | os.PathLike) -> bool:
-    """Whether ``name`` is a hidden file fnstore or a writer made beside ``path`` while
-    writing it (``.tmp-<pid>-<token>.NAME``, ``.NAME.<random>``)."""
+def _inside_scratch_of(name: object, path: str | os.PathLike) -> str | None:
+    """``name`` with the hidden file or folder a writer made beside ``path`` while writing
+    it (``.tmp-<pid>-<token>.NAME``, ``.NAME.<random>``) replaced by ``path``; None when
+    ``name`` lies in no such scratch."""
     if not isinstance(name, (str, os.PathLike)):
-        return False
-    base, final = os.path.basename(os.fspath(name)), Path(path).name
-    return base.startswith(".") and final in base and base != final
+        return None
+    final = Path(path)
+    parts = Path(os.fspath(name)).parts
+    for i, part in enumerate(parts):
+        if part.startswith(".") and final.name in part and part != final.name:
+            return str(final.joinpath(*parts[i + 1 :]))
+    return None
 
 
 @contextlib.contextmanager
