@@ -317,6 +317,19 @@ class _ZoomLevels:
             fh.write(table)
 
 
+def _raise_write_error(tmp: Path, path: Path) -> None:
+    """Raise the system error that stopped libBigWig writing ``tmp``, which it does not
+    say: a 64 KiB append to the doomed file meets the same full disk or size limit."""
+    try:
+        with open(tmp, "ab") as fh:
+            fh.write(bytes(1 << 16))
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
+    raise OSError(errno.EIO, "writing the bigWig failed", str(path))
+
+
 class BigWigWriter(AtomicOutput):
     """A bigWig (pyBigWig) whose header lists every given chromosome, in the given order;
     it appears under its final name only once closed.
@@ -350,7 +363,7 @@ class BigWigWriter(AtomicOutput):
         with native_stderr() as said:
             self._bw.close()
         if exc_type is None and "error" in said[0].lower():
-            raise OSError(errno.EIO, "writing the bigWig failed (disk full?)", str(self.path))
+            _raise_write_error(self._tmp, self.path)
         pass_on(said)
         if exc_type is None and self.entries:
             self._zooms.rewrite(self._tmp)
