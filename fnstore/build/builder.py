@@ -39,7 +39,7 @@ from fnstore.build.units import (
     run_unit,
 )
 from fnstore.errors import FnstoreError, InputError, StoreError
-from fnstore.io.files import atomic_path, sweep_temporaries
+from fnstore.io.files import atomic_path, naming_os_errors, sweep_temporaries
 from fnstore.io.lock import output_lock
 from fnstore.io.outputs import refuse_foreign
 from fnstore.store.backends import is_remote, remove_store, store_exists, zarr_store
@@ -255,7 +255,10 @@ def build_store(
     """
     store = str(store)
     options = {"scheduler": scheduler, "workers": workers, "progress": progress}
-    with output_lock(store):  # one build per store; a killed build's lock is free at once
+    with (
+        naming_os_errors(store),  # a full disk inside zarr's writes names no file
+        output_lock(store),  # one build per store; a killed build's lock is free at once
+    ):
         if not is_remote(store):
             sweep_temporaries(Path(store).absolute().parent)
         if not (store.endswith(".zip") and not is_remote(store)):

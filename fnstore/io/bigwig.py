@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import struct
 import zlib
@@ -12,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from fnstore.errors import InputError
-from fnstore.io.files import AtomicOutput, atomic_path, require_file
+from fnstore.io.files import AtomicOutput, atomic_path, native_stderr, pass_on, require_file
 from fnstore.io.signal_runs import nonzero_value_runs
 
 
@@ -34,12 +35,14 @@ def bigwig_header(path: str | os.PathLike) -> tuple[dict[str, int], float]:
     import pyBigWig
 
     p = require_file(path, "bigWig")
-    try:
-        bw = pyBigWig.open(str(p))
-    except (RuntimeError, OSError):
-        bw = None
+    with native_stderr() as said:  # libBigWig prints its own lines on a bad file
+        try:
+            bw = pyBigWig.open(str(p))
+        except (RuntimeError, OSError):
+            bw = None
     if bw is None:
         raise InputError(p, "not a readable bigWig (wrong format or truncated)")
+    pass_on(said)
     try:
         if not bw.isBigWig():
             raise InputError(p, "not a bigWig (bigBed?)")
@@ -51,10 +54,12 @@ def bigwig_header(path: str | os.PathLike) -> tuple[dict[str, int], float]:
         # a truncated file keeps a readable header but loses data blocks and index
         for chrom, length in chroms.items():
             try:
-                bw.values(chrom, max(0, length - 1000), length, numpy=True)
-                bw.intervals(chrom, 0, min(length, 1000))
+                with native_stderr() as said:
+                    bw.values(chrom, max(0, length - 1000), length, numpy=True)
+                    bw.intervals(chrom, 0, min(length, 1000))
             except RuntimeError as exc:
                 raise InputError(p, f"cannot read {chrom}: truncated bigWig? ({exc})") from None
+            pass_on(said)
         if header.get("nBasesCovered", 0) and size < 64:
             raise InputError(p, "truncated bigWig")
         return chroms, float(header.get("maxVal", 0.0))
@@ -126,11 +131,13 @@ def read_bigwig_values(
     if chrom not in chroms:
         return np.zeros(end - start, dtype=np.float32)
     try:
-        vals = bw.values(chrom, start, end, numpy=True)
+        with native_stderr() as said:
+            vals = bw.values(chrom, start, end, numpy=True)
     except RuntimeError as exc:
         raise InputError(
             source, f"cannot read {chrom}:{start}-{end}: truncated or corrupt bigWig ({exc})"
         ) from None
+    pass_on(said)
     vals = np.asarray(vals, dtype=np.float32)
     np.nan_to_num(vals, copy=False, nan=0.0)
     return vals
@@ -310,6 +317,19 @@ class _ZoomLevels:
             fh.write(table)
 
 
+def _raise_write_error(tmp: Path, path: Path) -> None:
+    """Raise the system error that stopped libBigWig writing ``tmp``, which it does not
+    say: a 64 KiB append to the doomed file meets the same full disk or size limit."""
+    try:
+        with open(tmp, "ab") as fh:
+            fh.write(bytes(1 << 16))
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
+    raise OSError(errno.EIO, "writing the bigWig failed", str(path))
+
+
 class BigWigWriter(AtomicOutput):
     """A bigWig (pyBigWig) whose header lists every given chromosome, in the given order;
     it appears under its final name only once closed.
@@ -325,7 +345,10 @@ class BigWigWriter(AtomicOutput):
         super().__init__()
         self.path = Path(path)
         tmp = self._open(atomic_path(self.path))
+        open(tmp, "wb").close()  # a read-only folder: a real OSError, not libBigWig's NULL
         self._bw: Any = pyBigWig.open(str(tmp), "w")
+        if self._bw is None:
+            raise OSError(errno.EIO, "cannot open for writing as a bigWig", str(self.path))
         self._zooms = _ZoomLevels(chroms)
         self._tmp = tmp
         self._output.push(self._finish)  # runs before the rename (or the removal)
@@ -333,8 +356,15 @@ class BigWigWriter(AtomicOutput):
         self.entries = 0
 
     def _finish(self, exc_type: Any, *_: Any) -> bool:
-        """Close the file and, unless aborting, write its zoom levels."""
-        self._bw.close()
+        """Close the file and, unless aborting, write its zoom levels.
+
+        libBigWig reports a failed final write (a full disk) only on stderr, so what it
+        prints while closing is read: an error there fails the output."""
+        with native_stderr() as said:
+            self._bw.close()
+        if exc_type is None and "error" in said[0].lower():
+            _raise_write_error(self._tmp, self.path)
+        pass_on(said)
         if exc_type is None and self.entries:
             self._zooms.rewrite(self._tmp)
         return False

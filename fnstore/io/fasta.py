@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fnstore.errors import InputError
-from fnstore.io.files import require_file
+from fnstore.io.files import native_stderr, pass_on, require_file
 
 
 @dataclass
@@ -70,7 +70,8 @@ def _index(p: Path, info: FastaInfo, compressed: bool) -> None:
 
     args = [str(p), "--fai-idx", str(info.fai)] + (["--gzi-idx", info.gzi] if info.gzi else [])
     try:
-        pysam.faidx(*args)
+        with native_stderr() as said:  # htslib prints its own [E::...] lines on failure
+            pysam.faidx(*args)
     except pysam.utils.SamtoolsError as exc:
         msg = str(exc).splitlines()[-1] if str(exc) else "cannot index"
         if compressed:
@@ -79,6 +80,7 @@ def _index(p: Path, info: FastaInfo, compressed: bool) -> None:
                 f"cannot index FASTA: not BGZF-compressed or truncated (recompress with `bgzip`): {msg}",
             ) from None
         raise InputError(p, f"cannot index FASTA: {msg}") from None
+    pass_on(said)
 
 
 _BASES = re.compile("[ACGTacgt]")
@@ -159,16 +161,20 @@ def inspect_fasta(path: str | os.PathLike, index_dir: str | None = None) -> Fast
 def _check_sequences(p: Path, info: FastaInfo) -> None:
     """Fill ``info.lengths`` and check the end of every sequence can be read."""
     try:
-        fa = open_fasta(info)
+        with native_stderr() as said:
+            fa = open_fasta(info)
     except (OSError, ValueError) as exc:
         raise InputError(p, f"cannot open FASTA ({exc})") from None
+    pass_on(said)
     with fa:
         info.lengths = dict(zip(fa.references, fa.lengths, strict=True))
         if not info.lengths:
             raise InputError(p, "FASTA has no sequences")
         for name, length in info.lengths.items():
             try:
-                tail = fa.fetch(name, max(0, length - 64), length)
+                with native_stderr() as said:
+                    tail = fa.fetch(name, max(0, length - 64), length)
+                pass_on(said)
             except (OSError, ValueError, KeyError) as exc:
                 raise InputError(
                     p, f"cannot read the end of {name}: truncated FASTA? ({exc})"

@@ -10,12 +10,16 @@ pick a format by suffix (Keras ``.keras``, gzip ``.gz``) behave as for the real 
 from __future__ import annotations
 
 import contextlib
+import functools
 import gzip
 import hashlib
 import io
 import os
+import re
 import secrets
 import shutil
+import sys
+import tempfile
 import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -168,6 +172,72 @@ def _temporary_name(path: str | os.PathLike) -> Path:
     return p.with_name(f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}.{p.name}")
 
 
+#: ``errno`` as libraries quote it inside their own messages (pyarrow, HDF5)
+_QUOTED_ERRNO = re.compile(r"\[errno (\d+)\]|errno = (\d+)", re.IGNORECASE)
+
+
+def os_error_for(exc: BaseException, path: str | os.PathLike) -> OSError | None:
+    """``exc`` as an ``OSError`` naming ``path``, when it is a failed system call that
+    names no file (a full disk inside ``write``) or a library's wrapper of one.
+
+    Parameters
+    ----------
+    exc : BaseException
+        What a writer raised.
+    path : str or os.PathLike
+        The output the user asked for, named instead of a temporary.
+
+    Returns
+    -------
+    OSError or None
+        The renamed error, or None when ``exc`` is not a system error left unnamed.
+    """
+    if isinstance(exc, OSError) and exc.filename is not None:
+        inside = _inside_scratch_of(exc.filename, path)
+        return None if inside is None else OSError(exc.errno, exc.strerror, inside)
+    code = exc.errno if isinstance(exc, OSError) else None
+    if not code:
+        quoted = _QUOTED_ERRNO.search(str(exc))
+        code = int(quoted.group(1) or quoted.group(2)) if quoted else None
+    if not code or not isinstance(exc, (OSError, RuntimeError)):
+        return None
+    return OSError(code, os.strerror(code), str(path))
+
+
+def _inside_scratch_of(name: object, path: str | os.PathLike) -> str | None:
+    """``name`` with the hidden file or folder a writer made beside ``path`` while writing
+    it (``.tmp-<pid>-<token>.NAME``, ``.NAME.<random>``) replaced by ``path``; None when
+    ``name`` lies in no such scratch."""
+    if not isinstance(name, (str, os.PathLike)):
+        return None
+    final = Path(path)
+    parts = Path(os.fspath(name)).parts
+    for i, part in enumerate(parts):
+        if part.startswith(".") and final.name in part and part != final.name:
+            return str(final.joinpath(*parts[i + 1 :]))
+    return None
+
+
+@contextlib.contextmanager
+def naming_os_errors(path: str | os.PathLike) -> Iterator[None]:
+    """Re-raise a system error met while writing ``path`` so that it names ``path``: a full
+    disk or a write past a size limit otherwise reaches the user as a bare ``No space left
+    on device``, and a refused temporary as its hidden ``.tmp-`` name.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The output named in the error, also in place of the hidden temporaries beside it.
+    """
+    try:
+        yield
+    except (OSError, RuntimeError) as exc:
+        named = os_error_for(exc, path)
+        if named is None:
+            raise
+        raise named from exc
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path to write ``path`` through; rename it into place on success.
@@ -178,11 +248,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     final = Path(path)
     tmp = _temporary_name(final)
     try:
-        yield tmp
-        os.replace(tmp, final)
+        with naming_os_errors(final):
+            yield tmp
+            os.replace(tmp, final)
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        if os.path.lexists(tmp):  # on a read-only folder it was never made
+            with contextlib.suppress(OSError):
+                tmp.unlink()
 
 
 @contextlib.contextmanager
@@ -269,6 +341,34 @@ class AtomicOutput:
         self._output = contextlib.ExitStack()
         self.closed = False
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Guard each writer's ``__init__``: a failure there (a read-only folder, a full
+        disk) removes what it opened and names the output, as a failure later does."""
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+
+        @functools.wraps(init)
+        def guarded(self: AtomicOutput, *args: Any, **kw: Any) -> None:
+            try:
+                init(self, *args, **kw)
+            except BaseException as exc:
+                if hasattr(self, "_output"):
+                    self.abort()
+                self._name_error(exc)
+                raise
+
+        cls.__init__ = guarded  # type: ignore[method-assign]
+
+    def _name_error(self, exc: BaseException) -> None:
+        """Raise ``exc`` again as an ``OSError`` naming this output, where it is a system
+        error naming no file or only a temporary (see :func:`os_error_for`)."""
+        path = getattr(self, "path", None)
+        named = os_error_for(exc, path) if path is not None else None
+        if named is not None:
+            raise named from exc
+
     def _open(self, manager: contextlib.AbstractContextManager[Any]) -> Any:
         return self._output.enter_context(manager)
 
@@ -290,8 +390,119 @@ class AtomicOutput:
     def __enter__(self) -> AtomicOutput:
         return self
 
-    def __exit__(self, exc_type: Any, *_: Any) -> None:
-        if exc_type is not None:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, *_: Any) -> None:
+        if exc is not None:
             self.abort()
+            self._name_error(exc)
         elif not self.closed:
             self.close()
+
+
+@contextlib.contextmanager
+def native_stderr() -> Iterator[list[str]]:
+    """Capture what C libraries (libBigWig, htslib) print on file descriptor 2 meanwhile.
+
+    They report a failure there and return an error code, so fnstore's own one-line error
+    would follow their lines. Used only around a native call that may fail; the caller
+    decides whether the text was a failure (then it is dropped) or a warning to pass on
+    (:func:`pass_on`). Yields a list that holds the text once the block has ended.
+
+    Returns
+    -------
+    Iterator[list of str]
+        A one-element list filled on exit.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    captured: list[str] = []
+    with tempfile.TemporaryFile() as sink:
+        try:
+            os.dup2(sink.fileno(), 2)
+            yield captured
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            captured.append(sink.read().decode("utf-8", "replace"))
+
+
+def pass_on(captured: list[str]) -> None:
+    """Write text captured by :func:`native_stderr` to stderr after all (a warning).
+
+    Parameters
+    ----------
+    captured : list of str
+        What :func:`native_stderr` yielded.
+    """
+    if captured and captured[0]:
+        sys.stderr.write(captured[0])
+        sys.stderr.flush()
+
+
+class _Discardable(io.RawIOBase):
+    """A binary file whose writes can be switched off (see :func:`discardable_file`)."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        super().__init__()
+        self.fh = open(path, "w+b")  # noqa: SIM115 - closed by close()
+        self.discard = False
+        self.pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if not self.discard:
+            self.pos = self.fh.seek(offset, whence)
+        else:
+            self.pos = offset if whence == os.SEEK_SET else self.pos + offset
+        return self.pos
+
+    def tell(self) -> int:
+        return self.pos if self.discard else self.fh.tell()
+
+    def readinto(self, buffer: Any) -> int:
+        return 0 if self.discard else self.fh.readinto(buffer)
+
+    def write(self, data: Any) -> int:
+        if self.discard:
+            self.pos += len(memoryview(data))
+            return len(memoryview(data))
+        return self.fh.write(data)
+
+    def truncate(self, size: int | None = None) -> int:
+        return self.pos if self.discard else self.fh.truncate(size)
+
+    def flush(self) -> None:
+        if not self.discard and not self.fh.closed:
+            self.fh.flush()
+
+    def close(self) -> None:
+        self.fh.close()
+        super().close()
+
+
+def discardable_file(path: str | os.PathLike) -> Any:
+    """A new binary file for a library that keeps writing after a failure.
+
+    HDF5 retries its failed writes when the interpreter exits and crashes there
+    (segmentation fault) once a disk is full; setting ``.discard = True`` on the returned
+    handle before closing the library's file lets that close succeed, writing nothing.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The (temporary) file, created or truncated.
+
+    Returns
+    -------
+    io.RawIOBase
+        A readable, writable, seekable handle with a ``discard`` flag.
+    """
+    return _Discardable(path)

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from fnstore.errors import InputError
-from fnstore.io.files import TEMP_PREFIX
+from fnstore.io.files import TEMP_PREFIX, naming_os_errors
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
@@ -110,10 +110,11 @@ def temporary_folder(final: str | os.PathLike) -> Iterator[Path]:
     final.parent.mkdir(parents=True, exist_ok=True)
     _restore_backup(final)
     work = final.with_name(f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}.{final.name}")
-    work.mkdir()
     try:
-        yield work
-        replace_folder(work, final)
+        with naming_os_errors(final):  # a full disk or read-only folder names ``final``
+            work.mkdir()
+            yield work
+            replace_folder(work, final)
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)

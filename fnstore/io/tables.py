@@ -18,7 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from fnstore.io.files import AtomicOutput, atomic_gzip, atomic_path, atomic_write
+from fnstore.io.files import (
+    AtomicOutput,
+    atomic_gzip,
+    atomic_path,
+    atomic_write,
+    discardable_file,
+)
 
 
 def format_rows(columns: list[np.ndarray], sep: bytes = b"\t") -> bytes:
@@ -282,8 +288,9 @@ class Hdf5Writer(AtomicOutput):
 
         super().__init__()
         self.path = Path(path)
-        self._h5 = h5py.File(self._open(atomic_path(self.path)), "w")
-        self._on_finish(self._h5.close)
+        self._raw = self._open(discardable_file(self._open(atomic_path(self.path))))
+        self._h5 = h5py.File(self._raw, "w")
+        self._output.push(self._finish)
         self._dsets = {}
         for key, dtype in dtypes.items():
             tail = tails.get(key, ())
@@ -308,6 +315,18 @@ class Hdf5Writer(AtomicOutput):
             )
         self._h5.attrs.update(attrs or {})
         self.rows = 0
+
+    def _finish(self, exc_type: Any, *_: Any) -> bool:
+        """Close the HDF5 file; when aborting or when that fails (a full disk), with writes
+        discarded, since HDF5 would otherwise retry them at exit and crash."""
+        self._raw.discard = exc_type is not None
+        try:
+            self._h5.close()
+        except BaseException:
+            self._raw.discard = True
+            self._h5.close()
+            raise
+        return False
 
     def write(self, block: dict[str, np.ndarray]) -> None:
         """Append one block, growing every dataset.
