@@ -406,7 +406,10 @@ def manifest_problems(recorded: dict[str, int], found: dict[str, int], label: st
 
 @dataclass(frozen=True)
 class DecodeStats:
-    """What a deep check decoded: chunks, decoded bytes and wall seconds."""
+    """What a deep check decoded: chunks, decoded bytes and wall seconds.
+
+    ``validate --deep`` prints it, so a user sees the throughput of the check they ran.
+    """
 
     chunks: int
     nbytes: int
