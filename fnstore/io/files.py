@@ -179,6 +179,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp = _temporary_name(final)
     try:
         yield tmp
+        with contextlib.suppress(FileNotFoundError):  # its hash (io.digests) would be stale
+            final.with_name(final.name + ".sha256").unlink()
         os.replace(tmp, final)
     finally:
         with contextlib.suppress(FileNotFoundError):

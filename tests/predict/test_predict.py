@@ -337,7 +337,8 @@ def test_cli_writes_files(toy_store, tiny_model, tmp_path):
     )
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["F.REST.X.bedGraph.gz", "F.REST.X.bw", "F.REST.X.tab.gz", "F.REST.X.zarr"]
+    files = ["F.REST.X.bedGraph.gz", "F.REST.X.bw", "F.REST.X.tab.gz"]
+    assert names == sorted([*files, *(f + ".sha256" for f in files), "F.REST.X.zarr"])
     assert "chrB" in result.output
 
 
