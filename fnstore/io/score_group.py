@@ -1,6 +1,8 @@
 """A Zarr predictions group written chunk by chunk, resumably (``fnstore predict``).
 
-Each chunk's rows are written before its ``done`` flag, so a killed run redoes at most the
+The empty group is made under a temporary name and renamed into place, so a resumed
+run never meets a group without its run record; each chunk's rows are written before its
+``done`` flag, so a killed run redoes at most the
 chunk it was writing; :meth:`ScoreGroup.finish` records the content hash of the arrays
 (:func:`fnstore.io.digests.group_sha256`) and only then marks the group complete.
 """
@@ -15,6 +17,7 @@ import numpy as np
 
 from fnstore.errors import InputError
 from fnstore.io.digests import GROUP_FIELD, group_sha256
+from fnstore.io.outputs import temporary_folder
 
 
 class ScoreGroup:
@@ -36,25 +39,26 @@ class ScoreGroup:
             self.root = zarr.open_group(str(path), mode="r+")
             self._check_same_run(attrs["predict_run"])
             return
-        root = zarr.open_group(str(path), mode="w", zarr_format=3)
-        for name, dtype, fill in (("bin", "int64", -1), ("score", "float32", np.nan)):
+        with temporary_folder(path) as work:  # a killed run never leaves a half-made group
+            root = zarr.open_group(str(work), mode="w", zarr_format=3)
+            for name, dtype, fill in (("bin", "int64", -1), ("score", "float32", np.nan)):
+                root.create_array(
+                    name,
+                    shape=(n_rows,),
+                    chunks=(chunk,),
+                    dtype=dtype,
+                    fill_value=fill,
+                    dimension_names=["row"],
+                )
             root.create_array(
-                name,
-                shape=(n_rows,),
-                chunks=(chunk,),
-                dtype=dtype,
-                fill_value=fill,
-                dimension_names=["row"],
+                "done",
+                shape=(self.n_chunks,),
+                dtype="bool",
+                fill_value=False,
+                dimension_names=["chunk"],
             )
-        root.create_array(
-            "done",
-            shape=(self.n_chunks,),
-            dtype="bool",
-            fill_value=False,
-            dimension_names=["chunk"],
-        )
-        root.attrs.update({**attrs, "complete": False})
-        self.root = root
+            root.attrs.update({**attrs, "complete": False})
+        self.root = zarr.open_group(str(path), mode="r+")
 
     def _check_same_run(self, run: dict[str, Any]) -> None:
         recorded = dict(self.root.attrs).get("predict_run", {})
