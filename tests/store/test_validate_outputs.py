@@ -159,3 +159,22 @@ def test_model_folder(example_store, tmp_path):
     flip_byte(model / "model.keras")
     code, _, err = validate(model)
     assert code == 1 and err.startswith(f"Error: {model / 'model.keras'}: changed since")
+
+
+def test_rewrite_killed_before_its_sidecar_leaves_no_stale_hash(
+    example_store_path, tmp_path, monkeypatch
+):
+    import fnstore.export.run as run
+
+    out = tmp_path / "l.bed"
+    export(example_store_path, out, "labels", tf="YY1", cell="HepG2")
+    monkeypatch.setattr(
+        run,
+        "write_sidecars",
+        lambda files: (_ for _ in ()).throw(OSError(28, "No space left on device")),
+    )
+    with pytest.raises(OSError):  # the new file is in place, its hash never written
+        export(example_store_path, out, "labels", tf="YY1", cell="GM12878")
+    assert not sidecar_path(out).exists()  # the old one went with the old file
+    code, _, err = validate(out)
+    assert code == 1 and "no recorded sha256" in err
