@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -101,36 +102,73 @@ def info(store: str, as_json: bool, no_counts: bool) -> None:
 
 
 @main.command()
-@click.argument("store", type=str)
+@click.argument("path", type=str)
 @click.option(
     "--checksums/--no-checksums",
     default=True,
     show_default=True,
-    help="Re-hash the input files recorded in the provenance, where they still exist.",
+    help="Stores: re-hash the input files recorded in the provenance, where they still exist.",
 )
 @click.option(
     "--deep",
     is_flag=True,
-    help="Decode every chunk (zstd checksums verified), not only compare chunk files "
+    help="Stores: decode every chunk (zstd checksums verified), not only compare chunk files "
     "with the manifest; prints the throughput.",
 )
-def validate(store: str, checksums: bool, deep: bool) -> None:
-    """Check a store: schema version, shapes, completeness, chunk files against the
-    manifest (missing, extra, resized), recorded checksums; --deep decodes every chunk.
+def validate(path: str, checksums: bool, deep: bool) -> None:
+    """Check PATH: a store, a model folder, or an output of export, predict or ensemble.
 
-    Each problem is one line on stderr and the exit code is 1.
+    A store: schema version, shapes, completeness, chunk files against the manifest
+    (missing, extra, resized), recorded checksums; --deep decodes every chunk. A model
+    folder: model.keras and the card against the sha256 in the card. An exported or
+    predicted file: against its FILE.sha256 sidecar; a predictions .zarr: its arrays
+    against the sha256 in its attributes.
+
+    Prints PATH: OK, or each problem as one line on stderr and the exit code is 1.
 
     \b
     Example:
       fnstore validate chr20.zarr
       fnstore validate chr20.zarr --deep
+      fnstore validate preds/F.CTCF.K562.tab.gz
+      fnstore validate models/ctcf
     """
-    from fnstore.store.validate import validate_store
+    from fnstore.store.validate import validate_path
 
-    result = validate_store(store, checksums=checksums, deep=deep)
+    if _is_model_folder(path):
+        result = _validate_model(path)
+    else:
+        result = validate_path(path, checksums=checksums, deep=deep)
     if result.decoded is not None:
         click.echo(result.decoded.summary())
     if not result.ok:
         click.echo(result.summary(), err=True)
         sys.exit(1)
     click.echo(result.summary())
+
+
+def _is_model_folder(path: str) -> bool:
+    from fnstore.model.card import CARD_FILE
+
+    return os.path.isfile(os.path.join(path, CARD_FILE))
+
+
+def _validate_model(path: str) -> Any:
+    """A model folder's card and weights against the hashes its card records."""
+    from fnstore.errors import InputError
+    from fnstore.io.files import sha256sum
+    from fnstore.model.card import CHANGED, CHECKSUM_FIELD, MODEL_FILE, read_card
+    from fnstore.store.validate import ValidateResult
+
+    model = os.path.join(path, MODEL_FILE)
+    try:
+        recorded = read_card(path).get(CHECKSUM_FIELD)  # checks the card's own hash
+        if not isinstance(recorded, dict) or MODEL_FILE not in recorded:
+            raise InputError(path, "no recorded sha256 (the card predates checksums)")
+        if not os.path.isfile(model):
+            raise InputError(model, "missing")
+        if sha256sum(model) != recorded[MODEL_FILE]:
+            raise InputError(model, CHANGED)
+    except InputError as exc:
+        return ValidateResult(path, [str(exc)])
+    return ValidateResult(path)

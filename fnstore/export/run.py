@@ -24,6 +24,8 @@ from fnstore.export.labels import export_labels
 from fnstore.export.selection import RegionsArg, Selection, as_list, blocks, iter_bin_blocks, select
 from fnstore.export.sequence import export_sequence, window_codes
 from fnstore.export.signals import export_signals, signal_regions
+from fnstore.io.digests import write_sidecars
+from fnstore.io.files import sweep_temporaries
 from fnstore.io.tables import format_rows
 from fnstore.store.read import Store, open_store
 
@@ -76,7 +78,8 @@ def export(
     Returns
     -------
     ExportResult
-        Kind, format, files written and row (or entry) count.
+        Kind, format, files written and row (or entry) count. Each file gets a
+        ``<file>.sha256`` sidecar (:mod:`fnstore.io.digests`), written after it.
     """
     st = store if isinstance(store, Store) else open_store(store)
     fmt = format_for(what, out, fmt)
@@ -86,6 +89,37 @@ def export(
         and not Path(regions).exists()
     ):
         raise InputError(regions, "no such regions BED file")
+    _sweep(out)
+    result = _dispatch(
+        st, out, what, fmt, chroms, regions, tf, cell, label, tracks, window, shift, progress
+    )
+    write_sidecars(result.files)  # each file is complete under its name before its hash
+    return result
+
+
+def _sweep(out: str | os.PathLike) -> None:
+    """Remove what killed exports left in OUT's folder (their ``.tmp-*`` files)."""
+    folder = Path(out) if Path(out).is_dir() else Path(out).parent
+    if folder.is_dir():
+        sweep_temporaries(folder)
+
+
+def _dispatch(
+    st: Store,
+    out: str | os.PathLike,
+    what: str,
+    fmt: str,
+    chroms: str | Sequence[str] | None,
+    regions: RegionsArg | None,
+    tf: str | Sequence[str] | None,
+    cell: str | Sequence[str] | None,
+    label: str | None,
+    tracks: str | Sequence[str] | None,
+    window: int | None,
+    shift: int,
+    progress: bool,
+) -> ExportResult:
+    """The export of one kind (see :func:`export`)."""
     if what == "signals":
         if tf is not None or label is not None:
             raise InputError(

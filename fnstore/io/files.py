@@ -250,6 +250,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     try:
         with naming_os_errors(final):
             yield tmp
+            with contextlib.suppress(FileNotFoundError):  # its hash (io.digests) would be stale
+                final.with_name(final.name + ".sha256").unlink()
             os.replace(tmp, final)
     finally:
         if os.path.lexists(tmp):  # on a read-only folder it was never made

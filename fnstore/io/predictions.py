@@ -13,7 +13,8 @@ Three formats, chosen by the path:
   store bin indices) and ``score`` (float32) and attributes from :func:`prediction_attrs`
   (``store_id``, ``tf``, ``cell`` and the store's bin grid). Compact and exact; what
   ``fnstore predict`` can write with :func:`write_predictions_zarr`, or chunk by chunk,
-  resumably, with :class:`ScoreGroup` (which adds a per-chunk ``done`` array).
+  resumably, with :class:`fnstore.io.score_group.ScoreGroup` (which adds a per-chunk
+  ``done`` array).
 
 Text files are parsed with pyarrow (tens of millions of rows in seconds); on a parse error
 the file is rescanned line by line only to name the first bad line.
@@ -22,7 +23,7 @@ the file is rescanned line by line only to name the first bad line.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,13 @@ import numpy as np
 
 from fnstore.errors import InputError
 from fnstore.io.bed import Regions, count_header_lines, is_int_field, read_bed_rows
+from fnstore.io.digests import (
+    GROUP_FIELD,
+    arrays_sha256,
+    check_arrays,
+    check_sidecar,
+    write_sidecar,
+)
 from fnstore.io.files import atomic_gzip, atomic_write, open_text
 from fnstore.store.regions import centre_span
 
@@ -107,6 +115,7 @@ def read_regions(path: str | os.PathLike) -> Regions:
     p = str(path)
     if not os.path.isfile(p):
         raise InputError(p, "no such prediction file")
+    check_sidecar(p)
     skip = count_header_lines(p)
     try:
         regions = read_bed_rows(p, skip, with_score=True)
@@ -265,7 +274,12 @@ def write_predictions_zarr(
     root.create_array("bin", data=bins, dimension_names=["row"])
     root.create_array("score", data=scores, dimension_names=["row"])
     root.attrs.update(
-        {"format": PREDICTIONS_FORMAT, "format_version": PREDICTIONS_FORMAT_VERSION, **attrs}
+        {
+            "format": PREDICTIONS_FORMAT,
+            "format_version": PREDICTIONS_FORMAT_VERSION,
+            **attrs,
+            GROUP_FIELD: arrays_sha256({"bin": bins, "score": scores}),
+        }
     )
 
 
@@ -324,6 +338,7 @@ def _read_predictions_zarr(path: str | os.PathLike, store: Store) -> tuple[np.nd
         raise InputError(
             p, f"arrays 'bin' {bins.shape} and 'score' {scores.shape} must be 1-D and equal length"
         )
+    check_arrays(p, attrs, {"bin": bins, "score": scores})
     if bins.size == 0:
         raise InputError(p, "no predictions")
 
@@ -340,124 +355,6 @@ def _read_predictions_zarr(path: str | os.PathLike, store: Store) -> tuple[np.nd
         raise InputError(p, f"{where(int(np.flatnonzero(bad)[0]))}: score is not a finite number")
     _refuse_duplicates(p, bins, where)
     return bins, scores
-
-
-class ScoreGroup:
-    """A Zarr predictions group written chunk by chunk, each chunk followed by a done flag.
-
-    A killed run leaves the group with some chunks flagged; a new run with ``resume`` opens
-    it again (when its ``predict_run`` attributes are the same) and only computes the
-    chunks not yet done. ``bin`` is -1 and ``score`` NaN where nothing is written yet.
-    """
-
-    def __init__(
-        self, path: Path, n_rows: int, chunk: int, attrs: dict[str, Any], resume: bool
-    ) -> None:
-        import zarr
-
-        self.path = path
-        self.n_chunks = -(-n_rows // chunk)
-        if resume and path.exists():
-            self.root = zarr.open_group(str(path), mode="r+")
-            self._check_same_run(attrs["predict_run"])
-            return
-        root = zarr.open_group(str(path), mode="w", zarr_format=3)
-        for name, dtype, fill in (("bin", "int64", -1), ("score", "float32", np.nan)):
-            root.create_array(
-                name,
-                shape=(n_rows,),
-                chunks=(chunk,),
-                dtype=dtype,
-                fill_value=fill,
-                dimension_names=["row"],
-            )
-        root.create_array(
-            "done",
-            shape=(self.n_chunks,),
-            dtype="bool",
-            fill_value=False,
-            dimension_names=["chunk"],
-        )
-        root.attrs.update({**attrs, "complete": False})
-        self.root = root
-
-    def _check_same_run(self, run: dict[str, Any]) -> None:
-        recorded = dict(self.root.attrs).get("predict_run", {})
-        differ = [k for k in run if recorded.get(k) != run[k]]
-        if differ:
-            raise InputError(
-                self.path,
-                "cannot resume: this run differs in "
-                + ", ".join(f"{k} (was {recorded.get(k)!r}, now {run[k]!r})" for k in differ),
-            )
-
-    def done(self) -> np.ndarray:
-        """Which chunks are written (bool, one per chunk), for a resumed run to skip.
-
-        Returns
-        -------
-        numpy.ndarray
-        """
-        return np.asarray(self.root["done"][:], dtype=bool)
-
-    def write(self, index: int, lo: int, bins: np.ndarray, scores: np.ndarray) -> None:
-        """Write one chunk's rows, then flag the chunk done.
-
-        Parameters
-        ----------
-        index, lo : int
-            The chunk's number and its first row.
-        bins, scores : numpy.ndarray
-            Its rows' int64 bin indices and scores (stored as float32).
-        """
-        hi = lo + bins.size
-        self.root["bin"][lo:hi] = bins
-        self.root["score"][lo:hi] = scores.astype(np.float32)
-        self.root["done"][index] = True  # only after the data: a torn chunk is redone
-
-    def finish(self) -> None:
-        self.root.attrs["complete"] = True
-
-    def rows(self, chunk: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """``(bins, scores)`` in row order, ``chunk`` rows at a time.
-
-        Parameters
-        ----------
-        chunk : int
-
-        Yields
-        ------
-        bins, scores : numpy.ndarray
-        """
-        n = self.root["bin"].shape[0]
-        for lo in range(0, n, chunk):
-            yield (
-                np.asarray(self.root["bin"][lo : lo + chunk]),
-                np.asarray(self.root["score"][lo : lo + chunk]),
-            )
-
-    def genome_order(self, chunk: int, in_order: bool) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """``(bins, scores)`` sorted by bin; rows already ``in_order`` are streamed, others
-        are sorted in memory (8 + 4 bytes per row).
-
-        Parameters
-        ----------
-        chunk : int
-        in_order : bool
-
-        Yields
-        ------
-        bins, scores : numpy.ndarray
-        """
-        if in_order:
-            yield from self.rows(chunk)
-            return
-        bins = np.asarray(self.root["bin"][:])
-        scores = np.asarray(self.root["score"][:])
-        order = np.argsort(bins, kind="stable")
-        for lo in range(0, order.size, chunk):
-            sel = order[lo : lo + chunk]
-            yield bins[sel], scores[sel]
 
 
 # --------------------------------------------------------------------------- public reading
@@ -555,6 +452,7 @@ def write_regions(
             np.asarray(ends),
             np.asarray(scores),
         )
+    write_sidecar(p)
 
 
 def write_predictions(

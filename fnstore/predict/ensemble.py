@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from fnstore.errors import InputError
+from fnstore.io.digests import check_arrays
 from fnstore.io.files import open_text
 from fnstore.io.outputs import refuse_foreign, temporary_folder
 from fnstore.io.predictions import (
@@ -214,7 +215,12 @@ def _ensemble_zarr(out: str, paths: list[str], method: str) -> int:
     def load(p: str) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
         attrs = read_predictions_zarr_attrs(p)
         root = zarr.open_group(p, mode="r")
-        return attrs, np.asarray(root["bin"][:], np.int64), np.asarray(root["score"][:], np.float32)
+        bins, scores = (
+            np.asarray(root["bin"][:], np.int64),
+            np.asarray(root["score"][:], np.float32),
+        )
+        check_arrays(p, attrs, {"bin": bins, "score": scores})
+        return attrs, bins, scores
 
     attrs, bins, scores = load(paths[0])
     total = _transform(scores, method)

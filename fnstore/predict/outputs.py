@@ -14,10 +14,15 @@ from typing import Any
 import numpy as np
 
 from fnstore.io.bigwig import BigWigWriter
+from fnstore.io.digests import sidecar_path, write_sidecars
 from fnstore.io.files import atomic_gzip
-from fnstore.io.predictions import ScoreGroup, write_rows
+from fnstore.io.predictions import write_rows
+from fnstore.io.score_group import ScoreGroup
 from fnstore.store.read import Store
 from fnstore.store.regions import centre_span
+
+#: the files made from a Zarr group; each gets a ``.sha256`` sidecar
+TEXT_KEYS = ("table", "bedgraph", "bigwig")
 
 
 def task_names(card: Mapping[str, Any]) -> list[str]:
@@ -52,15 +57,17 @@ def output_paths(out_dir: Path, tf: str, cell: str) -> dict[str, Path]:
     Returns
     -------
     dict of str to pathlib.Path
-        Keys ``zarr``, ``table``, ``bedgraph``, ``bigwig``; names ``F.<tf>.<cell>.*``.
+        Keys ``zarr``, ``table``, ``bedgraph``, ``bigwig`` (names ``F.<tf>.<cell>.*``) and
+        ``<key>_sha256``: the ``.sha256`` sidecar of each of the three files.
     """
     stem = f"F.{tf}.{cell}"
-    return {
+    files = {
         "zarr": out_dir / f"{stem}.zarr",
         "table": out_dir / f"{stem}.tab.gz",
         "bedgraph": out_dir / f"{stem}.bedGraph.gz",
         "bigwig": out_dir / f"{stem}.bw",
     }
+    return files | {f"{k}_sha256": sidecar_path(files[k]) for k in TEXT_KEYS}
 
 
 def write_text_outputs(
@@ -76,7 +83,7 @@ def write_text_outputs(
         A complete predictions group.
     paths
         ``table``, ``bedgraph`` and ``bigwig`` paths (see :func:`output_paths`); each is
-        written atomically.
+        written atomically, then its ``.sha256`` sidecar.
     chunk
         Rows read from the group at a time.
     genome_order
@@ -97,3 +104,4 @@ def write_text_outputs(
         for bins, scores in group.genome_order(chunk, genome_order):
             c, s = store.bin_coords(bins)
             bw.add_intervals(list(names[c]), s + off, s + off + width, scores)
+    write_sidecars(paths[k] for k in TEXT_KEYS)  # after the files: a kill leaves none stale

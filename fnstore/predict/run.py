@@ -13,7 +13,7 @@ its own score, and ``interval_start - 75`` maps a bigWig/bedGraph interval back 
 (the convention of :mod:`fnstore.io.predictions`).
 
 Modules: :mod:`~fnstore.predict.selection` (which bins), :mod:`~fnstore.predict.outputs`
-(file names, text and bigWig files), :class:`fnstore.io.predictions.ScoreGroup` (the
+(file names, text and bigWig files), :class:`fnstore.io.score_group.ScoreGroup` (the
 resumable Zarr group); this one scores bins and orchestrates a run.
 
 Streaming and resumable: the selected bins ("rows", in region-file or genome order) are cut
@@ -46,7 +46,8 @@ from fnstore.errors import InputError
 from fnstore.io.files import sha256_files, sweep_temporaries
 from fnstore.io.lock import output_lock
 from fnstore.io.outputs import refuse_foreign
-from fnstore.io.predictions import PREDICTIONS_FORMAT, ScoreGroup, prediction_attrs
+from fnstore.io.predictions import PREDICTIONS_FORMAT, prediction_attrs
+from fnstore.io.score_group import ScoreGroup
 from fnstore.predict.inputs import ModelInputs, extra_for_bins, read_stretch, resolve_inputs
 from fnstore.predict.outputs import output_paths, task_names, write_text_outputs
 from fnstore.predict.selection import Selection, select_chroms, select_regions

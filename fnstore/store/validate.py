@@ -1,8 +1,10 @@
-"""``fnstore validate``: is this store what its metadata says it is?"""
+"""``fnstore validate``: is this store what its metadata says it is, and is this output
+(an exported or predicted file, a predictions group) what was written?"""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -10,8 +12,17 @@ from typing import Any
 
 import numpy as np
 
-from fnstore.errors import StoreError
+from fnstore.errors import InputError, StoreError
+from fnstore.io.digests import (
+    CHANGED,
+    GROUP_FIELD,
+    SIDECAR_SUFFIX,
+    check_sidecar,
+    group_sha256,
+    sidecar_path,
+)
 from fnstore.io.files import sha256sum
+from fnstore.io.predictions import INCOMPLETE, PREDICTIONS_FORMAT
 from fnstore.store.integrity import (
     DecodeStats,
     chunk_files,
@@ -213,3 +224,85 @@ def _problems(s: Store, checksums: bool, damaged: bool) -> list[str]:
             if os.path.exists(file) and sha256sum(file) != rec["sha256"]:
                 problems.append(f"input {file} changed since the build (sha256 differs)")
     return problems
+
+
+def validate_path(
+    path: str | os.PathLike, checksums: bool = True, deep: bool = False
+) -> ValidateResult:
+    """Check a store, or an output that records its own hash (see :func:`validate_output`).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A store (folder, ``.zip`` or URL), a Zarr predictions group, or an exported or
+        predicted file (or its ``.sha256`` sidecar).
+    checksums, deep : bool
+        As for :func:`validate_store`; outputs are always re-hashed whole.
+
+    Returns
+    -------
+    ValidateResult
+        ``ok`` and one problem per line.
+    """
+    p = str(path)
+    if _is_output(p):
+        return validate_output(p)
+    return validate_store(path, checksums=checksums, deep=deep)
+
+
+def _is_output(path: str) -> bool:
+    """A plain file other than a zipped store, or a Zarr group of fnstore predictions."""
+    if os.path.isfile(path):
+        return not path.endswith(".zip") or os.path.isfile(sidecar_path(path))
+    try:
+        with open(os.path.join(path, "zarr.json"), encoding="utf-8") as fh:
+            return json.load(fh)["attributes"]["format"] == PREDICTIONS_FORMAT
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def validate_output(path: str | os.PathLike) -> ValidateResult:
+    """Recompute an output's SHA-256 and compare it with the one written beside it.
+
+    A file is compared with its ``<file>.sha256`` sidecar; a Zarr predictions group with
+    the ``sha256`` of its ``bin`` and ``score`` arrays in its attributes
+    (:mod:`fnstore.io.digests`).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file (its sidecar names it too) or the group.
+
+    Returns
+    -------
+    ValidateResult
+        No problem, or one: ``<file>: changed since it was written (sha256 differs)``, an
+        unfinished group, or no recorded hash.
+    """
+    p = str(path).removesuffix(SIDECAR_SUFFIX) if str(path).endswith(SIDECAR_SUFFIX) else str(path)
+    try:
+        if os.path.isdir(p):
+            _check_group(p)
+        elif not check_sidecar(p):
+            raise InputError(p, f"no recorded sha256 ({sidecar_path(p).name} is missing)")
+    except (InputError, OSError) as exc:
+        problem = str(exc) if isinstance(exc, InputError) else f"{p}: {exc.strerror or exc}"
+        return ValidateResult(p, [problem])
+    return ValidateResult(p)
+
+
+def _check_group(path: str) -> None:
+    import zarr
+
+    root = zarr.open_group(path, mode="r")
+    attrs = dict(root.attrs)
+    if attrs.get("complete") is False:
+        raise InputError(path, INCOMPLETE)
+    if attrs.get(GROUP_FIELD) is None:
+        raise InputError(path, f"no recorded sha256 (attribute {GROUP_FIELD!r} is missing)")
+    try:
+        digest = group_sha256(root)
+    except Exception as exc:  # a missing or damaged chunk: zarr raises several types
+        raise InputError(path, f"cannot read arrays ({type(exc).__name__}: {exc})") from None
+    if digest != attrs[GROUP_FIELD]:
+        raise InputError(path, CHANGED)

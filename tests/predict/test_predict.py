@@ -13,6 +13,7 @@ import pyBigWig
 import pytest
 from click.testing import CliRunner
 from synthetic import write_bigwig, write_fasta, write_gz
+from tiny_models import TINY
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 keras = pytest.importorskip("keras")
@@ -31,16 +32,6 @@ from fnstore.store.read import open_store  # noqa: E402
 LENGTHS = {"chrA": 24_000, "chrB": 9_000}
 #: the toy signal: accessibility-like (gamma) values every 25 bp
 BIGWIG = {"span": 25, "step": 25, "values": "gamma"}
-#: tiny architecture: window 240, so chromosome-end padding and pooling both matter
-TINY = {
-    "window": 240,
-    "n_kernels": 6,
-    "kernel_width": 11,
-    "position_dense": 5,
-    "pool_size": 9,
-    "lstm_units": 3,
-    "dense_units": 6,
-}
 
 
 # ----------------------------------------------------------------- fixtures
@@ -337,7 +328,8 @@ def test_cli_writes_files(toy_store, tiny_model, tmp_path):
     )
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["F.REST.X.bedGraph.gz", "F.REST.X.bw", "F.REST.X.tab.gz", "F.REST.X.zarr"]
+    files = ["F.REST.X.bedGraph.gz", "F.REST.X.bw", "F.REST.X.tab.gz"]
+    assert names == sorted([*files, *(f + ".sha256" for f in files), "F.REST.X.zarr"])
     assert "chrB" in result.output
 
 
