@@ -26,6 +26,7 @@ from fnstore.export.sequence import export_sequence, window_codes
 from fnstore.export.signals import export_signals, signal_regions
 from fnstore.io.digests import write_sidecars
 from fnstore.io.files import sweep_temporaries
+from fnstore.io.lock import output_lock
 from fnstore.io.tables import format_rows
 from fnstore.store.read import Store, open_store
 
@@ -89,11 +90,12 @@ def export(
         and not Path(regions).exists()
     ):
         raise InputError(regions, "no such regions BED file")
-    _sweep(out)
-    result = _dispatch(
-        st, out, what, fmt, chroms, regions, tf, cell, label, tracks, window, shift, progress
-    )
-    write_sidecars(result.files)  # each file is complete under its name before its hash
+    with output_lock(out):  # one writer per output, as for stores, models and predictions
+        _sweep(out)
+        result = _dispatch(
+            st, out, what, fmt, chroms, regions, tf, cell, label, tracks, window, shift, progress
+        )
+        write_sidecars(result.files)  # each file is complete under its name before its hash
     return result
 
 
