@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 import pytest
+from shared_data import shared_data_dir
 from synthetic import write_synthetic_dnase
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -32,20 +33,6 @@ SHARED_FIXTURES = {
 
 #: cells that get a synthetic DNase bigWig (the shared data has ATAC for GM12878 only)
 SYNTHETIC_DNASE_CELLS = ("GM12878", "HepG2", "K562", "A549")
-
-
-def shared_data_dir() -> Path | None:
-    """The real data folder, or None; ``FNSTORE_SHARED_DATA=none`` runs the suite as a fresh
-    clone without it would."""
-    env = os.environ.get("FNSTORE_SHARED_DATA")
-    if env is not None and env.lower() in {"", "none", "0"}:
-        return None
-    candidates = [Path(env)] if env else []
-    candidates += [REPO.parent / "shared" / "data", Path("/work/shared/data")]
-    for c in candidates:
-        if (c / "hg19" / "hg19_chr20.fa.gz").exists():
-            return c
-    return None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

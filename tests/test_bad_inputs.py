@@ -353,6 +353,21 @@ def _break_zarr_json(store: Path) -> None:
     (store / "zarr.json").write_text("{ not json")
 
 
+def _truncate_array_json(store: Path) -> None:
+    meta = store / "labels" / "zarr.json"
+    meta.write_bytes(meta.read_bytes()[:50])
+
+
+def _zarr_v2_group(store: Path) -> None:
+    """Replace the store by a Zarr v2 group that carries fnstore's attribute block."""
+    import json
+
+    shutil.rmtree(store)
+    store.mkdir()
+    (store / ".zgroup").write_text(json.dumps({"zarr_format": 2}))
+    (store / ".zattrs").write_text(json.dumps({"fnstore": {"schema_version": 1}}))
+
+
 PRED = "chr20_slice\t0\t200\t0.5\n"
 LEGACY_LAYER = '{"class_name": "Model", "config": {"layers": [{"class_name": "Dense"}]}}'
 EXPORT = ("export", "{store}")
@@ -362,6 +377,12 @@ OTHER_ROWS = [
     ("info-folder-not-store", cmd("info", "{tmp}", names=""), "store"),
     ("info-text-file", with_file("s.txt", "hello\n", "info", "{tmp}/s.txt"), "s.txt"),
     ("info-damaged-zarr-json", _store_copy(_break_zarr_json, "info", "{store}"), "copy.zarr"),
+    ("info-zarr-v2-group", _store_copy(_zarr_v2_group, "info", "{store}"), "Zarr v2"),
+    (
+        "export-truncated-array-json",
+        _store_copy(_truncate_array_json, *EXPORT, "{tmp}/o.tsv", "--what", "labels"),
+        "labels/zarr.json",
+    ),
     ("validate-missing", cmd("validate", "{tmp}/nope.zarr", names="nope.zarr"), "nope.zarr"),
     (
         "validate-missing-chunk",

@@ -110,6 +110,13 @@ def resolve_inputs(
             f"the model has no track {', '.join(map(repr, unknown))} "
             f"(model tracks: {', '.join(card.get('tracks', [])) or 'none'})",
         )
+    absent = sorted(f"{m}={s}" for m, s in user_aliases.items() if s not in store.tracks)
+    if absent:
+        raise InputError(
+            "--track-alias",
+            f"the store has no track for {', '.join(absent)} "
+            f"(store tracks: {', '.join(store.tracks) or 'none'})",
+        )
     if cell not in store.cells:
         raise InputError(store.path, f"unknown cell {cell!r} (store has {', '.join(store.cells)})")
     cell_idx = store.cells.index(cell)

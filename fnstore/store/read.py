@@ -17,8 +17,16 @@ from fnstore.store.backends import is_remote, store_size, zarr_store
 from fnstore.store.grid import BinGrid
 from fnstore.store.integrity import open_checked
 from fnstore.store.layout import (
+    ANNOTATIONS,
+    BIN_CHROM,
+    BIN_START,
+    BLACKLIST,
     FORMAT_NAME,
+    LABELS,
+    METADATA,
     SCHEMA_VERSION,
+    SEQUENCE,
+    SIGNALS,
     STATUS_COMPLETE,
     Task,
     bins_per_chrom,
@@ -453,6 +461,10 @@ def open_store(path: str | os.PathLike, allow_incomplete: bool = False) -> Store
         raise StoreError(f"{p}: not a Zarr v3 store ({type(exc).__name__}: {exc})") from None
     if not meta:
         raise StoreError(f"{p}: not an fnstore store (no '{FORMAT_NAME}' attributes)")
+    if root.metadata.zarr_format != 3:
+        raise StoreError(
+            f"{p}: a Zarr v{root.metadata.zarr_format} group; fnstore stores are Zarr v3"
+        )
     version = int(meta.get("schema_version", -1))
     if version != SCHEMA_VERSION:
         raise StoreError(
@@ -463,4 +475,24 @@ def open_store(path: str | os.PathLike, allow_incomplete: bool = False) -> Store
             f"{p}: store is incomplete (status {meta.get('status')!r}); finish it with `fnstore build --resume`"
         )
     checked.strict = bool(meta.get("manifest"))  # every chunk was written: none may be absent
-    return Store(root, p)
+    try:
+        store = Store(root, p)
+    except (KeyError, TypeError, ValueError) as exc:  # metadata that does not say what it must
+        raise StoreError(f"{p}: damaged store metadata ({type(exc).__name__}: {exc})") from None
+    data = (SEQUENCE, BIN_CHROM, BIN_START, BLACKLIST, LABELS, ANNOTATIONS, METADATA)
+    _check_arrays(root, p, [*data, *(f"{SIGNALS}/{track}" for track in store.tracks)])
+    return store
+
+
+def _check_arrays(root: zarr.Group, path: str, names: list[str]) -> None:
+    """Read every data array's metadata now: a damaged ``zarr.json`` is one error naming
+    it, not a decoding failure in the middle of a command (a few small reads)."""
+    for name in names:
+        try:
+            root[name]
+        except KeyError:
+            continue  # absent arrays are validate's to report
+        except Exception as exc:
+            raise StoreError(
+                f"{path}/{name}/zarr.json: unreadable ({type(exc).__name__}: {exc})"
+            ) from None

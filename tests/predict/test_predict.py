@@ -283,6 +283,20 @@ def test_mismatched_track_is_one_clear_error(toy_store, tmp_path):
         ],
         "'tss'",
     )
+    # an alias to a track the store lacks is refused, not silently ignored
+    one_line_error(
+        [
+            str(model),
+            str(toy_store),
+            str(tmp_path / "o"),
+            "--cell",
+            "Y",
+            "--track-alias",
+            "ATAC=NOPE",
+        ],
+        "--track-alias",
+        "ATAC=NOPE",
+    )
 
 
 def test_unknown_cell_and_tf(toy_store, tiny_model, tmp_path):
