@@ -356,12 +356,9 @@ def test_tile_windows_and_region_parsing() -> None:
 
 
 @pytest.fixture(scope="module")
-def example_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from fnstore.build import build_store
-
-    path = tmp_path_factory.mktemp("interp") / "example.zarr"
-    build_store(str(EXAMPLE_SPEC), path, progress=False)
-    return path
+def example_store(example_store_path: Path) -> Path:
+    """The session's bundled-example store (conftest), by path: these tests only read it."""
+    return example_store_path
 
 
 @pytest.fixture(scope="module")
