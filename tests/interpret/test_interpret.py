@@ -49,7 +49,6 @@ from fnstore.model.card import make_card  # noqa: E402
 from fnstore.model.folder import save_model_dir  # noqa: E402
 from fnstore.model.motif_init import init_kernels_from_motifs  # noqa: E402
 
-EXAMPLE_SPEC = Path(__file__).resolve().parents[2] / "fnstore" / "example" / "spec.yaml"
 WINDOW = 200
 WIDTH = 20
 
