@@ -126,7 +126,7 @@ def test_train_result_reads_like_the_old_dict() -> None:
     )
     assert result["validation"]["tasks"]["MAX"] == {"note": "x"}
     assert dict(result) == result.to_dict() and len(result) == 9
-    assert result.get("seconds") == 12.4 and result.get("nope") is None
+    assert result.get("history_csv") == "m/history.csv" and result.get("nope") is None
     assert result.summary().splitlines() == [
         "CTCF: validation auroc 0.912, auprc 0.500",
         "MAX: validation x",
