@@ -119,3 +119,37 @@ def write_synthetic_dnase(real_bw: Path, out: Path, seed: int, scale: float = 1.
     dst.close()
     src.close()
     return out
+
+
+#: chromosomes of :func:`toy_spec`'s genome
+TOY_LENGTHS = {"chrA": 30_000, "chrB": 12_000}
+
+
+def toy_spec(d: Path) -> dict:
+    """A small, valid build spec whose files (written into folder ``d``) a test can break:
+    two chromosomes, one DNase cell with metadata, CTCF conservative + relaxed peaks, a
+    blacklist and a CpG annotation (one of its rows on a chromosome the genome lacks)."""
+    cons = "".join(narrowpeak_row("chrA", s, s + 240) for s in (1000, 5000, 20_000))
+    rel = cons + narrowpeak_row("chrB", 3000, 3400)
+    spec = {
+        "genome": {"fasta": str(write_fasta(d / "g.fa", TOY_LENGTHS))},
+        "blacklist": [str(write_gz(d / "bl.bed.gz", "chrA\t29000\t30000\n"))],
+        "cells": {
+            "X": {
+                "tracks": {"DNase": str(write_bigwig(d / "x.bw", TOY_LENGTHS))},
+                "metadata": str(d / "meta.txt"),
+            }
+        },
+        "labels": [
+            {
+                "tf": "CTCF",
+                "cell": "X",
+                "conservative": str(write_gz(d / "c.np.gz", cons)),
+                "relaxed": str(write_gz(d / "r.np.gz", rel)),
+            }
+        ],
+        "annotations": {"cpg": str(write_gz(d / "cpg.bed.gz", "chrA\t900\t1300\nchr1\t5\t10\n"))},
+        "chunks": {"positions": 8192, "bins": 128},
+    }
+    (d / "meta.txt").write_text("0.5\tGEPC1\n-0.25\tGEPC2\n")
+    return spec

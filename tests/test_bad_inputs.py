@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
-from synthetic import narrowpeak_row, write_bigwig, write_fasta, write_gz
+from synthetic import TOY_LENGTHS, narrowpeak_row, toy_spec, write_bigwig, write_fasta, write_gz
 
 from fnstore.cli import main
 
 pytestmark = pytest.mark.faults
 
-LENGTHS = {"chrA": 30_000, "chrB": 12_000}
+LENGTHS = TOY_LENGTHS
 
 
 @dataclass
@@ -46,24 +46,6 @@ class Ctx:
         return str(path)
 
 
-def _toy(d: Path) -> dict[str, Any]:
-    cons = "".join(narrowpeak_row("chrA", s, s + 240) for s in (1000, 5000, 20_000))
-    (d / "meta.txt").write_text("0.5\tGEPC1\n-0.25\tGEPC2\n")
-    return {
-        "genome": {"fasta": str(write_fasta(d / "g.fa", LENGTHS))},
-        "blacklist": [str(write_gz(d / "bl.bed.gz", "chrA\t29000\t30000\n"))],
-        "cells": {
-            "X": {
-                "tracks": {"DNase": str(write_bigwig(d / "x.bw", LENGTHS))},
-                "metadata": str(d / "meta.txt"),
-            }
-        },
-        "labels": [{"tf": "CTCF", "cell": "X", "conservative": str(write_gz(d / "c.np.gz", cons))}],
-        "annotations": {"cpg": str(write_gz(d / "cpg.bed.gz", "chrA\t900\t1300\n"))},
-        "chunks": {"positions": 8192, "bins": 128},
-    }
-
-
 # --------------------------------------------------------------------------- build rows
 
 
@@ -71,7 +53,7 @@ def build(change: Callable[[Ctx, dict[str, Any]], Any], *extra: str, raw: bytes 
     """A build row: ``change(ctx, spec)`` breaks the toy spec or its files."""
 
     def setup(ctx: Ctx) -> list[str]:
-        ctx.spec = _toy(ctx.tmp)
+        ctx.spec = toy_spec(ctx.tmp)
         change(ctx, ctx.spec)
         spec_path = ctx.tmp / "spec.yaml"
         spec_path.write_bytes(raw if raw is not None else yaml.safe_dump(ctx.spec).encode())
