@@ -25,7 +25,7 @@ def error_line(exc: BaseException) -> str:
     if isinstance(exc, FnstoreError):
         return f"Error: {exc}"
     if isinstance(exc, OSError) and exc.strerror:
-        where = exc.filename if exc.filename is not None else None
+        where = exc.filename
         return f"Error: {where}: {exc.strerror}" if where else f"Error: {exc.strerror}"
     return f"Error: unexpected {type(exc).__name__}: {exc} (rerun with --verbose for details)"
 

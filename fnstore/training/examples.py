@@ -27,10 +27,7 @@ import numpy as np
 from fnstore.errors import InputError
 from fnstore.store.labels import BOUND, MISSING, UNBOUND
 from fnstore.store.read import Store
-from fnstore.store.regions import Region, bin_runs, chrom_lengths, parse_span, window_start
-
-#: kept importable here: the sampler's "one positive per peak" runs, and older imports of Region
-runs = bin_runs
+from fnstore.store.regions import Region, chrom_lengths, parse_span, window_start
 
 
 def parse_regions(store: Store, specs: Sequence[str]) -> list[Region]:

@@ -37,7 +37,7 @@ import numpy as np
 
 from fnstore.errors import InputError
 from fnstore.store.read import Store, open_store
-from fnstore.store.regions import window_start
+from fnstore.store.regions import bin_runs, window_start
 from fnstore.training.config import (
     DEFAULT_MAX_SHIFT,
     DEFAULT_MEMORY_BUDGET,
@@ -52,7 +52,6 @@ from fnstore.training.examples import (
     parse_regions,
     positive_negative_masks,
     read_task_labels,
-    runs,
     split_masks,
 )
 from fnstore.training.windows import WindowReader
@@ -226,7 +225,7 @@ class Sampler(EpochPlanner):
             pos, neg = positive_negative_masks(tl.labels, usable)
             pos_bins = np.flatnonzero(pos)
             self._pos.append(pos_bins)
-            self._runs.append(runs(pos_bins, st.bin_coords(pos_bins)[0]))
+            self._runs.append(bin_runs(pos_bins, st.bin_coords(pos_bins)[0]))
             self._neg.append(neg)
             self._neg_count.append(int(neg.sum()))
             self._labels.append(tl.labels)
