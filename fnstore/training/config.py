@@ -303,7 +303,9 @@ class TrainConfig:
         The architecture: a preset of :data:`fnstore.model.PRESETS` and overrides of its
         :class:`~fnstore.model.ModelConfig` fields (``window`` sets the sampler's window).
     motifs, motif_file
-        Initialise convolution kernels from these MEME motifs (names or TFs).
+        Initialise convolution kernels from these MEME motifs (names or TFs; ``auto``: each
+        modelled TF's own), looked up in ``motif_file`` and then in the JASPAR 2026 CORE
+        vertebrates database shipped with fnstore.
     epochs, patience, learning_rate
         Adam with early stopping on the validation loss.
     steps_per_epoch, valid_steps
@@ -327,9 +329,14 @@ class TrainConfig:
         None, "Overrides of the preset's model hyperparameters.", cli=False
     )
     motifs: tuple[str, ...] = knob(
-        (), "Initialise kernels from this motif (name or TF).", option="--motif", multiple=True
+        (),
+        "Initialise kernels from this motif (name or TF; 'auto': the TF's own).",
+        option="--motif",
+        multiple=True,
     )
-    motif_file: str | None = knob(None, "MEME file for --motif.", path=True)
+    motif_file: str | None = knob(
+        None, "MEME file searched for --motif before the bundled JASPAR.", path=True
+    )
     epochs: int = knob(20, "", lo=1)
     patience: int = knob(3, "Early-stopping patience.", lo=0)
     learning_rate: float = knob(1e-3, "", lo=0, open_range=True)

@@ -29,6 +29,8 @@ from fnstore.training.result import TrainResult
 from fnstore.training.sampler import Sampler
 
 CHECKPOINT_FILE = "checkpoint.keras"
+#: ``--motif auto``: each modelled TF's own motif, where the databases have one
+AUTO_MOTIF = "auto"
 HISTORY_FILE = "history.csv"
 CURVE_FILE = "learning_curve.png"
 #: how the card labels the balanced validation figures (early stopping's, not the model's worth)
@@ -38,21 +40,28 @@ BALANCED = (
 )
 
 
-def _resolve_motifs(names: Sequence[str], motif_file: str | os.PathLike | None) -> list[Any]:
-    """Motifs by exact MEME name, else by TF (alternate name / name prefix)."""
-    if not names:
-        return []
-    if motif_file is None:
-        raise InputError("--motif", "needs --motif-file (a MEME file)")
-    from fnstore.io.meme import find_motifs, read_meme
+def _resolve_motifs(
+    names: Sequence[str], motif_file: str | os.PathLike | None, tfs: Sequence[str]
+) -> list[Any]:
+    """Motifs by exact MEME name, else by TF (alternate name / name prefix); ``auto`` is
+    each modelled TF's own motif. ``motif_file`` is searched first, then the JASPAR
+    database shipped with fnstore (:mod:`fnstore.io.motif_db`)."""
+    from fnstore.io.meme import read_meme
+    from fnstore.io.motif_db import bundled_motif_file, find_tf_motif
 
-    motifs = read_meme(motif_file)
     chosen = []
     for name in names:
-        exact = [m for m in motifs if m.name == name]
-        found = exact or find_motifs(motifs, name)
-        if not found:
-            raise InputError(motif_file, f"no motif named {name!r} (or for TF {name!r})")
+        if name == AUTO_MOTIF:
+            chosen += [m for m in (find_tf_motif(tf, motif_file) for tf in tfs) if m is not None]
+            continue
+        sources = [motif_file] if motif_file is not None else []
+        exact = [m for path in sources + [bundled_motif_file()] for m in read_meme(path)]
+        found = [m for m in exact if m.name == name] or [find_tf_motif(name, motif_file)]
+        if found[0] is None:
+            where = f"{motif_file} or " if motif_file is not None else ""
+            raise InputError(
+                "--motif", f"no motif named {name!r} (or for TF {name!r}) in {where}JASPAR 2026"
+            )
         chosen.append(found[0])
     return chosen
 
@@ -209,11 +218,11 @@ def _resolve_inputs(
 
     st = store if isinstance(store, Store) else open_store(store)
     model_cfg = model_config(config.preset, **(config.hyperparameters or {}))
-    motifs = _resolve_motifs(list(config.motifs), config.motif_file)
     sampler_config = replace(
         config.sampler, window=model_cfg.window, max_batches=config.steps_per_epoch
     )
     sampler = Sampler(st, tfs, cells, config=sampler_config)
+    motifs = _resolve_motifs(list(config.motifs), config.motif_file, sampler.tfs)
     valid = sampler.validation(max_batches=config.valid_steps)
     model_cfg.strand_pairs = list(sampler.strand_pairs)
     model_cfg.validate()
@@ -348,6 +357,7 @@ def _write_outputs(
 def _honest(model: Any, run: _Run) -> dict[str, Any]:
     """Honest validation (:mod:`fnstore.training.honest`) of the finished model: every
     countable bin of the validation regions, in the training cells and the held-out cell."""
+    from fnstore.io.motif_db import find_tf_motif
     from fnstore.training.honest import honest_validation
 
     sampler, valid_cell = run.sampler, run.config.sampler.valid_cell
@@ -360,4 +370,7 @@ def _honest(model: Any, run: _Run) -> dict[str, Any]:
         "annotations": sampler.annotations,
         "meta_features": sampler.meta_features,
     }
-    return honest_validation(model, run.store, feeds, run.tfs, cells, run.valid.valid_regions)
+    motifs = {tf: find_tf_motif(tf, run.config.motif_file) for tf in run.tfs}
+    return honest_validation(
+        model, run.store, feeds, run.tfs, cells, run.valid.valid_regions, motifs=motifs
+    )

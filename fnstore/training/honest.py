@@ -20,7 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from fnstore.evaluate.baselines import bin_motif_scores
 from fnstore.evaluate.metrics import DEFAULT_FDRS, fdr_key, score_all
+from fnstore.io.meme import Motif
 from fnstore.store.labels import BOUND, UNBOUND
 from fnstore.store.read import Store
 from fnstore.store.regions import Region
@@ -29,6 +31,11 @@ from fnstore.store.regions import Region
 DESCRIPTION = (
     "every non-blacklisted, non-ambiguous bin of the validation regions "
     "(the ENCODE-DREAM distribution), scored with the finished model"
+)
+#: what the motif baseline is, for the card
+BASELINE = (
+    "best log-odds placement (either strand, uniform background) of the TF's motif inside "
+    "each bin, scored on the same bins as the model"
 )
 #: metrics averaged over the (TF, cell) results into ``mean``
 MEAN_KEYS = ("auroc", "auprc", "average_precision")
@@ -118,6 +125,7 @@ def honest_validation(
     regions: Sequence[Region],
     fdrs: Sequence[float] = DEFAULT_FDRS,
     batch_size: int = 1024,
+    motifs: Mapping[str, Motif | None] | None = None,
 ) -> dict[str, Any]:
     """Score ``model`` on every countable bin of ``regions`` in each of ``cells``.
 
@@ -140,13 +148,17 @@ def honest_validation(
         FDR levels for recall.
     batch_size
         Windows per model call.
+    motifs
+        TF -> motif whose scan (:func:`fnstore.evaluate.baselines.bin_motif_scores`) is
+        scored on the same bins as the model's ``motif_baseline``; None or missing: none.
 
     Returns
     -------
     dict
         ``description``, ``regions``, ``fdrs``, ``n_bins``, ``results`` (one dict per TF
-        and cell with a task in the store: ``tf``, ``cell``, ``role`` and the metrics) and
-        ``mean`` (see :func:`mean_metrics`).
+        and cell with a task in the store: ``tf``, ``cell``, ``role``, the metrics and
+        ``motif_baseline``), ``mean`` (see :func:`mean_metrics`), ``motif_baseline`` (what
+        the baseline is, the motif per TF) and ``warnings`` (:func:`baseline_warnings`).
     """
     from fnstore.predict.inputs import resolve_inputs
     from fnstore.predict.run import score_bins
@@ -155,6 +167,8 @@ def honest_validation(
     bins = region_bins(store, regions)
     blacklisted = np.asarray(store.blacklist(bins), dtype=bool)
     scorer, _ = make_scorer(model, store.stride, "fast", batch_size)
+    motifs = dict(motifs or {})
+    scans = {tf: bin_motif_scores(store, bins, m.pwm) for tf, m in motifs.items() if m is not None}
     results = []
     for cell, role in cells.items():
         tasks = {t.tf: t.index for t in store.tasks_for(cell=cell) if t.tf in tfs}
@@ -167,6 +181,9 @@ def honest_validation(
             k = list(tfs).index(tf)
             row = {"tf": tf, "cell": cell, "role": role}
             row.update(score_task(labels[:, j], blacklisted, scores[:, k], fdrs))
+            if tf in scans:
+                baseline = score_task(labels[:, j], blacklisted, scans[tf], fdrs)
+                row["motif_baseline"] = {"motif": motifs[tf].name, **baseline}
             results.append(row)
     return {
         "description": DESCRIPTION,
@@ -175,4 +192,40 @@ def honest_validation(
         "n_bins": int(bins.size),
         "results": results,
         "mean": mean_metrics(results, fdrs),
+        "motif_baseline": {
+            "description": BASELINE,
+            "motifs": {tf: (m.name if m is not None else None) for tf, m in motifs.items()},
+        },
+        "warnings": baseline_warnings(results),
     }
+
+
+def baseline_warnings(results: Sequence[Mapping[str, Any]]) -> list[str]:
+    """One line per TF whose model does not beat its motif scan on the same bins.
+
+    Parameters
+    ----------
+    results
+        Honest-validation rows, with ``motif_baseline`` where a motif was found.
+
+    Returns
+    -------
+    list of str
+        Plain sentences, empty when every model beats its baseline (or has none).
+    """
+    lines = []
+    for tf in dict.fromkeys(r["tf"] for r in results):
+        rows = [r for r in results if r["tf"] == tf and "auprc" in r]
+        base = [r["motif_baseline"] for r in rows if "auprc" in r.get("motif_baseline", {})]
+        if not base or len(base) != len(rows):
+            continue
+        model_auprc = float(np.mean([r["auprc"] for r in rows]))
+        motif_auprc = float(np.mean([b["auprc"] for b in base]))
+        if model_auprc <= motif_auprc:
+            lines.append(
+                f"{tf}: the model (honest auPRC {model_auprc:.3f}) is no better than scanning for "
+                f"motif {base[0]['motif']} (auPRC {motif_auprc:.3f}) on the same bins; try "
+                f"--motif auto (kernels from the motif), more --epochs and --patience, or a lower "
+                f"--learning-rate"
+            )
+    return lines

@@ -73,6 +73,7 @@ class TrainResult(Mapping[str, Any]):
                 lines.append(f"{row['tf']} in {row['cell']} ({row['role']}): {_honest_text(row)}")
             lines.append(f"(honest: every non-ambiguous, non-blacklisted bin of {where})")
         lines.append(f"Wrote {self.model_dir} ({self.seconds:.0f} s)")
+        lines += [f"Warning: {w}" for w in (self.honest or {}).get("warnings", [])]
         return "\n".join(lines)
 
     def __getitem__(self, key: str) -> Any:
@@ -91,4 +92,8 @@ def _honest_text(row: dict[str, Any]) -> str:
         return f"honest validation not defined ({row.get('note', 'one class only')})"
     text = f"honest auROC {row['auroc']:.3f}, auPRC {row['auprc']:.3f}"
     recall = row.get("recall_at_10_fdr")
-    return text if recall is None else f"{text}, recall@10%FDR {recall:.3f}"
+    text = text if recall is None else f"{text}, recall@10%FDR {recall:.3f}"
+    base = row.get("motif_baseline", {})
+    if "auprc" in base:
+        text += f" (motif {base['motif']} scan: auPRC {base['auprc']:.3f})"
+    return text

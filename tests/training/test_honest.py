@@ -122,3 +122,43 @@ def test_held_out_cell_is_scored_the_same_way(example_store_path: Path, tmp_path
     assert result.honest["mean"]["auprc"] == pytest.approx(
         np.mean([r["auprc"] for r in rows.values()])
     )
+
+
+def test_baseline_warnings_name_tfs_that_do_not_beat_their_motif() -> None:
+    from fnstore.training.honest import baseline_warnings
+
+    def row(tf: str, auprc: float, motif: float) -> dict:
+        return {"tf": tf, "auprc": auprc, "motif_baseline": {"motif": "MA1", "auprc": motif}}
+
+    lines = baseline_warnings([row("A", 0.2, 0.3), row("A", 0.4, 0.2), row("B", 0.1, 0.5)])
+    assert len(lines) == 1 and lines[0].startswith("B: ") and "MA1" in lines[0]
+    assert baseline_warnings([{"tf": "C", "auprc": 0.1}]) == []
+
+
+def test_motif_auto_initialises_and_the_card_carries_the_baseline(
+    example_store_path: Path, tmp_path: Path
+) -> None:
+    import fnstore
+    from fnstore.model.card import read_card
+
+    result = fnstore.train(
+        example_store_path,
+        tmp_path / "m",
+        "YY1",
+        ["GM12878"],
+        motifs=["auto"],
+        hyperparameters={"window": 400, "lstm_units": 0},
+        epochs=1,
+        steps_per_epoch=2,
+        valid_steps=1,
+        verbose=0,
+    )
+    card = read_card(tmp_path / "m")
+    assert card["training"]["motifs"] == [
+        card["honest_validation"]["motif_baseline"]["motifs"]["YY1"]
+    ]
+    [row] = result.honest["results"]
+    assert 0 < row["motif_baseline"]["auprc"] <= 1
+    warned = row["auprc"] <= row["motif_baseline"]["auprc"]
+    assert bool(result.honest["warnings"]) == warned
+    assert ("Warning: YY1" in result.summary()) == warned
