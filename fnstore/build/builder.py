@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-import sys
 import time
 import zipfile
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from fnstore.errors import FnstoreError, InputError, StoreError
 from fnstore.io.files import atomic_path, naming_os_errors, sweep_temporaries
 from fnstore.io.lock import output_lock
 from fnstore.io.outputs import refuse_foreign
+from fnstore.progress import progress_bar
 from fnstore.store.backends import is_remote, remove_store, store_exists, zarr_store
 from fnstore.store.layout import FORMAT_NAME, METADATA, PROVENANCE_ATTR, STATUS_COMPLETE
 from fnstore.store.write import (
@@ -161,18 +161,15 @@ def _execute(
     from dask.callbacks import Callback
 
     tasks = [dask.delayed(run_unit, pure=False)(plan, store, i, dream) for i in todo]
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(tasks), desc="build", unit="chunk", file=sys.stderr)
+    total = len(plan.units)
+    bar = progress_bar(total, "build", "chunk", enabled=progress, initial=total - len(todo))
 
     class _Bar(Callback):
         def _posttask(self, key, result, dsk, state, id):  # noqa: ANN001, A002, ARG002
-            if bar is not None and isinstance(result, int):
+            if isinstance(result, int):
                 bar.update(1)
 
-    try:
+    with bar:
         if scheduler in {"threads", "sync", "synchronous", "processes"}:
             extra = {"initializer": partial(die_with_parent, os.getpid())}
             with _Bar():
@@ -183,17 +180,14 @@ def _execute(
                     **(extra if scheduler == "processes" else {}),
                 )
         else:
-            from distributed import Client  # optional dependency
-            from distributed import progress as dprogress
+            from distributed import Client, as_completed  # optional dependency
 
             with Client(scheduler) as client:
+                # distributed's own progress bar redraws with carriage returns: count here
                 futures = client.compute(tasks)
-                if progress:
-                    dprogress(futures)
-                client.gather(futures)
-    finally:
-        if bar is not None:
-            bar.close()
+                for _ in as_completed(futures):
+                    bar.update(1)
+                client.gather(futures)  # raises a unit's failure
 
 
 def _pack_zip(folder: str, target: str) -> None:
@@ -239,7 +233,7 @@ def build_store(
     workers
         Threads or processes of a local scheduler (default: dask's).
     progress
-        Show a progress bar on stderr.
+        Show progress on stderr (a bar on a terminal, plain lines otherwise).
 
     Returns
     -------

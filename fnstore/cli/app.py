@@ -18,6 +18,7 @@ import click
 
 from fnstore import __version__
 from fnstore.errors import FnstoreError
+from fnstore.progress import progress_mode, set_progress_mode
 
 
 def error_line(exc: BaseException) -> str:
@@ -98,11 +99,22 @@ class OneLineErrors(click.Group):
 @click.option(
     "-v", "--verbose", is_flag=True, help="Full tracebacks and framework logging on failure."
 )
-def main(verbose: bool) -> None:
+@click.option(
+    "-q", "--quiet", is_flag=True, help="No progress output from any command (bars, lines, epochs)."
+)
+@click.pass_context
+def main(ctx: click.Context, verbose: bool, quiet: bool) -> None:
     """fnstore: build a FactorNet-style Zarr store once, train many models against it,
     predict, evaluate and export.
+
+    Progress goes to stderr: a bar on a terminal, a plain line every few seconds in a log
+    (FNSTORE_PROGRESS=bar|lines|off forces one).
 
     \b
     Quick start on the bundled example:
       fnstore demo /tmp/fnstore-demo
     """
+    if quiet:
+        before = set_progress_mode("off")
+        ctx.call_on_close(lambda: set_progress_mode(before))
+    progress_mode()  # a bad FNSTORE_PROGRESS fails here, before a command writes anything

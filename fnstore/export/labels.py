@@ -37,7 +37,7 @@ def export_labels(
     fmt
         One of ``FORMATS["labels"]``.
     progress
-        Show a progress bar.
+        Show progress on stderr (a bar on a terminal, plain lines otherwise).
 
     Returns
     -------

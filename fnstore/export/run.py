@@ -74,7 +74,7 @@ def export(
     window, shift : int
         Sequence exports only: window length in bp (default the bin size) and shift in bp.
     progress : bool
-        Show a progress bar.
+        Show progress on stderr (a bar on a terminal, plain lines otherwise).
 
     Returns
     -------

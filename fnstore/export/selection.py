@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from fnstore.errors import InputError, StoreError
+from fnstore.progress import progress_bar
 from fnstore.store.labels import LETTER_TO_CODE
 from fnstore.store.layout import Task
 from fnstore.store.read import Store
@@ -216,7 +217,7 @@ def blocks(
     sel : Selection
         What to read.
     progress : bool
-        Show a progress bar (counting bins before the label filter).
+        Show progress (counting bins before the label filter; see :mod:`fnstore.progress`).
     max_rows : int, optional
         Largest block (see :func:`iter_bin_blocks`).
     desc : str
@@ -228,11 +229,7 @@ def blocks(
         int64 global bin indices and int8 labels ``(n, len(sel.tasks))``; blocks the label
         filter empties are skipped.
     """
-    from tqdm.auto import tqdm
-
-    with tqdm(
-        total=sel.n_bins, unit="bin", unit_scale=True, desc=desc, disable=not progress
-    ) as bar:
+    with progress_bar(sel.n_bins, desc, "bin", enabled=progress) as bar:
         for idx in iter_bin_blocks(sel.ranges, store.bin_chunk, max_rows):
             labels = _read_labels(store, sel.tasks, idx)
             bar.update(len(idx))

@@ -12,6 +12,7 @@ from fnstore.export.formats import ExportResult, targets
 from fnstore.export.selection import RegionsArg
 from fnstore.io.bedgraph import BedGraphWriter
 from fnstore.io.bigwig import BigWigWriter
+from fnstore.progress import progress_bar
 from fnstore.store.read import Store
 
 
@@ -81,22 +82,20 @@ def export_signals(
     cells, tracks
         Which cells and tracks (default: every pair with data).
     progress
-        Show a progress bar.
+        Show progress on stderr (a bar on a terminal, plain lines otherwise).
 
     Returns
     -------
     ExportResult
         ``rows`` counts the bigWig/bedGraph entries.
     """
-    from tqdm.auto import tqdm
-
     pairs = _signal_pairs(store, cells, tracks)
     spans = signal_regions(store, chroms, regions)
     paths = targets(out, [f"{c}.{t}" for c, t in pairs], fmt, "signal")
     result = ExportResult("signals", fmt, paths)
     header = [(c, int(n)) for c, n in zip(store.chroms, store.chrom_lengths, strict=True)]
     total = sum(e - s for _, s, e in spans) * len(pairs)
-    with tqdm(total=total, unit="bp", unit_scale=True, desc="signals", disable=not progress) as bar:
+    with progress_bar(total, "signals", "bp", enabled=progress) as bar:
         for (cell, track), path in zip(pairs, paths, strict=True):
             w: Any = (
                 BigWigWriter(path, header)

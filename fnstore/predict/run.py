@@ -51,6 +51,7 @@ from fnstore.io.score_group import ScoreGroup
 from fnstore.predict.inputs import ModelInputs, extra_for_bins, read_stretch, resolve_inputs
 from fnstore.predict.outputs import output_paths, task_names, write_text_outputs
 from fnstore.predict.selection import Selection, select_chroms, select_regions
+from fnstore.progress import progress_bar
 from fnstore.store.read import Store, open_store
 from fnstore.store.regions import bin_runs, window_offset
 
@@ -224,7 +225,7 @@ def predict(
     overwrite : bool
         Replace existing outputs instead of refusing.
     progress : bool
-        Show a progress bar on stderr.
+        Show progress on stderr (a bar on a terminal, plain lines otherwise).
     on_chunk : callable, optional
         Called with each chunk's index once it is stored.
 
@@ -383,19 +384,10 @@ class _ChunkRun:
         on_chunk: Callable[[int], None] | None,
     ) -> None:
         """Score chunks ``todo``; ``groups`` pairs each group with its model output column."""
-        from tqdm.auto import tqdm
-
         n_rows, size = self.selection.n_rows, self.chunk_bins
         left = sum(min(size, n_rows - i * size) for i in todo)
-        bar = tqdm(
-            total=n_rows,
-            initial=n_rows - left,
-            unit="bin",
-            unit_scale=True,
-            desc=f"predict {cell}",
-            disable=not progress,
-        )
-        with bar:
+        done = n_rows - left
+        with progress_bar(n_rows, f"predict {cell}", "bin", enabled=progress, initial=done) as bar:
             for i in todo:
                 lo = i * size
                 bins = self.selection.bins(lo, min(n_rows, lo + size))

@@ -267,6 +267,7 @@ def _fit(model: Any, run: _Run) -> tuple[dict[str, list[float]], float]:
     """``model.fit`` with early stopping, checkpoints and a CSV log; (history, seconds)."""
     import keras
 
+    from fnstore.progress import keras_verbose
     from fnstore.training.keras_data import as_keras_dataset
 
     config, out = run.config, run.out
@@ -290,7 +291,7 @@ def _fit(model: Any, run: _Run) -> tuple[dict[str, list[float]], float]:
         validation_data=as_keras_dataset(run.valid, **readers),
         epochs=config.epochs,
         callbacks=callbacks,
-        verbose=config.verbose,
+        verbose=keras_verbose(config.verbose),
     )
     seconds = time.perf_counter() - t0
     return {k: [float(v) for v in vals] for k, vals in hist.history.items()}, seconds
