@@ -145,6 +145,52 @@ def _all_n_fasta(ctx: Ctx, spec: dict[str, Any]) -> None:
     ctx.names = "n.fa"
 
 
+#: the toy FASTA's first line of sequence 101 (of chrA): damage lands mid-record
+_LINE_101 = len(">chrA\n") + 61 * 100
+
+
+def _damaged_fasta(damage: Callable[[bytes], bytes], *, indexed: bool = False, bgzip: bool = False):
+    """The toy FASTA damaged by ``damage(bytes)``; ``indexed``: beside the undamaged file's
+    ``.fai`` (so htslib does not re-read it); ``bgzip``: damaged, then BGZF-compressed."""
+
+    def change(ctx: Ctx, spec: dict[str, Any]) -> None:
+        import pysam
+
+        good = Path(spec["genome"]["fasta"])
+        bad = ctx.tmp / "d.fa"
+        bad.write_bytes(damage(good.read_bytes()))
+        if indexed:
+            pysam.faidx(str(good))
+            shutil.copy(f"{good}.fai", f"{bad}.fai")
+        if bgzip:
+            pysam.tabix_compress(str(bad), f"{bad}.gz")
+            bad = Path(f"{bad}.gz")
+        spec["genome"]["fasta"] = str(bad)
+        ctx.names = bad.name
+
+    return change
+
+
+def _wrap_line_101_early(data: bytes) -> bytes:
+    """Line 101 of chrA ends 30 bases early and line 102 is 30 bases longer: the same
+    bytes, so an index of the undamaged file reads every base shifted."""
+    end = _LINE_101 + 60  # line 101's newline
+    return data[: _LINE_101 + 30] + b"\n" + data[_LINE_101 + 30 : end] + data[end + 1 :]
+
+
+def _cut_bgzip_at_block(ctx: Ctx, spec: dict[str, Any]) -> None:
+    """A bgzip FASTA cut at a block boundary: every block left decodes, so htslib reads a
+    shorter genome; only the missing end-of-file block tells."""
+    import pysam
+
+    big = write_fasta(ctx.tmp / "big.fa", {"chrA": 200_000, "chrB": 12_000})
+    pysam.tabix_compress(str(big), str(ctx.tmp / "big.fa.gz"))
+    data = (ctx.tmp / "big.fa.gz").read_bytes()
+    second = data.index(b"\x1f\x8b\x08\x04", 1)  # the second BGZF block
+    spec["genome"]["fasta"] = ctx.file("cut.fa.gz", data[:second])
+    ctx.names = "cut.fa.gz"
+
+
 def _peaks_dir(files: dict[str, str]):
     def change(ctx: Ctx, spec: dict[str, Any]) -> None:
         folder = ctx.tmp / "peaks"
@@ -207,6 +253,58 @@ BUILD_ROWS = [
     ("fasta-all-n", build(_all_n_fasta), "all N"),
     ("fasta-no-header", build(_replace("fasta", "h.fa", "ACGT\nACGT\n")), "FASTA"),
     ("fasta-folder", build(lambda c, s: _point(s, "fasta", str(c.tmp))), "is a directory"),
+    (
+        "fasta-cut-in-a-line",
+        build(_damaged_fasta(lambda b: b[: _LINE_101 + 30])),
+        "truncated FASTA",
+    ),
+    (
+        "fasta-cut-in-last-line",
+        build(_damaged_fasta(lambda b: b[:-25], indexed=True)),
+        "cannot read the end of chrB: truncated FASTA",
+    ),
+    (
+        "fasta-garbage-in-place",
+        build(
+            _damaged_fasta(lambda b: b[:_LINE_101] + bytes(range(128, 188)) + b[_LINE_101 + 60 :])
+        ),
+        "at chrA:6,001 is not a base letter",
+    ),
+    (
+        "fasta-nul-bytes",
+        build(_damaged_fasta(lambda b: b[:_LINE_101] + bytes(60) + b[_LINE_101 + 60 :])),
+        "is not a base letter",
+    ),
+    (
+        "fasta-garbage-inserted",
+        build(_damaged_fasta(lambda b: b[:_LINE_101] + bytes(range(256)) + b[_LINE_101:])),
+        "cannot index FASTA: Format error",
+    ),
+    (
+        "fasta-short-line",
+        build(_damaged_fasta(lambda b: b[: _LINE_101 + 30] + b[_LINE_101 + 60 :])),
+        "cannot index FASTA",
+    ),
+    (
+        "fasta-long-line",
+        build(_damaged_fasta(lambda b: b[: _LINE_101 + 60] + b"ACGT" + b[_LINE_101 + 60 :])),
+        "Different line length in sequence 'chrA'",
+    ),
+    (
+        "fasta-short-line-indexed",
+        build(_damaged_fasta(_wrap_line_101_early, indexed=True)),
+        "line 101 of chrA",
+    ),
+    (
+        "fasta-bgzip-garbage",
+        build(
+            _damaged_fasta(
+                lambda b: b[:_LINE_101] + b"@#$%^&*()!" * 6 + b[_LINE_101 + 60 :], bgzip=True
+            )
+        ),
+        "byte b'@' at chrA:6,001",
+    ),
+    ("fasta-bgzip-cut-at-block", build(_cut_bgzip_at_block), "no BGZF end-of-file block"),
     (
         "chroms-unknown",
         build(_set("genome.chroms", ["chrZ"], "g.fa")),

@@ -10,6 +10,13 @@ never looks finished:
    chunks and then its flag, so a unit killed half-way is simply redone by ``--resume``
    (Zarr writes are idempotent).
 4. mark the store ``complete``: the only write that makes readers accept it.
+
+``--overwrite`` of a local folder store builds the new store in ``STORE.building`` beside
+it and swaps it in (:func:`fnstore.io.outputs.replace_folder`) only once complete, so a
+failed or killed overwrite leaves the old store intact and readable. The ``.building``
+folder keeps a killed overwrite resumable: ``--resume`` finishes it and then swaps it in;
+``--overwrite`` starts it over. (A store at a URL is still replaced in place: object
+stores cannot rename a folder at once.)
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ from fnstore.build.units import (
 from fnstore.errors import FnstoreError, InputError, StoreError
 from fnstore.io.files import atomic_path, naming_os_errors, sweep_temporaries
 from fnstore.io.lock import output_lock
-from fnstore.io.outputs import refuse_foreign
+from fnstore.io.outputs import refuse_foreign, replace_folder, restore_backup
 from fnstore.progress import progress_bar
 from fnstore.store.backends import is_remote, remove_store, store_exists, zarr_store
 from fnstore.store.layout import FORMAT_NAME, METADATA, PROVENANCE_ATTR, STATUS_COMPLETE
@@ -255,6 +262,7 @@ def build_store(
     ):
         if not is_remote(store):
             sweep_temporaries(Path(store).absolute().parent)
+            restore_backup(store)  # a kill inside an overwrite's fallback swap
         if not (store.endswith(".zip") and not is_remote(store)):
             return _build(spec, store, overwrite=overwrite, resume=resume, **options)
         return _build_zip(spec, store, overwrite, resume, options)
@@ -278,6 +286,7 @@ def _build_zip(
         work,
         overwrite=overwrite or (os.path.exists(work) and not resume),
         resume=resume,
+        swap=False,  # the zip is the swap: the folder is scratch
         **options,
     )
     _pack_zip(work, store)  # replaces an older zip only once the new one is complete
@@ -305,6 +314,22 @@ def _open_target(plan: Plan, store: str, exists: bool, resume: bool) -> tuple[An
     return _new_store(plan, store), True
 
 
+def building_folder(store: str) -> str | None:
+    """Where ``--overwrite`` builds a local folder store before swapping it in.
+
+    Parameters
+    ----------
+    store : str
+        The store's path or URL.
+
+    Returns
+    -------
+    str or None
+        ``STORE.building`` beside a local store; None for a URL (replaced in place).
+    """
+    return None if is_remote(store) else f"{store.rstrip('/')}.building"
+
+
 def _build(
     spec: str | os.PathLike | dict[str, Any] | BuildSpec,
     store: str,
@@ -314,6 +339,7 @@ def _build(
     scheduler: str,
     workers: int | None,
     progress: bool,
+    swap: bool = True,
 ) -> BuildResult:
     t0 = time.perf_counter()
     bs = spec if isinstance(spec, BuildSpec) else load_spec(spec)
@@ -328,7 +354,42 @@ def _build(
     if exists and overwrite:
         _require_fnstore_store(store)
     plan = prepare(bs)
+    options = {"scheduler": scheduler, "workers": workers, "progress": progress}
+    beside = building_folder(store) if swap and exists else None
+    if beside is not None and (overwrite or (resume and os.path.isdir(beside))):
+        return _build_beside(plan, store, beside, resume, options, t0)
     root, created = _open_target(plan, store, exists, resume)
+    return _run(plan, store, root, created, bool(resume and exists), options, t0)
+
+
+def _build_beside(
+    plan: Plan, store: str, beside: str, resume: bool, options: dict[str, Any], t0: float
+) -> BuildResult:
+    """Build (or with ``resume`` finish) ``beside``, then swap it in for ``store``."""
+    there = os.path.exists(beside)
+    if there:
+        _require_fnstore_store(beside)  # never delete or resume someone else's folder
+    if there and not resume:
+        remove_store(beside)  # --overwrite starts an interrupted overwrite over
+    root, created = _open_target(plan, beside, there and resume, resume)
+    if root is None:  # complete, killed before its swap
+        result = BuildResult.nothing_to_do(store)
+    else:
+        result = _run(plan, beside, root, created, bool(resume and there), options, t0)
+    replace_folder(beside, store)  # the old store stays whole until this moment
+    return dataclasses.replace(result, store=store)
+
+
+def _run(
+    plan: Plan,
+    store: str,
+    root: Any,
+    created: bool,
+    resumed: bool,
+    options: dict[str, Any],
+    t0: float,
+) -> BuildResult:
+    """Run the work units still to do in ``root`` (at ``store``) and mark it complete."""
     if root is None:
         return BuildResult.nothing_to_do(store)
     try:
@@ -336,7 +397,7 @@ def _build(
         todo = [i for i in range(len(plan.units)) if not done[i]]
         needs_dream = any(plan.units[i][0] == "bins" for i in todo)
         dream = prepare_dream_labels(plan, store) if needs_dream else None
-        _execute(plan, store, todo, dream, scheduler, workers, progress)
+        _execute(plan, store, todo, dream, **options)
     except FnstoreError:
         if created:
             remove_store(store)
@@ -344,7 +405,7 @@ def _build(
     if dream is not None:
         del dream
         shutil.rmtree(dream_scratch(store), ignore_errors=True)
-    finish_build(root, resumed=bool(resume and exists))
+    finish_build(root, resumed=resumed)
     handles().clear()
     layout = plan.layout
     return BuildResult(

@@ -153,19 +153,28 @@ def import_legacy(
 
     Reads model.json, best_model.hdf5 or final_model.hdf5, chip.txt, bigwig.txt,
     feature.txt and meta.txt from LEGACY_DIR; writes model.keras and model_card.json.
+    Weights are checked against the published FactorNet models' SHA-256: a published
+    model.json with other weights is refused; an unknown model.json imports with a
+    warning ("published": false in the card).
 
     \b
     Example:
       fnstore import-legacy FactorNet/models/REST/REST_GENCODE_Unique35_DGF rest-legacy \\
           --track-alias DGF=DNase
     """
-    from fnstore.model.folder import model_output
     from fnstore.model.legacy import import_legacy as run_import
     from fnstore.model.legacy import parse_track_aliases
 
     aliases = parse_track_aliases(track_alias)
-    with model_output(model_dir, overwrite) as work:  # written whole, swapped in when done
-        _, card = run_import(legacy_dir, work, track_aliases=aliases, weights=weights)
+    _, card = run_import(
+        legacy_dir, model_dir, track_aliases=aliases, weights=weights, overwrite=overwrite
+    )
+    if not card["legacy"]["published"]:
+        click.echo(
+            f"Warning: {legacy_dir}: not a published FactorNet model (unknown model.json); "
+            f"imported unverified weights, sha256 {card['legacy']['weights_sha256']}",
+            err=True,
+        )
     extra = len(card["meta_features"]) + len(card["annotations"])
     click.echo(
         f"{model_dir}: {', '.join(t['tf'] for t in card['tasks'])} from "

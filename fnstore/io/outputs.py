@@ -58,8 +58,16 @@ def _sync_dir(folder: Path) -> None:
             os.close(fd)
 
 
-def _restore_backup(final: Path) -> None:
-    """Put back the old folder when a kill fell between the fallback's two renames."""
+def restore_backup(final: str | os.PathLike) -> None:
+    """Put back the old folder when a kill fell between the fallback's two renames
+    (:func:`replace_folder` without ``RENAME_EXCHANGE``); a no-op otherwise.
+
+    Parameters
+    ----------
+    final : str or os.PathLike
+        The output folder about to be written.
+    """
+    final = Path(final)
     backup = _backup(final)
     if backup.is_dir() and not final.exists():
         os.rename(backup, final)
@@ -108,7 +116,7 @@ def temporary_folder(final: str | os.PathLike) -> Iterator[Path]:
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    _restore_backup(final)
+    restore_backup(final)
     work = final.with_name(f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}.{final.name}")
     try:
         with naming_os_errors(final):  # a full disk or read-only folder names ``final``

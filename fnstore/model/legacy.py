@@ -29,11 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from fnstore.errors import InputError
-from fnstore.io.files import sha256sum
 from fnstore.model.card import CONV_LAYER, read_json
+from fnstore.model.legacy_weights import check_published, convert_weights, read_keras1_weights
 
 #: FactorNet's GENCODE feature order (utils.py: cpg, cds, intron, promoter, utr5, utr3),
 #: named like the store's annotation tracks.
@@ -361,97 +359,6 @@ def _read_legacy_dir(path: str | os.PathLike, weights: str = "auto") -> LegacyMo
     )
 
 
-def _read_keras1_weights(path: str | os.PathLike) -> dict[str, dict[str, np.ndarray]]:
-    """``{layer: {weight_name: array}}`` from a Keras 1 HDF5 weights file.
-
-    Handles files from ``save_weights`` (layers at the root) and ``model.save`` (under
-    ``model_weights``); weight names keep Keras 1's spelling (``dense_2_W``).
-    """
-    import h5py
-
-    try:
-        with h5py.File(path, "r") as h5:
-            root = h5["model_weights"] if "model_weights" in h5 else h5
-            if "layer_names" not in root.attrs:
-                raise InputError(path, "not a Keras weights file (no layer_names attribute)")
-            out: dict[str, dict[str, np.ndarray]] = {}
-            for raw in root.attrs["layer_names"]:
-                lname = raw.decode() if isinstance(raw, bytes) else str(raw)
-                group = root[lname]
-                names = [
-                    n.decode() if isinstance(n, bytes) else str(n)
-                    for n in group.attrs.get("weight_names", [])
-                ]
-                if names:
-                    out[lname] = {n: np.asarray(group[n]) for n in names}
-            return out
-    except OSError as exc:
-        raise InputError(path, f"cannot read HDF5 weights ({exc})") from None
-    except (KeyError, TypeError, ValueError) as exc:  # a listed layer or weight is absent
-        raise InputError(
-            path, f"damaged Keras weights file ({type(exc).__name__}: {exc})"
-        ) from None
-
-
-# --------------------------------------------------------------------------- conversion
-
-
-def _pick(weights: Mapping[str, np.ndarray], suffix: str, layer: str, source: str) -> np.ndarray:
-    hits = [v for k, v in weights.items() if k.endswith(suffix)]
-    if len(hits) != 1:
-        raise InputError(source, f"layer {layer}: expected one weight ending in {suffix!r}")
-    return hits[0]
-
-
-def _convert_conv_kernel(w: np.ndarray, flip_kernels: bool = True) -> np.ndarray:
-    """Keras 1 ``(width, 1, in, out)`` Theano kernel -> Keras 3 ``(width, in, out)``."""
-    if w.ndim != 4 or w.shape[1] != 1:
-        raise ValueError(f"expected a (width, 1, in, out) kernel, got {w.shape}")
-    k = w[:, 0, :, :]
-    return np.ascontiguousarray(k[::-1] if flip_kernels else k)
-
-
-def _convert_lstm(weights: Mapping[str, np.ndarray], prefix: str, source: str) -> list[np.ndarray]:
-    """Per-gate Keras 1 LSTM weights (gates i, c, f, o) -> Keras 3 ``[kernel, recurrent, bias]``
-    with gates concatenated in Keras 3 order i, f, c, o."""
-    order = ("i", "f", "c", "o")
-    parts = {}
-    for kind in ("W", "U", "b"):
-        parts[kind] = [_pick(weights, f"{prefix}_{kind}_{gate}", prefix, source) for gate in order]
-    return [np.concatenate(parts[k], axis=-1) for k in ("W", "U", "b")]
-
-
-def _convert_weights(
-    arch: LegacyArchitecture,
-    legacy: Mapping[str, Mapping[str, np.ndarray]],
-    flip_kernels: bool = True,
-    source: str = "weights",
-) -> dict[str, list[np.ndarray]]:
-    """Keras 1 weights by layer -> ``{fnstore layer name: weights for set_weights}``."""
-    out: dict[str, list[np.ndarray]] = {}
-    for k1_name, ours in arch.layer_map.items():
-        if k1_name not in legacy:
-            raise InputError(source, f"no weights for layer {k1_name}")
-        w = legacy[k1_name]
-        if ours == CONV_LAYER:
-            try:
-                kernel = _convert_conv_kernel(_pick(w, "_W", k1_name, source), flip_kernels)
-            except ValueError as exc:
-                raise InputError(source, f"layer {k1_name}: {exc}") from None
-            out[ours] = [kernel, _pick(w, "_b", k1_name, source)]
-        elif ours == "bilstm":
-            fwd = [k for k in w if k.startswith("forward_")]
-            bwd = [k for k in w if k.startswith("backward_")]
-            if not fwd or not bwd:
-                raise InputError(source, f"layer {k1_name}: forward/backward LSTM weights missing")
-            fwd_prefix = fwd[0].rsplit("_", 2)[0]
-            bwd_prefix = bwd[0].rsplit("_", 2)[0]
-            out[ours] = _convert_lstm(w, fwd_prefix, source) + _convert_lstm(w, bwd_prefix, source)
-        else:
-            out[ours] = [_pick(w, "_W", k1_name, source), _pick(w, "_b", k1_name, source)]
-    return out
-
-
 def _legacy_model_config(
     legacy: LegacyModel, keras1_hard_sigmoid: bool = True
 ) -> tuple[Any, dict[str, Any]]:
@@ -480,14 +387,20 @@ def import_legacy(
     weights: str = "auto",
     flip_kernels: bool = True,
     keras1_hard_sigmoid: bool = True,
+    overwrite: bool = False,
 ) -> tuple[Any, dict[str, Any]]:
     """Convert a FactorNet model folder into ``(keras_model, card)``; save it to
     ``model_dir`` when given.
 
+    ``model_dir`` is written like ``train``'s output (:func:`fnstore.model.folder.model_output`):
+    under its lock, into a temporary folder swapped in only when complete, and over an
+    existing model folder only with ``overwrite`` (anything else there is refused).
     ``track_aliases`` renames legacy bigWig names to store track names in the card
     (e.g. ``{"DGF": "DNase"}``); unknown names keep their legacy spelling.
     ``flip_kernels`` and ``keras1_hard_sigmoid`` exist to demonstrate (in tests) that
-    both conversions are needed; leave them on.
+    both conversions are needed; leave them on. The weights are checked against the
+    published models (:mod:`fnstore.model.legacy_weights`): the card's ``legacy`` block
+    says ``published`` true or false and records the weights' SHA-256.
 
     Parameters
     ----------
@@ -504,15 +417,41 @@ def import_legacy(
         Flip convolution kernels (Theano convolved, Keras 3 cross-correlates).
     keras1_hard_sigmoid : bool
         Keep the Keras 1 ``hard_sigmoid`` in the LSTM (else Keras 3's differs).
+    overwrite : bool, default False
+        Replace ``model_dir`` when it holds a model.
 
     Returns
     -------
     tuple
         ``(keras.Model, card dict)``.
+
+    Raises
+    ------
+    InputError
+        For a malformed or inconsistent folder, weights that differ from a published
+        model's, or a ``model_dir`` that cannot be replaced.
     """
+    from fnstore.model.folder import model_output, save_model_dir
+
+    options = {"weights": weights, "flip_kernels": flip_kernels}
+    if model_dir is None:
+        return _convert(legacy_dir, track_aliases, keras1_hard_sigmoid, **options)
+    with model_output(model_dir, overwrite) as work:  # written whole, swapped in when done
+        model, card = _convert(legacy_dir, track_aliases, keras1_hard_sigmoid, **options)
+        save_model_dir(work, model, card)
+    return model, card
+
+
+def _convert(
+    legacy_dir: str | os.PathLike,
+    track_aliases: Mapping[str, str] | None,
+    keras1_hard_sigmoid: bool,
+    weights: str,
+    flip_kernels: bool,
+) -> tuple[Any, dict[str, Any]]:
+    """Read, check and convert a FactorNet folder: ``(keras_model, card)``."""
     from fnstore.model.architecture import build_model
     from fnstore.model.card import make_card
-    from fnstore.model.folder import save_model_dir
 
     legacy = _read_legacy_dir(legacy_dir, weights)
     arch = legacy.architecture
@@ -524,6 +463,7 @@ def import_legacy(
             f"no legacy track named {', '.join(unknown)} "
             f"(tracks: {', '.join(legacy.bigwig_names) or 'none'})",
         )
+    provenance = check_published(legacy.path / "model.json", legacy.weights_file)
     config, _ = _legacy_model_config(legacy, keras1_hard_sigmoid)
     model = build_model(
         legacy.n_tracks,
@@ -532,8 +472,11 @@ def import_legacy(
         config=config,
         name=f"factornet_{legacy.path.name}"[:64],
     )
-    converted = _convert_weights(
-        arch, _read_keras1_weights(legacy.weights_file), flip_kernels, str(legacy.weights_file)
+    converted = convert_weights(
+        arch.layer_map,
+        read_keras1_weights(legacy.weights_file),
+        flip_kernels,
+        str(legacy.weights_file),
     )
     for layer_name, values in converted.items():
         layer = model.get_layer(layer_name)
@@ -561,7 +504,7 @@ def import_legacy(
             "keras_version": arch.keras_version,
             "backend": "theano",
             "weights_file": legacy.weights_file.name,
-            "weights_sha256": sha256sum(legacy.weights_file),
+            **provenance,
             "features": legacy.features,
             "bigwig_names": legacy.bigwig_names,
             "extra_input_order": "meta_features then annotations",
@@ -569,8 +512,6 @@ def import_legacy(
             "recurrent_activation": config.lstm_recurrent_activation,
         },
     )
-    if model_dir is not None:
-        save_model_dir(model_dir, model, card)
     return model, card
 
 
