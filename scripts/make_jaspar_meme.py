@@ -1,6 +1,6 @@
 """Regenerate fnstore/motifs/JASPAR2026_CORE_vertebrates.meme from pyjaspar.
 
-    pip install pyjaspar && python tools/make_jaspar_meme.py
+    pip install pyjaspar && python scripts/make_jaspar_meme.py
 
 JASPAR is CC BY 4.0 (https://jaspar.elixir.no/faq/): shipping its matrices with fnstore
 lets ``--motif auto`` find a TF's motif without a download. One motif per matrix ID (the
