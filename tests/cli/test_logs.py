@@ -155,5 +155,5 @@ def test_train_log_has_no_escape_codes(example_store_path: Path, tmp_path: Path)
         )
     text = (tmp_path / "out.log").read_text() + (tmp_path / "err.log").read_text()
     assert proc.returncode == 0, text[-2000:]
-    assert "YY1: validation" in text
+    assert "YY1: balanced validation sample" in text
     assert_log_friendly(text)
