@@ -44,6 +44,7 @@ KNOB_ORDER = (
     "use_multiprocessing",
     "devices",
     "memory_budget",
+    "honest",
     "verbose",
 )
 

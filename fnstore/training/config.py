@@ -314,6 +314,10 @@ class TrainConfig:
         Data-parallel devices (``MirroredStrategy`` when more than one).
     verbose
         Keras progress output (0 silent, 1 bars, 2 a line per epoch).
+    honest
+        Score the finished model on every non-blacklisted, non-ambiguous bin of the
+        validation regions (see :mod:`fnstore.training.honest`); the balanced validation
+        sample alone cannot tell good models from bad ones.
     sampler
         How examples are drawn (:class:`SamplerConfig`; its ``seed`` seeds Keras too).
     """
@@ -337,6 +341,11 @@ class TrainConfig:
     )
     devices: int = knob(1, "Data-parallel devices.", lo=1)
     verbose: int = knob(1, "No progress bars.", option="--quiet", flag_value=0)
+    honest: bool = knob(
+        True,
+        "Score the finished model on every labelled bin of the validation regions.",
+        option="--honest/--no-honest",
+    )
     sampler: SamplerConfig = field(default_factory=SamplerConfig, metadata={"cli": False})
 
     def __post_init__(self) -> None:

@@ -31,6 +31,11 @@ from fnstore.training.sampler import Sampler
 CHECKPOINT_FILE = "checkpoint.keras"
 HISTORY_FILE = "history.csv"
 CURVE_FILE = "learning_curve.png"
+#: how the card labels the balanced validation figures (early stopping's, not the model's worth)
+BALANCED = (
+    "balanced sample (negatives per positive as in training); drives early stopping, "
+    "not comparable across models: see honest_validation"
+)
 
 
 def _resolve_motifs(names: Sequence[str], motif_file: str | os.PathLike | None) -> list[Any]:
@@ -294,10 +299,12 @@ def _write_outputs(
     _plot_history(history, out / CURVE_FILE)
     validation = _validation_metrics(model, valid)
     validation.update(
+        sample=BALANCED,
         regions=[str(r) for r in valid.valid_regions],
         cell=config.sampler.valid_cell,
         cells=valid.cells,
     )
+    honest = _honest(model, run) if config.honest else None
     best = int(np.argmin(history["val_loss"])) + 1 if history.get("val_loss") else None
     card = make_card(
         tasks=[{"tf": tf} for tf in run.tfs],
@@ -311,6 +318,7 @@ def _write_outputs(
         train_cells=run.cells,
         store={"store_id": st.store_id, "schema_version": st.schema_version, "path": str(st.path)},
         validation=validation,
+        honest_validation=honest,
         training={
             "epochs_run": len(history.get("loss", [])),
             "best_epoch": best,
@@ -333,4 +341,23 @@ def _write_outputs(
         history=history,
         validation=validation,
         seconds=seconds,
+        honest=honest,
     )
+
+
+def _honest(model: Any, run: _Run) -> dict[str, Any]:
+    """Honest validation (:mod:`fnstore.training.honest`) of the finished model: every
+    countable bin of the validation regions, in the training cells and the held-out cell."""
+    from fnstore.training.honest import honest_validation
+
+    sampler, valid_cell = run.sampler, run.config.sampler.valid_cell
+    cells = {cell: "train-cell" for cell in run.cells}
+    if valid_cell:
+        cells[valid_cell] = "valid-cell"
+    feeds = {
+        "window": run.model_config.window,
+        "tracks": sampler.tracks,
+        "annotations": sampler.annotations,
+        "meta_features": sampler.meta_features,
+    }
+    return honest_validation(model, run.store, feeds, run.tfs, cells, run.valid.valid_regions)

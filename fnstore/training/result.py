@@ -29,6 +29,9 @@ class TrainResult(Mapping[str, Any]):
         Loss and per-TF auROC/auPR on the fixed validation set, with its regions and cells.
     seconds
         Wall time of ``model.fit``.
+    honest
+        Honest validation (:func:`fnstore.training.honest.honest_validation`): the metrics
+        on every countable bin of the validation regions; None when switched off.
     """
 
     model_dir: str
@@ -40,6 +43,7 @@ class TrainResult(Mapping[str, Any]):
     history: dict[str, list[float]]
     validation: dict[str, Any]
     seconds: float
+    honest: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The summary as the plain dict ``fnstore.train`` used to return (same keys).
@@ -62,7 +66,12 @@ class TrainResult(Mapping[str, Any]):
         lines = []
         for tf, row in self.validation["tasks"].items():
             scores = ", ".join(f"{k} {row[k]:.3f}" for k in ("auroc", "auprc") if k in row)
-            lines.append(f"{tf}: validation {scores or row.get('note', '')}")
+            lines.append(f"{tf}: balanced validation sample {scores or row.get('note', '')}")
+        if self.honest is not None:
+            where = ", ".join(self.honest["regions"])
+            for row in self.honest["results"]:
+                lines.append(f"{row['tf']} in {row['cell']} ({row['role']}): {_honest_text(row)}")
+            lines.append(f"(honest: every non-ambiguous, non-blacklisted bin of {where})")
         lines.append(f"Wrote {self.model_dir} ({self.seconds:.0f} s)")
         return "\n".join(lines)
 
@@ -74,3 +83,12 @@ class TrainResult(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(fields(self))
+
+
+def _honest_text(row: dict[str, Any]) -> str:
+    """One honest-validation result as ``auROC 0.912, auPRC 0.405, recall@10%FDR 0.311``."""
+    if "auprc" not in row:
+        return f"honest validation not defined ({row.get('note', 'one class only')})"
+    text = f"honest auROC {row['auroc']:.3f}, auPRC {row['auprc']:.3f}"
+    recall = row.get("recall_at_10_fdr")
+    return text if recall is None else f"{text}, recall@10%FDR {recall:.3f}"

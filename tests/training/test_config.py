@@ -4,7 +4,7 @@ dataclasses agree, out-of-range values fail in the dataclass, and keyword APIs r
 from __future__ import annotations
 
 import inspect
-from dataclasses import fields
+from dataclasses import fields, replace
 
 import click
 import pytest
@@ -125,10 +125,23 @@ def test_train_result_reads_like_the_old_dict() -> None:
         seconds=12.4,
     )
     assert result["validation"]["tasks"]["MAX"] == {"note": "x"}
-    assert dict(result) == result.to_dict() and len(result) == 9
+    assert dict(result) == result.to_dict() and len(result) == 10
     assert result.get("history_csv") == "m/history.csv" and result.get("nope") is None
     assert result.summary().splitlines() == [
-        "CTCF: validation auroc 0.912, auprc 0.500",
-        "MAX: validation x",
+        "CTCF: balanced validation sample auroc 0.912, auprc 0.500",
+        "MAX: balanced validation sample x",
         "Wrote m (12 s)",
+    ]
+    honest = {
+        "regions": ["chr20:0-100"],
+        "results": [
+            {"tf": "CTCF", "cell": "K562", "role": "train-cell", "auroc": 0.9, "auprc": 0.25},
+            {"tf": "CTCF", "cell": "HepG2", "role": "valid-cell", "note": "one class"},
+        ],
+    }
+    lines = replace(result, honest=honest).summary().splitlines()
+    assert lines[2:5] == [
+        "CTCF in K562 (train-cell): honest auROC 0.900, auPRC 0.250",
+        "CTCF in HepG2 (valid-cell): honest validation not defined (one class)",
+        "(honest: every non-ambiguous, non-blacklisted bin of chr20:0-100)",
     ]

@@ -14,49 +14,7 @@ import pytest
 
 pytest.importorskip("keras")
 
-MOTIF = "TTGACGTCAA"
-CHROM_LEN = 300_000
-TINY = {
-    "window": 300,
-    "n_kernels": 16,
-    "kernel_width": 12,
-    "lstm_units": 0,
-    "position_dense": 0,
-    "dense_units": 8,
-    "conv_dropout": 0.0,
-    "recurrent_dropout": 0.0,
-}
-
-
-@pytest.fixture(scope="module")
-def planted_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One random chromosome; 200 bp peaks every ~1.5 kb with MOTIF planted at their centre."""
-    from fnstore.build import build_store
-
-    d = tmp_path_factory.mktemp("planted")
-    rng = np.random.default_rng(0)
-    seq = rng.choice(np.frombuffer(b"ACGT", dtype=np.uint8), CHROM_LEN)
-    grid = np.arange(1_000, CHROM_LEN - 1_000, 1_500)
-    centres = grid + rng.integers(-300, 300, len(grid))
-    for c in centres:
-        seq[c - len(MOTIF) // 2 : c - len(MOTIF) // 2 + len(MOTIF)] = np.frombuffer(
-            MOTIF.encode(), np.uint8
-        )
-    text = seq.tobytes().decode()
-    (d / "genome.fa").write_text(
-        ">chrS\n" + "\n".join(text[i : i + 80] for i in range(0, len(text), 80)) + "\n"
-    )
-    peaks = "".join(
-        f"chrS\t{c - 100}\t{c + 100}\tp{i}\t0\t.\t10\t-1\t-1\t100\n" for i, c in enumerate(centres)
-    )
-    (d / "peaks.narrowPeak").write_text(peaks)
-    spec = {
-        "genome": {"fasta": str(d / "genome.fa")},
-        "cells": {"C1": {}},
-        "labels": [{"tf": "PLANT", "cell": "C1", "conservative": str(d / "peaks.narrowPeak")}],
-    }
-    build_store(spec, d / "planted.zarr")
-    return d / "planted.zarr"
+from planted import TINY
 
 
 def test_learns_planted_motif(planted_store: Path, tmp_path: Path) -> None:
@@ -131,7 +89,8 @@ def test_chr20_ctcf_cli_writes_every_artefact(chr20_store_path: Path, tmp_path: 
         args += ["--motif", "CTCF", "--motif-file", str(motif_file)]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    assert "CTCF: validation" in result.output
+    assert "CTCF: balanced validation sample" in result.output
+    assert "CTCF in K562 (train-cell): honest auROC" in result.output
     folder = tmp_path / "ctcf"
     for name in (
         "model.keras",
@@ -149,6 +108,13 @@ def test_chr20_ctcf_cli_writes_every_artefact(chr20_store_path: Path, tmp_path: 
     assert len(card["annotations"]) == 7 and len(card["meta_features"]) == 8
     assert card["store"]["schema_version"] == 1 and card["store"]["store_id"]
     assert "auroc" in card["validation"]["tasks"]["CTCF"]
+    honest = card["honest_validation"]
+    assert [(r["cell"], r["role"]) for r in honest["results"]] == [
+        ("K562", "train-cell"),
+        ("HepG2", "train-cell"),
+    ]
+    # the true bin distribution of the validation tail, not the balanced sample
+    assert honest["results"][0]["n"] > 50 * card["validation"]["n_examples"]
     assert card["hyperparameters"]["n_kernels"] == 8 and card["seed"] == 0
     assert model.outputs[0].shape[-1] == 1
     # a cell without the requested track is one clear line, not a traceback

@@ -1,0 +1,124 @@
+"""Honest validation: every countable bin of the validation regions, equal to what
+``fnstore predict --regions`` + ``fnstore evaluate`` report for the same model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from planted import TINY
+
+from fnstore.store.labels import AMBIGUOUS, BOUND, UNBOUND
+from fnstore.store.regions import Region
+from fnstore.training.honest import mean_metrics, region_bins, score_task
+
+pytest.importorskip("keras")
+
+QUICK = {
+    "hyperparameters": TINY,
+    "epochs": 2,
+    "patience": 2,
+    "batch_size": 32,
+    "learning_rate": 0.01,
+    "seed": 3,
+    "max_shift": 20,
+    "annotations": False,
+    "metadata": False,
+    "verbose": 0,
+}
+
+
+def test_region_bins_are_the_bins_wholly_inside(example_store) -> None:
+    st = example_store
+    chrom = st.chroms[0]
+    region = Region(chrom, 1_030, 5_175)
+    lo, hi = st.bin_range(chrom)
+    brute = [
+        lo + i
+        for i in range(hi - lo)
+        if i * st.stride >= region.start and i * st.stride + st.bin_size <= region.end
+    ]
+    assert region_bins(st, [region, region]).tolist() == brute
+    assert region_bins(st, []).size == 0
+
+
+def test_score_task_excludes_ambiguous_and_blacklisted() -> None:
+    labels = np.array([BOUND, UNBOUND, AMBIGUOUS, BOUND, UNBOUND, -1], dtype=np.int8)
+    black = np.array([False, False, False, True, False, False])
+    scores = np.array([0.9, 0.1, 0.0, 0.0, 0.95, 0.5], dtype=np.float32)
+    row = score_task(labels, black, scores, [0.1])
+    assert (row["n"], row["n_positive"], row["n_negative"]) == (3, 1, 2)
+    assert row["auroc"] == pytest.approx(0.5)
+    one_class = score_task(np.array([UNBOUND] * 3, np.int8), np.zeros(3, bool), scores[:3], [0.1])
+    assert "auprc" not in one_class and one_class["note"]
+    means = mean_metrics([row, one_class, {"auprc": 0.25, "auroc": 1.0}], [0.1])
+    assert means["auprc"] == pytest.approx((row["auprc"] + 0.25) / 2)
+
+
+def test_train_scores_every_validation_bin_like_predict_and_evaluate(
+    planted_store: Path, tmp_path: Path
+) -> None:
+    import fnstore
+    from fnstore.evaluate import evaluate
+    from fnstore.model.card import read_card
+    from fnstore.predict import predict
+
+    # barely trained: scores far from perfect, so the comparison below means something
+    weak = {**QUICK, "epochs": 1, "steps_per_epoch": 2, "valid_steps": 2, "learning_rate": 1e-4}
+    result = fnstore.train(planted_store, tmp_path / "m", "PLANT", ["C1"], **weak)
+    honest = result.honest
+    assert honest is not None and read_card(tmp_path / "m")["honest_validation"] == honest
+    [row] = honest["results"]
+    assert (row["tf"], row["cell"], row["role"]) == ("PLANT", "C1", "train-cell")
+    # far more bins than the balanced sample: the true distribution, mostly unbound
+    assert row["n"] > 2 * result.validation["n_examples"] and row["n_negative"] > row["n_positive"]
+    assert 0.05 < row["auprc"] < 0.95
+    assert "honest auROC" in result.summary() and "balanced validation" in result.summary()
+
+    st = fnstore.open_store(planted_store)
+    chrom, span = honest["regions"][0].split(":")
+    start, end = (int(x) for x in span.split("-"))
+    bins = region_bins(st, [Region(chrom, start, end)])
+    assert bins.size == honest["n_bins"]
+    _, starts = st.bin_coords(bins)
+    bed = tmp_path / "valid_bins.bed"
+    bed.write_text("".join(f"{chrom}\t{s}\t{s + st.bin_size}\n" for s in starts.tolist()))
+    predict(tmp_path / "m", planted_store, tmp_path / "pred", "C1", regions=bed, progress=False)
+    [zarr_path] = sorted((tmp_path / "pred").glob("*.zarr"))
+    [scored] = evaluate([zarr_path], st, "PLANT", "C1", allow_partial=True)
+    for key in ("n", "n_positive", "auroc", "auprc", "recall_at_10_fdr", "recall_at_50_fdr"):
+        assert scored[key] == pytest.approx(row[key], abs=1e-6), key
+
+
+def test_no_honest_skips_it(planted_store: Path, tmp_path: Path) -> None:
+    import fnstore
+    from fnstore.model.card import read_card
+
+    options = {**QUICK, "epochs": 1, "steps_per_epoch": 2, "valid_steps": 1}
+    result = fnstore.train(planted_store, tmp_path / "m", "PLANT", ["C1"], honest=False, **options)
+    assert result.honest is None and read_card(tmp_path / "m")["honest_validation"] is None
+
+
+def test_held_out_cell_is_scored_the_same_way(example_store_path: Path, tmp_path: Path) -> None:
+    import fnstore
+
+    result = fnstore.train(
+        example_store_path,
+        tmp_path / "m",
+        "YY1",
+        ["GM12878"],
+        valid_cell="H1-hESC",
+        tracks=[],
+        hyperparameters={"window": 400, "lstm_units": 0},
+        epochs=1,
+        steps_per_epoch=2,
+        valid_steps=1,
+        verbose=0,
+    )
+    rows = {(r["cell"], r["role"]): r for r in result.honest["results"]}
+    assert set(rows) == {("GM12878", "train-cell"), ("H1-hESC", "valid-cell")}
+    assert all(r["n_positive"] > 0 and "auprc" in r for r in rows.values())
+    assert result.honest["mean"]["auprc"] == pytest.approx(
+        np.mean([r["auprc"] for r in rows.values()])
+    )
