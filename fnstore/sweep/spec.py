@@ -27,8 +27,8 @@ from fnstore.errors import FnstoreError, InputError
 
 #: longest run name before it is cut and given a hash of the whole
 MAX_NAME = 120
-#: train keywords the sweep sets itself
-RESERVED = ("store", "model_dir", "config", "overwrite", "seed")
+#: train keywords the sweep sets itself (honest validation is what it ranks by: always on)
+RESERVED = ("store", "model_dir", "config", "overwrite", "seed", "honest")
 
 
 @dataclass(frozen=True)
