@@ -211,7 +211,6 @@ def _client(
         memory_limit=memory_limit if memory_limit is not None else "auto",
         dashboard_address=None,
         silence_logs=logging.ERROR,
-        env=worker_environment(threads),
     )
     return Client(cluster), cluster, threads
 

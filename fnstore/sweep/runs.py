@@ -187,13 +187,15 @@ def run_state(out: Path, name: str, definition: dict[str, Any]) -> str:
     Returns
     -------
     str
-        The state; a run folder without a readable record but with a model is CHANGED
-        (nothing says what trained it).
+        The state; a model trained with another definition, or one without a readable
+        record (nothing says what trained it), is CHANGED.
     """
     folder = run_dir(out, name)
     record = read_json_or_none(folder / RUN_FILE)
     if record is None:
         return CHANGED if (folder / MODEL_DIR).exists() else TODO
+    if not (folder / MODEL_DIR).exists():
+        return TODO  # failed or interrupted before a model landed: nothing to mix up
     if record.get("definition") != definition:
         return CHANGED
     return DONE if model_complete(folder / MODEL_DIR) else TODO
