@@ -88,6 +88,13 @@ def _prepare_process(tf_threads: int) -> None:
         tf.config.threading.set_inter_op_parallelism_threads(1)
 
 
+def _peak_rss_mib() -> float:
+    """This worker process's peak resident memory so far (MiB; Linux reports KiB)."""
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 def _store(path: str) -> Any:
     from fnstore.store.read import open_store
 
@@ -180,7 +187,8 @@ def _train_and_score(task: dict[str, Any], out: Path) -> dict[str, Any]:
             overwrite=True,
             **task["keywords"],
         )
-        _record(task, out, "done", seconds=round(time.perf_counter() - t0, 2))
+        seconds = round(time.perf_counter() - t0, 2)
+        _record(task, out, "done", seconds=seconds, worker_peak_rss_mib=_peak_rss_mib())
     score_heldout(store, out, task["name"], task["tfs"], task["targets"])
     return {"status": "done", "trained": bool(task["train"]), "error": None}
 
