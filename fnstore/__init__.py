@@ -49,6 +49,7 @@ _LAZY = {
     "ExportResult": "fnstore.export.run",
     "EvaluateResult": "fnstore.evaluate.score",
     "EnsembleResult": "fnstore.predict.ensemble_result",
+    "sweep": "fnstore.sweep",
     "PredictResult": "fnstore.predict.run",
     "InputError": "fnstore.errors",
     "StoreError": "fnstore.errors",

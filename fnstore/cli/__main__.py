@@ -1,3 +1,4 @@
 from fnstore.cli import main
 
-main()
+if __name__ == "__main__":  # dask workers started by spawn re-import this module
+    main()
