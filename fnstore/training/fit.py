@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -239,6 +240,31 @@ def _resolve_inputs(
     )
 
 
+@contextlib.contextmanager
+def _own_python_random(seed: int) -> Iterator[None]:
+    """Give Keras's unseeded initializers and dropout layers a generator of their own.
+
+    Keras draws their seeds from Python's global ``random`` at construction; in a dask
+    worker other threads draw from it too, so the same run initialised differently from
+    one worker to the next (honest auROC 0.786 to 0.817 for one seed). While the model is
+    built, Keras's module reference points at a private ``random.Random(seed)`` instead.
+    """
+    try:
+        from keras.src.random import seed_generator
+    except ImportError:  # another Keras layout: fall back to the global generator
+        yield
+        return
+    saved = getattr(seed_generator, "python_random", None)
+    if saved is None:
+        yield
+        return
+    seed_generator.python_random = random.Random(seed)
+    try:
+        yield
+    finally:
+        seed_generator.python_random = saved
+
+
 def _build_compiled_model(run: _Run) -> Any:
     """The seeded, compiled model, inside a data-parallel scope when ``devices > 1``."""
     import keras
@@ -250,7 +276,7 @@ def _build_compiled_model(run: _Run) -> Any:
     keras.utils.set_random_seed(config.sampler.seed)
     strategy = _strategy(config.devices) if config.devices > 1 else None
     scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
-    with scope:
+    with scope, _own_python_random(config.sampler.seed):
         model = build_model(
             sampler.n_tracks, len(run.tfs), sampler.n_extra, config=run.model_config
         )
@@ -292,6 +318,9 @@ def _fit(model: Any, run: _Run) -> tuple[dict[str, list[float]], float]:
         epochs=config.epochs,
         callbacks=callbacks,
         verbose=keras_verbose(config.verbose),
+        # the sampler already orders each epoch by (seed, epoch); Keras would shuffle the
+        # batches again with Python's global ``random``, which other threads also draw from
+        shuffle=False,
     )
     seconds = time.perf_counter() - t0
     return {k: [float(v) for v in vals] for k, vals in hist.history.items()}, seconds

@@ -171,5 +171,4 @@ def test_same_leaderboard_on_a_separate_scheduler(
         if (row[key] is None) != (theirs[name][key] is None)
         or (row[key] is not None and abs(row[key] - theirs[name][key]) > 1e-6)
     ]
-    if differ:  # known: see the report of issue 14 (training is not bit-reproducible there)
-        pytest.xfail(f"honest metrics differ between the two clusters: {differ[:2]}")
+    assert not differ, f"honest metrics differ between the two clusters: {differ[:2]}"

@@ -177,3 +177,46 @@ def test_lazy_exports_do_not_import_tensorflow() -> None:
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_same_run_same_model_while_other_threads_draw_random(
+    planted_store: Path, tmp_path: Path
+) -> None:
+    """A dask worker's other threads draw from Python's global ``random``; that must not
+    reach the model's initial weights, dropout seeds or batch order."""
+    import random
+    import threading
+
+    import fnstore
+    from fnstore.model.folder import load_model_dir
+
+    options = {
+        "hyperparameters": {**TINY, "conv_dropout": 0.2},
+        "epochs": 2,
+        "steps_per_epoch": 3,
+        "valid_steps": 1,
+        "batch_size": 16,
+        "seed": 4,
+        "annotations": False,
+        "metadata": False,
+        "verbose": 0,
+        "honest": False,
+    }
+    fnstore.train(planted_store, tmp_path / "quiet", "PLANT", ["C1"], **options)
+    stop = threading.Event()
+
+    def draw() -> None:
+        while not stop.is_set():
+            random.random()
+
+    noisy = threading.Thread(target=draw, daemon=True)
+    noisy.start()
+    try:
+        fnstore.train(planted_store, tmp_path / "noisy", "PLANT", ["C1"], **options)
+    finally:
+        stop.set()
+        noisy.join()
+    a, _ = load_model_dir(tmp_path / "quiet")
+    b, _ = load_model_dir(tmp_path / "noisy")
+    for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
+        np.testing.assert_array_equal(wa, wb)
