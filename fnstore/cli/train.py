@@ -32,6 +32,7 @@ KNOB_ORDER = (
     "valid_chroms",
     "valid_fraction",
     "valid_cell",
+    "exclude",
     "tracks",
     "annotations",
     "metadata",

@@ -213,6 +213,9 @@ class SamplerConfig:
     valid_chroms, valid_fraction, valid_cell, valid_negatives
         The validation split: regions, the held-out tail of a one-chromosome store, a
         held-out cell, and negatives per positive there (default: ``negatives``).
+    exclude
+        Regions no window of either split touches (at its widest shift): a test set kept
+        apart from training and from the validation that picks the model.
     seed
         Every batch is a pure function of (seed, epoch, index).
     memory_budget
@@ -241,6 +244,11 @@ class SamplerConfig:
         0.1, "Held-out tail of a one-chromosome store.", lo=0, hi=1, open_range=True, card=False
     )
     valid_cell: str | None = knob(None, "Held-out cell for cross-cell validation.")
+    exclude: tuple[str, ...] | None = knob(
+        None,
+        "Chromosomes or CHROM:START-END kept out of training and validation (a test set).",
+        multiple=True,
+    )
     valid_negatives: float | None = knob(
         None, "Negatives per positive in the validation set.", cli=False, lo=0, card=False
     )
@@ -272,7 +280,7 @@ class SamplerConfig:
     dtype: str | None = knob(None, "Output dtype of x.", cli=False, choices=("float16", "float32"))
 
     def __post_init__(self) -> None:
-        for name in ("tracks", "valid_chroms"):
+        for name in ("tracks", "valid_chroms", "exclude"):
             _set(self, name, _names(getattr(self, name)))
         if not isinstance(self.annotations, bool):
             _set(self, "annotations", _names(self.annotations) or ())

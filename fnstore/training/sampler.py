@@ -215,6 +215,9 @@ class Sampler(EpochPlanner):
         train_mask, valid_mask = split_masks(st, self.valid_regions, self.window, c.max_shift)
         usable = train_mask if self.split == "train" else valid_mask
         del train_mask, valid_mask
+        if c.exclude:  # no window of either split may touch a held-out test region
+            clear, _ = split_masks(st, parse_regions(st, list(c.exclude)), self.window, c.max_shift)
+            usable &= clear
         usable &= ~np.asarray(st.blacklist(), dtype=bool)
         self._pos: list[np.ndarray] = []
         self._runs: list[tuple[np.ndarray, np.ndarray]] = []

@@ -433,3 +433,24 @@ def test_config_object_and_keywords_give_the_same_sampler(env):
         make(env, batch_size=0)
     with pytest.raises(TypeError, match="bogus"):
         make(env, bogus=1)
+
+
+def test_exclude_keeps_every_window_of_both_splits_off_the_region(example_store) -> None:
+    from fnstore.store.regions import window_start
+    from fnstore.training.sampler import Sampler
+
+    st = example_store
+    chrom = st.chroms[0]
+    lo_bp, hi_bp = 2_000_000, 3_000_000
+    options = {"window": 400, "max_shift": 50, "valid_chroms": [f"{chrom}:3600000-4500000"]}
+    for split in ("train", "valid"):
+        plain = Sampler(st, "YY1", ["GM12878"], split=split, **options)
+        kept = Sampler(
+            st, "YY1", ["GM12878"], split=split, exclude=[f"{chrom}:{lo_bp}-{hi_bp}"], **options
+        )
+        bins = np.concatenate(kept._pos)
+        _, start = st.bin_coords(bins)
+        left = window_start(start, 400, st.bin_size) - 50
+        assert not np.any((left + 400 + 100 > lo_bp) & (left < hi_bp))
+        if split == "train":  # the region holds bound bins, now gone from training
+            assert len(bins) < len(np.concatenate(plain._pos))

@@ -1,0 +1,228 @@
+"""Do fnstore's models generalise? Held-out cell x held-out region, against two baselines.
+
+    PYTHONPATH=. python benchmarks/accuracy.py [--quick] [--tfs CTCF,REST] [--workers 1]
+
+On the real chr20 data in ../shared/data (sequence, annotations and RNA-seq metadata; the
+data has no DNase for these cells, so no signal track), for each TF: train on two reference
+cells with the last fifth of chr20 kept out of training and validation (``exclude``),
+validate on the fifth before it, and score a third cell that no model saw, in the held-out
+fifth, on every bin (ENCODE-DREAM metrics, ambiguous and blacklisted bins excluded).
+
+Recipes, all through one ``fnstore sweep`` per TF (so the benchmark exercises the product):
+``default`` (``fnstore train``'s defaults), ``motif`` (``--motif auto``: kernels from the
+bundled JASPAR motif), each with several seeds; ``sweep best`` (the run with the best honest
+validation auPRC) and ``top-k ensemble`` (rank average of the top k by that metric).
+Baselines on the same bins: the TF's JASPAR motif (best log-odds placement per bin) and the
+label frequency of the training cells at each bin (bound 1, ambiguous 0.5, unbound 0).
+
+Epochs are capped (``STEPS`` batches each) so the full run fits about an hour on 2 cores;
+``--quick`` is a CI-sized check of the machinery, not of accuracy. Prints one table and
+saves it under benchmarks/results/accuracy[-quick].md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data"
+#: TF -> (training cells, held-out cell); TFs with labels in >= 3 cells, varied motif strength
+TASKS = {
+    "CTCF": (("HepG2", "K562"), "MCF-7"),
+    "REST": (("HepG2", "H1-hESC"), "HeLa-S3"),
+    "GABPA": (("GM12878", "H1-hESC"), "HepG2"),
+    "MAX": (("K562", "GM12878"), "HepG2"),
+    "JUND": (("HepG2", "K562"), "HeLa-S3"),
+}
+ANNOTATIONS = {
+    "cpgisland": "cpgisland.bed.gz",
+    "cds": "wgEncodeGencodeBasicV19.cds.merged.bed.gz",
+    "intron": "wgEncodeGencodeBasicV19.intron.merged.bed.gz",
+    "promoter": "wgEncodeGencodeBasicV19.promoter.merged.bed.gz",
+    "utr5": "wgEncodeGencodeBasicV19.utr5.merged.bed.gz",
+    "utr3": "wgEncodeGencodeBasicV19.utr3.merged.bed.gz",
+    "tss": "wgEncodeGencodeBasicV19.txStart.bed.gz",
+}
+FULL = {"seeds": [0, 1, 2], "steps": 60, "epochs": 10, "top_k": 3}
+QUICK = {"seeds": [0, 1], "steps": 4, "epochs": 1, "top_k": 2}
+
+
+def build(tmp: Path, tfs: list[str]) -> Path:
+    """The chr20 store of the chosen TFs (every cell with metadata; no signal tracks)."""
+    from fnstore.build import build_store
+
+    cells = {
+        meta.name.split(".")[0]: {"metadata": str(meta)}
+        for meta in sorted((SHARED / "cells").glob("*.meta.txt"))
+    }
+    spec = {
+        "name": "chr20-accuracy",
+        "assembly": "hg19",
+        "genome": {
+            "fasta": str(SHARED / "hg19" / "hg19_chr20.fa.gz"),
+            "chrom_sizes": str(SHARED / "hg19" / "hg19.autoX.chrom.sizes"),
+        },
+        "blacklist": [str(SHARED / "annotations" / "blacklist.bed.gz")],
+        "cells": cells,
+        "labels": [{"peaks_dir": str(SHARED / "peaks"), "tfs": tfs}],
+        "annotations": {k: str(SHARED / "annotations" / v) for k, v in ANNOTATIONS.items()},
+    }
+    path = tmp / "chr20.zarr"
+    build_store(spec, path, progress=False)
+    return path
+
+
+def regions(store: Any) -> tuple[str, str]:
+    """(validation, held-out) spans: the fourth and the last fifth of chr20, on the stride grid."""
+    length = int(store.chrom_lengths[store.chroms.index("chr20")])
+    fifth = length // 5 // store.stride * store.stride
+    return f"chr20:{3 * fifth}-{4 * fifth}", f"chr20:{4 * fifth}-{length}"
+
+
+def sweep_spec(store: Path, tf: str, valid: str, heldout: str, mode: dict) -> dict[str, Any]:
+    """One TF's sweep: default and motif-initialised recipes x seeds, scored on the test cell."""
+    train_cells, test_cell = TASKS[tf]
+    return {
+        "store": str(store),
+        "tfs": [tf],
+        "cells": [list(train_cells)],
+        "seeds": mode["seeds"],
+        "defaults": {
+            "tracks": [],
+            "epochs": mode["epochs"],
+            "steps_per_epoch": mode["steps"],
+            "exclude": [heldout],
+        },
+        "runs": [{}, {"motifs": ["auto"]}],
+        "validation": {"valid_chroms": [valid]},
+        "heldout": [{"cell": test_cell, "name": "test", "chroms": [heldout]}],
+        "ensemble": {"top_k": mode["top_k"]},
+    }
+
+
+def baselines(store: Any, tf: str, heldout: str) -> dict[str, dict[str, Any]]:
+    """Motif-scan and label-frequency metrics on the held-out bins of the test cell."""
+    from fnstore.evaluate.baselines import bin_motif_scores
+    from fnstore.io.motif_db import find_tf_motif
+    from fnstore.store.labels import AMBIGUOUS, BOUND
+    from fnstore.store.regions import parse_span
+    from fnstore.training.honest import region_bins, score_task
+
+    train_cells, test_cell = TASKS[tf]
+    lengths = dict(zip(store.chroms, (int(n) for n in store.chrom_lengths), strict=True))
+    bins = region_bins(store, [parse_span(heldout, lengths, "heldout")])
+    black = np.asarray(store.blacklist(bins), dtype=bool)
+    labels = np.asarray(store.labels(bins=bins, tf=tf, cell=test_cell))[:, 0]
+    train = np.asarray(store.labels([store.task_index(tf, c) for c in train_cells], bins))
+    frequency = ((train == BOUND) + 0.5 * (train == AMBIGUOUS)).mean(axis=1)
+    motif = find_tf_motif(tf)
+    out = {"label frequency": score_task(labels, black, frequency, [0.1, 0.5])}
+    if motif is not None:
+        scan = bin_motif_scores(store, bins, motif.pwm)
+        out[f"motif {motif.name}"] = score_task(labels, black, scan, [0.1, 0.5])
+    return out
+
+
+def recipe_rows(board: list[dict[str, Any]], tf: str) -> dict[str, dict[str, Any]]:
+    """Held-out metrics per recipe from one TF's leaderboard (mean over seeds)."""
+    runs = [r for r in board if r.get("tf") == tf and r.get("status") == "done"]
+    singles = [r for r in runs if not str(r["run"]).startswith("ensemble")]
+    out: dict[str, dict[str, Any]] = {}
+    for recipe, is_motif in (("default", False), ("motif", True)):
+        rows = [r for r in singles if ("motifs-auto" in str(r["run"])) == is_motif]
+        if rows:
+            out[recipe] = _mean(rows)
+    ranked = sorted(singles, key=lambda r: -(r.get("honest_auprc") or -1))
+    if ranked:
+        out["sweep best"] = _held_out(ranked[0]) | {"run": ranked[0]["run"]}
+    for r in runs:
+        if str(r["run"]).startswith("ensemble"):
+            out["top-k ensemble"] = _held_out(r)
+    return out
+
+
+def _held_out(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: row.get(f"test_{k}") for k in ("auroc", "auprc", "recall_at_10_fdr")} | {
+        "honest_auprc": row.get("honest_auprc")
+    }
+
+
+def _mean(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    cols = [_held_out(r) for r in rows]
+    return {
+        k: float(np.mean([c[k] for c in cols if c[k] is not None]))
+        if any(c[k] is not None for c in cols)
+        else None
+        for k in cols[0]
+    }
+
+
+def table(results: dict[str, dict[str, dict[str, Any]]]) -> str:
+    """Markdown: one row per TF x recipe."""
+    lines = [
+        "| TF | recipe | held-out auPRC | held-out auROC | recall@10%FDR | honest valid auPRC |",
+        "|---|---|---|---|---|---|",
+    ]
+
+    def fmt(v: Any) -> str:
+        return "" if v is None else f"{v:.3f}"
+
+    for tf, rows in results.items():
+        for recipe, r in rows.items():
+            lines.append(
+                f"| {tf} | {recipe} | {fmt(r.get('auprc'))} | {fmt(r.get('auroc'))} | "
+                f"{fmt(r.get('recall_at_10_fdr'))} | {fmt(r.get('honest_auprc'))} |"
+            )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    """Run the benchmark; returns the exit status."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="CI-sized: machinery, not accuracy")
+    ap.add_argument("--tfs", default=",".join(TASKS), help="comma-separated subset of TFs")
+    ap.add_argument("--workers", type=int, default=1)
+    args = ap.parse_args()
+    if not SHARED.is_dir():
+        print(f"needs the real data in {SHARED}", file=sys.stderr)
+        return 1
+    import fnstore
+
+    mode = QUICK if args.quick else FULL
+    tfs = [t for t in args.tfs.split(",") if t]
+    t0 = time.perf_counter()
+    results: dict[str, dict[str, dict[str, Any]]] = {}
+    with tempfile.TemporaryDirectory(prefix="fnstore-accuracy-") as tmp:
+        path = build(Path(tmp), tfs)
+        store = fnstore.open_store(path)
+        valid, heldout = regions(store)
+        for tf in tfs:
+            spec = sweep_spec(path, tf, valid, heldout, mode)
+            result = fnstore.sweep(spec, Path(tmp) / tf, workers=args.workers, echo=None)
+            results[tf] = recipe_rows(list(result.leaderboard), tf) | baselines(store, tf, heldout)
+            print(f"{tf} done ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
+    minutes = (time.perf_counter() - t0) / 60
+    trained = ", ".join(f"{tf} on {'+'.join(TASKS[tf][0])}" for tf in tfs)
+    header = (
+        f"chr20: train {trained}; "
+        f"held-out cells {', '.join(TASKS[tf][1] for tf in tfs)}; validation {valid}, "
+        f"held-out region {heldout}; {'quick' if args.quick else 'full'} mode "
+        f"({mode['epochs']} epochs x {mode['steps']} batches, seeds {mode['seeds']}); "
+        f"{minutes:.1f} min on this machine"
+    )
+    text = header + "\n\n" + table(results) + "\n"
+    print(text)
+    out = REPO / "benchmarks" / "results" / f"accuracy{'-quick' if args.quick else ''}.md"
+    out.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
