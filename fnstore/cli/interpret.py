@@ -34,7 +34,8 @@ from fnstore.cli.options import split_csv
 @click.option(
     "--db",
     type=click.Path(dir_okay=False),
-    help="MEME motif database to match kernels against (default: $FNSTORE_MOTIF_DB).",
+    help="MEME motif database to match kernels against (default: $FNSTORE_MOTIF_DB, else the "
+    "bundled JASPAR 2026 CORE vertebrates; FNSTORE_MOTIF_DB=none: no matching).",
 )
 @click.option("--top", type=int, default=5, show_default=True, help="Matches reported per kernel.")
 @click.option(
@@ -86,7 +87,7 @@ def motifs(
     )
     click.echo(format_summary(summary))
     if not database:
-        click.echo("(no motif database: give --db or set FNSTORE_MOTIF_DB to match kernels)")
+        click.echo("(no motif database: kernels not matched; give --db to match them)")
     click.echo(f"wrote {out}/kernels.meme, matches.tsv, kernels.npz, summary.json, logos")
 
 

@@ -44,6 +44,7 @@ KNOB_ORDER = (
     "workers",
     "use_multiprocessing",
     "devices",
+    "seeds",
     "memory_budget",
     "honest",
     "verbose",

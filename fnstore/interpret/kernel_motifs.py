@@ -91,14 +91,17 @@ __all__ = [
 
 
 def default_database() -> str | None:
-    """The motif database named by ``$FNSTORE_MOTIF_DB``, if set.
+    """The motif database named by ``$FNSTORE_MOTIF_DB``, else the bundled JASPAR 2026.
 
     Returns
     -------
     str or None
-        The MEME file path, or None when the variable is unset or empty.
+        The MEME file path; None only when the variable is set to ``none``.
     """
-    return os.environ.get(MOTIF_DB_ENV) or None
+    from fnstore.io.motif_db import bundled_motif_file
+
+    chosen = os.environ.get(MOTIF_DB_ENV) or str(bundled_motif_file())
+    return None if chosen.lower() == "none" else chosen
 
 
 def run_kernel_motifs(

@@ -33,6 +33,7 @@ from keras import layers
 
 from fnstore.errors import InputError
 from fnstore.model.architecture import model_input_sizes
+from fnstore.model.bag import bag_members
 from fnstore.model.card import CONV_LAYER
 from fnstore.predict.inputs import stretch_windows
 
@@ -345,9 +346,9 @@ def make_scorer(
     method: str = "fast",
     batch_size: int = 1024,
     piece_bins: int = DEFAULT_PIECE_BINS,
-) -> tuple[WindowScorer, str | None]:
+) -> tuple[WindowScorer | BagScorer, str | None]:
     """A scorer for ``method``; if the fast path does not fit the model, a naive one plus
-    the reason (so the caller can say why it is slower).
+    the reason (so the caller can say why it is slower). A bag gets a :class:`BagScorer`.
 
     Parameters
     ----------
@@ -364,12 +365,54 @@ def make_scorer(
 
     Returns
     -------
-    scorer : WindowScorer
+    scorer : WindowScorer or BagScorer
         The scorer actually used.
     fallback : str or None
         Why the fast path was not used; None when ``method`` was honoured.
     """
+    members = bag_members(model)
+    if members and method == "fast":
+        parts = [make_scorer(m, step, method, batch_size, piece_bins) for m in members]
+        if all(reason is None for _, reason in parts):
+            return BagScorer([scorer for scorer, _ in parts]), None
+        return WindowScorer(model, step, "naive", batch_size, piece_bins), next(
+            f"member {m.name}: {reason}"
+            for m, (_, reason) in zip(members, parts, strict=True)
+            if reason
+        )
     try:
         return WindowScorer(model, step, method, batch_size, piece_bins), None
     except FastPathUnsupported as exc:
         return WindowScorer(model, step, "naive", batch_size, piece_bins), str(exc)
+
+
+class BagScorer:
+    """The fast scorer of a bag (:mod:`fnstore.model.bag`): each member's fast scores,
+    averaged, as the bag's ``Average`` layer does (equal to its naive scores to float
+    rounding)."""
+
+    def __init__(self, members: Sequence[WindowScorer]) -> None:
+        first = members[0]
+        self.members = list(members)
+        self.method = first.method
+        self.step, self.window, self.batch_size = first.step, first.window, first.batch_size
+        self.n_channels, self.n_extra, self.n_tasks = first.n_channels, first.n_extra, first.n_tasks
+
+    def score(self, items: Sequence[Item]) -> list[np.ndarray]:
+        """Mean of the members' :meth:`WindowScorer.score`, item by item.
+
+        Parameters
+        ----------
+        items : sequence of Item
+            As for :meth:`WindowScorer.score`.
+
+        Returns
+        -------
+        list of numpy.ndarray
+            One ``(n, n_tasks)`` float32 array per item.
+        """
+        total = [np.zeros((n, self.n_tasks), dtype=np.float64) for _, n, _ in items]
+        for member in self.members:
+            for acc, part in zip(total, member.score(items), strict=True):
+                acc += part
+        return [(acc / len(self.members)).astype(np.float32) for acc in total]

@@ -324,6 +324,10 @@ class TrainConfig:
         Data-parallel devices (``MirroredStrategy`` when more than one).
     verbose
         Keras progress output (0 silent, 1 bars, 2 a line per epoch).
+    seeds
+        Train this many members, the sampler's seed and the next ones (each its own
+        initialisation and draw of negatives), and save their average as one bagged model
+        (:mod:`fnstore.model.bag`), as FactorNet bagged its single-task models.
     honest
         Score the finished model on every non-blacklisted, non-ambiguous bin of the
         validation regions (see :mod:`fnstore.training.honest`); the balanced validation
@@ -356,6 +360,7 @@ class TrainConfig:
     )
     devices: int = knob(1, "Data-parallel devices.", lo=1)
     verbose: int = knob(1, "No progress bars.", option="--quiet", flag_value=0)
+    seeds: int = knob(1, "Bag this many seeds (seed, seed+1, ...) into one averaged model.", lo=1)
     honest: bool = knob(
         True,
         "Score the finished model on every labelled bin of the validation regions.",

@@ -145,6 +145,8 @@ class _Run:
     motifs: list[Any]  # fnstore.io.meme.Motif
     sampler: Sampler
     valid: Sampler
+    #: per-member facts of a bag (``--seeds N``), for the card; None for one model
+    bag: dict[str, list[Any]] | None = None
 
 
 @with_knob_signature((TrainConfig, False), (SamplerConfig, True))
@@ -198,9 +200,42 @@ def train(
     resolved = TrainConfig.from_keywords(config, **options)
     with model_output(model_dir, overwrite) as work:
         run = _resolve_inputs(store, work, tfs, cells, resolved)
-        model = _build_compiled_model(run)
-        history, seconds = _fit(model, run)
+        if resolved.seeds > 1:
+            model, history, seconds = _fit_bag(run)
+        else:
+            model = _build_compiled_model(run)
+            history, seconds = _fit(model, run)
         return _write_outputs(model, run, history, seconds, Path(model_dir))
+
+
+def _fit_bag(run: _Run) -> tuple[Any, dict[str, list[float]], float]:
+    """Train ``seeds`` members (seed, seed + 1, ...) and average them into one bag.
+
+    Each member draws its own initialisation and negatives; ``history.csv`` holds every
+    member's epochs one after the other, and the card lists each member's (``run.bag``).
+    """
+    from fnstore.model.bag import bag_models, member_name
+
+    members, history, total = [], {}, 0.0
+    run.bag = {"seeds": [], "epochs_run": [], "best_epoch": [], "seconds": []}
+    for k in range(run.config.seeds):
+        seed = run.config.sampler.seed + k
+        config = replace(run.config, sampler=replace(run.config.sampler, seed=seed))
+        member_run = (
+            run if k == 0 else _resolve_inputs(run.store, run.out, run.tfs, run.cells, config)
+        )
+        model = _build_compiled_model(member_run, name=member_name(k))
+        part, seconds = _fit(model, member_run, append=k > 0)
+        members.append(model)
+        for key, values in part.items():
+            history.setdefault(key, []).extend(values)
+        total += seconds
+        run.bag["seeds"].append(seed)
+        run.bag["epochs_run"].append(len(part.get("loss", [])))
+        val = part.get("val_loss")
+        run.bag["best_epoch"].append(int(np.argmin(val)) + 1 if val else None)
+        run.bag["seconds"].append(round(seconds, 2))
+    return bag_models(members), history, total
 
 
 def _resolve_inputs(
@@ -265,7 +300,7 @@ def _own_python_random(seed: int) -> Iterator[None]:
         seed_generator.python_random = saved
 
 
-def _build_compiled_model(run: _Run) -> Any:
+def _build_compiled_model(run: _Run, name: str = "factornet") -> Any:
     """The seeded, compiled model, inside a data-parallel scope when ``devices > 1``."""
     import keras
 
@@ -278,7 +313,7 @@ def _build_compiled_model(run: _Run) -> Any:
     scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
     with scope, _own_python_random(config.sampler.seed):
         model = build_model(
-            sampler.n_tracks, len(run.tfs), sampler.n_extra, config=run.model_config
+            sampler.n_tracks, len(run.tfs), sampler.n_extra, config=run.model_config, name=name
         )
         if run.motifs:
             init_kernels_from_motifs(model, run.motifs)
@@ -289,7 +324,7 @@ def _build_compiled_model(run: _Run) -> Any:
     return model
 
 
-def _fit(model: Any, run: _Run) -> tuple[dict[str, list[float]], float]:
+def _fit(model: Any, run: _Run, append: bool = False) -> tuple[dict[str, list[float]], float]:
     """``model.fit`` with early stopping, checkpoints and a CSV log; (history, seconds)."""
     import keras
 
@@ -305,7 +340,7 @@ def _fit(model: Any, run: _Run) -> tuple[dict[str, list[float]], float]:
         keras.callbacks.ModelCheckpoint(
             str(out / CHECKPOINT_FILE), monitor="val_loss", save_best_only=True
         ),
-        keras.callbacks.CSVLogger(str(out / HISTORY_FILE)),
+        keras.callbacks.CSVLogger(str(out / HISTORY_FILE), append=append),
     ]
     readers = {
         "workers": max(config.workers, 1),
@@ -345,6 +380,8 @@ def _write_outputs(
     )
     honest = _honest(model, run) if config.honest else None
     best = int(np.argmin(history["val_loss"])) + 1 if history.get("val_loss") else None
+    if run.bag is not None:  # epochs of several members: no one best epoch
+        best = None
     card = make_card(
         tasks=[{"tf": tf} for tf in run.tfs],
         window=run.model_config.window,
@@ -367,6 +404,7 @@ def _write_outputs(
             "seconds": round(seconds, 2),
             "motifs": [m.name for m in run.motifs],
             "sampler": sampler.describe(),
+            "bag": run.bag,
         },
     )
     save_model_dir(out, model, card)
