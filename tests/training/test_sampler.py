@@ -421,7 +421,7 @@ def test_config_object_and_keywords_give_the_same_sampler(env):
     assert set(a.describe()) == {
         "split", "tfs", "cells", "window", "tracks", "annotations", "meta_features",
         "batch_size", "negatives", "max_shift", "reverse_complement", "one_per_peak",
-        "valid_regions", "valid_cell", "positives", "examples_per_epoch",
+        "valid_regions", "valid_cell", "exclude", "positives", "examples_per_epoch",
         "batches_per_epoch", "seed", "memory_budget", "dtype", "cache_bytes",
         "block_shuffled",
     }  # fmt: skip
