@@ -38,6 +38,11 @@ HONEST = (
 HELDOUT = ("auroc", "auprc", "recall_at_10_fdr", "recall_at_50_fdr")
 
 
+#: the motif scan's auPRC on the same bins (the floor a model must clear)
+MOTIF_KEY = "motif_baseline_auprc"
+MOTIF_COLUMN = "honest_motif_scan_auprc"
+
+
 def honest_for_tf(honest: Mapping[str, Any] | None, tf: str) -> dict[str, float | None]:
     """The honest metrics of one TF: the mean over its results (cells, roles) that have them.
 
@@ -51,13 +56,20 @@ def honest_for_tf(honest: Mapping[str, Any] | None, tf: str) -> dict[str, float 
     Returns
     -------
     dict
-        Card metric key -> value (None when no result has it).
+        Card metric key -> value (None when no result has it), and the motif scan's mean
+        auPRC under :data:`MOTIF_KEY`.
     """
     results = [r for r in (honest or {}).get("results", []) if r.get("tf") == tf]
     out: dict[str, float | None] = {}
     for key, _ in HONEST:
         values = [float(r[key]) for r in results if r.get(key) is not None]
         out[key] = sum(values) / len(values) if values else None
+    motif = [
+        float(r["motif_baseline"]["auprc"])
+        for r in results
+        if r.get("motif_baseline", {}).get("auprc") is not None
+    ]
+    out[MOTIF_KEY] = sum(motif) / len(motif) if motif else None
     return out
 
 
@@ -97,6 +109,7 @@ def run_rows(out: Path, plan: SweepPlan) -> list[dict[str, Any]]:
             row.update(cells="+".join(run.cells), seed=run.seed, **run.params)
             honest = honest_for_tf((card or {}).get("honest_validation"), tf)
             row.update({col: honest[key] for key, col in HONEST})
+            row[MOTIF_COLUMN] = honest[MOTIF_KEY]
             balanced = ((card or {}).get("validation", {}).get("tasks", {})).get(tf, {})
             row["balanced_valid_auprc"] = balanced.get("auprc")
             row.update(epochs_run=training.get("epochs_run"), best_epoch=training.get("best_epoch"))
@@ -165,7 +178,7 @@ def columns(plan: SweepPlan) -> list[str]:
         Column names.
     """
     cols = ["run", "status", "best", "tf", "cells", *plan.param_keys, "seed"]
-    cols += [col for _, col in HONEST]
+    cols += [col for _, col in HONEST] + [MOTIF_COLUMN]
     cols += [f"{t.name}_{m}" for t in plan.heldout for m in HELDOUT]
     cols += ["balanced_valid_auprc", "epochs_run", "best_epoch", "seconds", "members", "error"]
     return cols

@@ -3,6 +3,7 @@ honest metrics against ``predict`` + ``evaluate``, and a separately started clus
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -88,6 +89,10 @@ def test_honest_metrics_equal_predict_then_evaluate(
     for key in ("auroc", "auprc", "recall_at_10_fdr", "recall_at_50_fdr"):
         assert row[f"honest_{key}"] == pytest.approx(res[key], abs=1e-6), key
         assert row[f"tail_{key}"] == pytest.approx(res[key], abs=1e-6), key
+    # the floor beside it: the bundled JASPAR ZNF143 motif scanned over the same bins
+    card = json.loads((model / "model_card.json").read_text())
+    [result] = card["honest_validation"]["results"]
+    assert row["honest_motif_scan_auprc"] == result["motif_baseline"]["auprc"] > 0
 
 
 def test_rerun_trains_only_unfinished_runs(
