@@ -128,7 +128,8 @@ class BuildResult:
 
 
 def _new_store(plan: Plan, store: str) -> Any:
-    root = create_store(store, plan.layout, build_attributes(plan))
+    local = None if is_remote(store) else str(store)
+    root = create_store(store, plan.layout, build_attributes(plan, local))
     root[METADATA][...] = plan.metadata
     create_progress_array(root, [f"{k}:{i}" for k, i in plan.units])
     return root

@@ -6,6 +6,7 @@ check it against its inputs (``fnstore validate``) or resume it safely.
 
 from __future__ import annotations
 
+import os
 import platform
 import sys
 from typing import Any
@@ -37,6 +38,43 @@ def _library_versions() -> dict[str, str]:
     }
 
 
+def portable(value: Any, base: str) -> Any:
+    """``value`` with every absolute path string made relative to ``base`` (recursively).
+
+    A store is shared; the absolute paths of the machine that built it mean nothing
+    elsewhere and say more about that machine than its owner may want. Paths are recorded
+    relative to the spec's folder, as the spec itself names them.
+
+    Parameters
+    ----------
+    value
+        A string, list or dict (JSON-like); other values pass through.
+    base
+        Absolute folder the relative paths start from.
+
+    Returns
+    -------
+    Any
+        The same structure with absolute paths replaced.
+    """
+    if isinstance(value, str):
+        return os.path.relpath(value, base) if base and os.path.isabs(value) else value
+    if isinstance(value, list | tuple):
+        return [portable(v, base) for v in value]
+    if isinstance(value, dict):
+        return {portable(k, base): portable(v, base) for k, v in value.items()}
+    return value
+
+
+def _inputs(plan: Plan) -> dict[str, dict[str, Any]]:
+    """Every input file: relative path -> name, size and SHA-256."""
+    base = plan.spec.base
+    return {
+        portable(path, base): {"name": os.path.basename(path), **record}
+        for path, record in plan.checksums.items()
+    }
+
+
 def _sources(plan: Plan) -> dict[str, Any]:
     """Per track, task, annotation and cell: the input file (and its checksum) it came from."""
     spec, layout = plan.spec, plan.layout
@@ -47,7 +85,9 @@ def _sources(plan: Plan) -> dict[str, Any]:
     }
 
     def src(path: str | None) -> dict[str, Any] | None:
-        return None if path is None else {"path": path, "sha256": plan.checksums[path]["sha256"]}
+        if path is None:
+            return None
+        return {"path": portable(path, spec.base), "sha256": plan.checksums[path]["sha256"]}
 
     task_sources = [
         {"tf": t.tf, "cell": t.cell, "conservative": src(t.conservative), "relaxed": src(t.relaxed)}
@@ -64,20 +104,26 @@ def _sources(plan: Plan) -> dict[str, Any]:
         ]
     return {
         "track_present": present,
-        "track_sources": track_sources,
+        "track_sources": portable(track_sources, spec.base),
         "task_sources": task_sources,
         "annotation_sources": {k: src(v) for k, v in spec.annotations.items()},
         "metadata_sources": {c: src(p) for c, p in spec.cell_meta.items()},
     }
 
 
-def build_attributes(plan: Plan) -> dict[str, Any]:
+def build_attributes(plan: Plan, store: str | None = None) -> dict[str, Any]:
     """The root attributes of a new store built from ``plan``.
+
+    Paths are recorded relative to the spec's folder (:func:`portable`), and
+    ``inputs_base`` says where that folder is from the store's parent folder, so
+    ``fnstore validate`` can still find the inputs when spec, inputs and store move together.
 
     Parameters
     ----------
     plan : Plan
         The checked plan (:func:`fnstore.build.prepare`).
+    store : str, optional
+        The local store folder being written (None for a remote store).
 
     Returns
     -------
@@ -87,10 +133,13 @@ def build_attributes(plan: Plan) -> dict[str, Any]:
         command line, host).
     """
     spec, layout = plan.spec, plan.layout
+    base = spec.base
+    parent = os.path.dirname(os.path.abspath(store)) if store else None
     provenance = {
-        "spec": spec.raw,
-        "spec_source": spec.source,
-        "inputs": plan.checksums,
+        "spec": portable(spec.raw, base),
+        "spec_source": os.path.basename(spec.source),
+        "inputs": _inputs(plan),
+        "inputs_base": os.path.relpath(base, parent) if parent and base else None,
         "versions": _library_versions(),
         "parameters": {
             "bin_size": layout.bin_size,
@@ -102,7 +151,9 @@ def build_attributes(plan: Plan) -> dict[str, Any]:
             "bin_chunk": layout.bin_chunk,
         },
         "fingerprint": plan.fingerprint,
-        "command": " ".join(sys.argv),
+        "command": " ".join(
+            [os.path.basename(sys.argv[0])] + portable(list(sys.argv[1:]), os.getcwd())
+        ),
         "host": platform.node(),
     }
     return store_attributes(

@@ -88,6 +88,8 @@ class BuildSpec:
     name: str = "fnstore"
     assembly: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the absolute folder relative paths in the spec start from (the spec's own folder)
+    base: str = ""
 
     def input_files(self) -> list[str]:
         """Every input file the spec names, in spec order.
@@ -222,6 +224,7 @@ def load_spec(spec: str | os.PathLike | dict[str, Any]) -> BuildSpec:
     bins = raw.get("bins") or {}
     chunks = raw.get("chunks") or {}
     return BuildSpec(
+        base=str(Path(base).resolve()),
         raw=raw,
         source=source,
         fasta=resolve(genome["fasta"]),

@@ -23,6 +23,7 @@ from fnstore.io.digests import (
 )
 from fnstore.io.files import sha256sum
 from fnstore.io.predictions import INCOMPLETE, PREDICTIONS_FORMAT
+from fnstore.store.backends import is_remote
 from fnstore.store.integrity import (
     DecodeStats,
     chunk_files,
@@ -220,10 +221,25 @@ def _problems(s: Store, checksums: bool, damaged: bool) -> list[str]:
             )
             break
     if checksums:
-        for file, rec in s.provenance.get("inputs", {}).items():
-            if os.path.exists(file) and sha256sum(file) != rec["sha256"]:
-                problems.append(f"input {file} changed since the build (sha256 differs)")
+        for file in _changed_inputs(s):
+            problems.append(f"input {file} changed since the build (sha256 differs)")
     return problems
+
+
+def _changed_inputs(s: Store) -> list[str]:
+    """Inputs still found where the provenance says (relative paths start from the spec's
+    folder, located from the store's parent by ``inputs_base``) whose SHA-256 differs."""
+    prov = s.provenance
+    base = prov.get("inputs_base")
+    start = None
+    if base is not None and not is_remote(s.path):
+        start = os.path.join(os.path.dirname(os.path.abspath(s.path)), base)
+    changed = []
+    for file, rec in prov.get("inputs", {}).items():
+        path = file if os.path.isabs(file) or start is None else os.path.join(start, file)
+        if os.path.exists(path) and sha256sum(path) != rec["sha256"]:
+            changed.append(file)
+    return changed
 
 
 def validate_path(
