@@ -264,7 +264,7 @@ def open_checked(zstore: Store, label: str) -> tuple[CheckedGroup, CheckedStore]
         the store has a manifest.
     """
     checked = CheckedStore(zstore, label, strict=False)
-    root = zarr.open_group(checked, mode="r")
+    root = zarr.open_group(checked, mode="r", use_consolidated=False)
     return CheckedGroup(root._async_group), checked
 
 
@@ -438,7 +438,7 @@ def _chunk_decoder(zstore: Store, label: str) -> Callable[[str], tuple[int, str 
     (zstd verifies the frame's checksum) and their decoded size checked; any other chunk
     is read through zarr.
     """
-    root = zarr.open_group(zstore, mode="r")
+    root = zarr.open_group(zstore, mode="r", use_consolidated=False)
     backend = unwrap(zstore)
     folder = Path(backend.root) if isinstance(backend, LocalStore) else None
     arrays: dict[str, tuple[zarr.Array, int, bool]] = {}

@@ -310,7 +310,7 @@ def validate_output(path: str | os.PathLike) -> ValidateResult:
 def _check_group(path: str) -> None:
     import zarr
 
-    root = zarr.open_group(path, mode="r")
+    root = zarr.open_group(path, mode="r", use_consolidated=False)
     attrs = dict(root.attrs)
     if attrs.get("complete") is False:
         raise InputError(path, INCOMPLETE)

@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,7 @@ import zarr
 from zarr.codecs import BloscCodec, ZstdCodec
 
 from fnstore.store.backends import zarr_store
+from fnstore.store.consolidate import consolidate
 from fnstore.store.integrity import write_manifest
 from fnstore.store.labels import LABEL_NAMES, MISSING, LabelRule, labelling_codes
 from fnstore.store.layout import (
@@ -317,6 +319,9 @@ def finish_build(root: zarr.Group, resumed: bool) -> None:
     provenance["resumed"] = resumed
     write_manifest(root.store)  # before the status: a store marked complete has its manifest
     mark_complete(root, {PROVENANCE_ATTR: provenance}, manifest=MANIFEST)
+    folder = getattr(root.store, "root", None)  # a local folder store (zip and URL: not here)
+    if folder is not None and Path(folder).is_dir():
+        consolidate(folder)
 
 
 def open_for_writing(path: str | os.PathLike) -> zarr.Group:
@@ -332,7 +337,9 @@ def open_for_writing(path: str | os.PathLike) -> zarr.Group:
     zarr.Group
         The root group, opened read-write.
     """
-    return WritingGroup(zarr.open_group(zarr_store(path, "a"), mode="r+")._async_group)
+    return WritingGroup(
+        zarr.open_group(zarr_store(path, "a"), mode="r+", use_consolidated=False)._async_group
+    )
 
 
 def mark_complete(
