@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from fnstore.cli.app import KerasCommand, main
+from fnstore.cli.options import echo_result, json_option
 
 
 @main.command(cls=KerasCommand)
@@ -21,7 +22,8 @@ from fnstore.cli.app import KerasCommand, main
 @click.option(
     "--seed", type=int, default=0, show_default=True, help="Random seed of the training run."
 )
-def demo(outdir: str, epochs: int | None, quick: bool, seed: int) -> None:
+@json_option
+def demo(outdir: str, epochs: int | None, quick: bool, seed: int, as_json: bool) -> None:
     """Build, train, predict and evaluate on the bundled real example, in OUTDIR.
 
     The example (inside the package) is 4.5 Mb of hg19 chr20 with GM12878 ATAC-seq and
@@ -37,5 +39,6 @@ def demo(outdir: str, epochs: int | None, quick: bool, seed: int) -> None:
     """
     from fnstore.demo import format_summary, run_demo
 
-    result = run_demo(outdir, epochs=epochs, quick=quick, seed=seed, echo=click.echo)
-    click.echo(format_summary(result))
+    echo = (lambda line: click.echo(line, err=True)) if as_json else click.echo
+    result = run_demo(outdir, epochs=epochs, quick=quick, seed=seed, echo=echo)
+    echo_result(result, as_json, format_summary(result))

@@ -7,7 +7,14 @@ from typing import Any
 import click
 
 from fnstore.cli.app import main
-from fnstore.cli.options import chroms_option, csv_option, quiet_option, regions_option
+from fnstore.cli.options import (
+    chroms_option,
+    csv_option,
+    echo_result,
+    json_option,
+    quiet_option,
+    regions_option,
+)
 
 
 @main.command("export")
@@ -49,8 +56,15 @@ from fnstore.cli.options import chroms_option, csv_option, quiet_option, regions
     help="Move sequence windows by this many bp from the bin centre.",
 )
 @quiet_option
+@json_option
 def export_cmd(
-    store: str, out: str, what: str, fmt: str | None, quiet: bool, **selection: Any
+    store: str,
+    out: str,
+    what: str,
+    fmt: str | None,
+    quiet: bool,
+    as_json: bool,
+    **selection: Any,
 ) -> None:
     """Export a slice of STORE to OUT for other tools (streams chunk by chunk).
 
@@ -65,4 +79,5 @@ def export_cmd(
     """
     from fnstore.export.run import export
 
-    click.echo(export(store, out, what, fmt, progress=not quiet, **selection))
+    result = export(store, out, what, fmt, progress=not quiet and not as_json, **selection)
+    echo_result(result, as_json, str(result))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from fnstore.cli.app import KerasCommand, main
-from fnstore.cli.options import split_csv
+from fnstore.cli.options import echo_result, json_option, split_csv
 
 
 @main.command(cls=KerasCommand)
@@ -46,6 +46,7 @@ from fnstore.cli.options import split_csv
     help="A hit is an activation above this fraction of the kernel's maximum.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for the random windows.")
+@json_option
 def motifs(
     model_dir: str,
     store: str,
@@ -57,6 +58,7 @@ def motifs(
     top: int,
     threshold: float,
     seed: int,
+    as_json: bool,
 ) -> None:
     """First-layer kernels of a model as motifs: MEME file, logos, footprints, database matches.
 
@@ -85,6 +87,9 @@ def motifs(
         threshold=threshold,
         seed=seed,
     )
+    if as_json:
+        echo_result(summary, True)
+        return
     click.echo(format_summary(summary))
     if not database:
         click.echo("(no motif database: kernels not matched; give --db to match them)")
@@ -104,8 +109,16 @@ def motifs(
 )
 @click.option("--tf", help="Which of the model's tasks to explain (default: the first).")
 @click.option("--no-plot", is_flag=True, help="Write only the .npz.")
+@json_option
 def saliency(
-    model_dir: str, store: str, out: str, cell: str, region: str, tf: str | None, no_plot: bool
+    model_dir: str,
+    store: str,
+    out: str,
+    cell: str,
+    region: str,
+    tf: str | None,
+    no_plot: bool,
+    as_json: bool,
 ) -> None:
     """Gradient and gradient x input of the model output per base, per strand, for a region.
 
@@ -122,7 +135,8 @@ def saliency(
 
     result = run_saliency(model_dir, store, cell, region, out, tf=tf, plot=not no_plot)
     scores = ", ".join(f"{v:.4f}" for v in result["output"])
-    click.echo(f"{result['tf']} output {scores}; wrote {', '.join(result['files'].values())}")
+    text = f"{result['tf']} output {scores}; wrote {', '.join(result['files'].values())}"
+    echo_result(result, as_json, text)
 
 
 @main.command("import-legacy", cls=KerasCommand)
@@ -147,8 +161,14 @@ def saliency(
     is_flag=True,
     help="Replace MODEL_DIR if it holds a model (swapped in when done).",
 )
+@json_option
 def import_legacy(
-    legacy_dir: str, model_dir: str, track_alias: tuple[str, ...], weights: str, overwrite: bool
+    legacy_dir: str,
+    model_dir: str,
+    track_alias: tuple[str, ...],
+    weights: str,
+    overwrite: bool,
+    as_json: bool,
 ) -> None:
     """Convert a FactorNet (Keras 1, Theano) model folder into an fnstore model folder.
 
@@ -177,8 +197,9 @@ def import_legacy(
             err=True,
         )
     extra = len(card["meta_features"]) + len(card["annotations"])
-    click.echo(
+    text = (
         f"{model_dir}: {', '.join(t['tf'] for t in card['tasks'])} from "
         f"{card['legacy']['weights_file']}; window {card['window']}, tracks "
         f"{', '.join(card['tracks']) or 'none'}, {extra} extra features"
     )
+    echo_result(card, as_json, text)

@@ -74,3 +74,54 @@ def track_aliases(ctx: click.Context, param: click.Parameter, value: tuple[str, 
     from fnstore.model.legacy import parse_track_aliases
 
     return parse_track_aliases(value)
+
+
+#: ``--json`` on every command that prints a summary (stdout is then only the JSON)
+json_option = click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the result as JSON on stdout (progress and notes go to stderr).",
+)
+
+
+def as_plain(result: Any) -> Any:
+    """A result object as JSON-able data: its ``to_dict()``, a dataclass's fields, a mapping.
+
+    Parameters
+    ----------
+    result
+        What a command's API call returned.
+
+    Returns
+    -------
+    Any
+        Plain dicts, lists and scalars (paths and other objects become strings when dumped).
+    """
+    import dataclasses
+
+    if hasattr(result, "to_dict"):
+        return result.to_dict()
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        return dataclasses.asdict(result)
+    return dict(result) if isinstance(result, dict) else result
+
+
+def echo_result(result: Any, as_json: bool, text: str | None = None) -> None:
+    """Print ``result``: JSON when ``as_json``, else ``text`` (default: its ``summary()``).
+
+    Parameters
+    ----------
+    result
+        The API call's result.
+    as_json
+        The ``--json`` flag.
+    text
+        The human summary when it is not ``result.summary()``.
+    """
+    import json
+
+    if as_json:
+        click.echo(json.dumps(as_plain(result), indent=2, default=str))
+    else:
+        click.echo(text if text is not None else result.summary())

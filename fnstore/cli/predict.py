@@ -12,6 +12,8 @@ from fnstore.cli.options import (
     choice_option,
     chroms_option,
     csv_option,
+    echo_result,
+    json_option,
     parse_fdrs,
     quiet_option,
     regions_option,
@@ -49,7 +51,10 @@ from fnstore.cli.options import (
 @click.option("--resume", is_flag=True, help="Continue an interrupted run into OUT.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs in OUT.")
 @quiet_option
-def predict(model_dir: str, store: str, out: str, cell: str, quiet: bool, **options: Any) -> None:
+@json_option
+def predict(
+    model_dir: str, store: str, out: str, cell: str, quiet: bool, as_json: bool, **options: Any
+) -> None:
     """Score every bin of chromosomes (or of a region BED) of STORE for one cell with the
     model in MODEL_DIR; write F.<TF>.<cell>.tab.gz (ENCODE-DREAM), .bedGraph.gz, .bw and
     .zarr into folder OUT.
@@ -62,7 +67,7 @@ def predict(model_dir: str, store: str, out: str, cell: str, quiet: bool, **opti
     from fnstore.predict.run import predict as run_predict
 
     result = run_predict(model_dir, store, out, cell, progress=not quiet, **options)
-    click.echo(result.summary())
+    echo_result(result, as_json)
 
 
 @main.command()
@@ -152,7 +157,8 @@ def evaluate(
     "rank: average of ranks scaled to [0, 1] (FactorNet's submissions); mean: average score.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
-def ensemble(out: str, preds: tuple[str, ...], method: str, overwrite: bool) -> None:
+@json_option
+def ensemble(out: str, preds: tuple[str, ...], method: str, overwrite: bool, as_json: bool) -> None:
     """Combine prediction files for the same regions, in the same order, into OUT.
 
     OUT comes first; its name picks the format (.tab.gz, .tsv, .bedGraph, .zarr). Text inputs may
@@ -166,4 +172,4 @@ def ensemble(out: str, preds: tuple[str, ...], method: str, overwrite: bool) -> 
     from fnstore.predict.ensemble import ensemble as run_ensemble
 
     result = run_ensemble(out, list(preds), method=method, overwrite=overwrite)
-    click.echo(result.summary())
+    echo_result(result, as_json)

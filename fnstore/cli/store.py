@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from fnstore.cli.app import main
+from fnstore.cli.options import echo_result, json_option
 
 
 @main.command()
@@ -36,6 +37,7 @@ from fnstore.cli.app import main
     "--workers", type=int, default=None, help="Threads/processes for the local scheduler."
 )
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@json_option
 def build(
     spec: str | None,
     store: str | None,
@@ -46,6 +48,7 @@ def build(
     scheduler: str,
     workers: int | None,
     quiet: bool,
+    as_json: bool,
 ) -> None:
     """Build STORE (a path, a .zip, or an fsspec URL) from a YAML build SPEC.
 
@@ -77,7 +80,7 @@ def build(
         workers=workers,
         progress=not quiet,
     )
-    click.echo(result.summary())
+    echo_result(result, as_json)
 
 
 @main.command()
@@ -115,7 +118,8 @@ def info(store: str, as_json: bool, no_counts: bool) -> None:
     help="Stores: decode every chunk (zstd checksums verified), not only compare chunk files "
     "with the manifest; prints the throughput.",
 )
-def validate(path: str, checksums: bool, deep: bool) -> None:
+@json_option
+def validate(path: str, checksums: bool, deep: bool, as_json: bool) -> None:
     """Check PATH: a store, a model folder, or an output of export, predict or ensemble.
 
     A store: schema version, shapes, completeness, chunk files against the manifest
@@ -139,6 +143,9 @@ def validate(path: str, checksums: bool, deep: bool) -> None:
         result = _validate_model(path)
     else:
         result = validate_path(path, checksums=checksums, deep=deep)
+    if as_json:
+        echo_result(result, True)
+        sys.exit(0 if result.ok else 1)
     if result.decoded is not None:
         click.echo(result.decoded.summary())
     if not result.ok:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from fnstore.cli.app import main
+from fnstore.cli.options import echo_result, json_option
 
 
 @main.command()
@@ -30,6 +31,7 @@ from fnstore.cli.app import main
 @click.option(
     "--rerun-changed", is_flag=True, help="Retrain runs whose definition changed (else refused)."
 )
+@json_option
 def sweep(
     spec: str,
     outdir: str,
@@ -41,6 +43,7 @@ def sweep(
     scheduler: str | None,
     scheduler_file: str | None,
     rerun_changed: bool,
+    as_json: bool,
 ) -> None:
     """Train every run of SPEC (TFs x cell sets x grid x seeds) on dask.distributed into
     OUTDIR, skipping finished runs; score them on the honest validation and held-out
@@ -67,4 +70,4 @@ def sweep(
         dry_run=dry_run,
         echo=lambda line: click.echo(line, err=True),
     )
-    click.echo(result.summary())
+    echo_result(result, as_json)

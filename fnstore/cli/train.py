@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from fnstore.cli.app import KerasCommand, main
-from fnstore.cli.options import split_csv
+from fnstore.cli.options import echo_result, json_option, split_csv
 from fnstore.training.config import TrainConfig, cli_fields, field_default, option_decl
 
 #: ``fnstore train``'s knob options in ``--help`` order (tests check it covers every field)
@@ -129,12 +129,14 @@ def knob_values(values: dict[str, Any]) -> dict[str, Any]:
     is_flag=True,
     help="Replace MODEL_DIR if it holds a model (swapped in when done).",
 )
+@json_option
 def train(
     store: str,
     model_dir: str,
     tfs: tuple[str, ...],
     cells: tuple[str, ...],
     overwrite: bool,
+    as_json: bool,
     **values: Any,
 ) -> None:
     """Train a FactorNet model on STORE for TF(s) in reference cells; write MODEL_DIR
@@ -149,6 +151,8 @@ def train(
     from fnstore.training.fit import train as run_train
 
     knobs = knob_values({k: v for k, v in values.items() if k in KNOB_FIELDS})
+    if as_json:  # Keras writes epochs to stdout, which must hold only the JSON
+        knobs["verbose"] = 0
     hyper = {k: v for k, v in values.items() if k not in KNOB_FIELDS and v is not None}
     result = run_train(
         store,
@@ -159,4 +163,4 @@ def train(
         overwrite=overwrite,
         **knobs,
     )
-    click.echo(result.summary())
+    echo_result(result, as_json)

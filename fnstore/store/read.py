@@ -77,6 +77,36 @@ class Store(BinGrid):
             f"{len(self.cells)} cells, {len(self.tracks)} tracks, {len(self.tasks)} tasks>"
         )
 
+    def _repr_html_(self) -> str:
+        """A notebook's view of what the store holds (reads no chunk)."""
+        from html import escape
+
+        def short(names: Sequence[str], n: int = 12) -> str:
+            return ", ".join(names[:n]) + (f" ... ({len(names)})" if len(names) > n else "")
+
+        rows = {
+            "chromosomes": short(
+                [
+                    f"{c} ({int(n):,} bp)"
+                    for c, n in zip(self.chroms, self.chrom_lengths, strict=True)
+                ]
+            ),
+            "bins": f"{self.n_bins:,} of {self.bin_size} bp every {self.stride} bp",
+            "cells": short(self.cells),
+            "tracks": short(self.tracks) or "none",
+            "tasks": short([f"{t.tf}.{t.cell}" for t in self.tasks]) or "none",
+            "annotations": short(self.annotation_names) or "none",
+            "meta features": short(self.meta_feature_names) or "none",
+        }
+        body = "".join(
+            f"<tr><th style='text-align:left'>{escape(k)}</th>"
+            f"<td style='text-align:left'>{escape(v)}</td></tr>"
+            for k, v in rows.items()
+        )
+        return (
+            f"<div><b>fnstore.Store</b> <code>{escape(self.path)}</code><table>{body}</table></div>"
+        )
+
     @property
     def provenance(self) -> dict[str, Any]:
         return self.attrs.get("provenance", {})
