@@ -102,6 +102,11 @@ def predict(
     is_flag=True,
     help="Score only the predicted bins instead of failing when labelled bins lack a prediction.",
 )
+@click.option(
+    "--report",
+    metavar="DIR",
+    help="Write DIR/report.md (metrics table, curves), metrics.csv, curves.csv, roc.png, pr.png.",
+)
 def evaluate(
     paths: tuple[str, ...],
     store_opt: str | None,
@@ -111,6 +116,7 @@ def evaluate(
     plots: str | None,
     fdrs: list[float],
     allow_partial: bool,
+    report: str | None,
 ) -> None:
     """Score prediction files against the labels of TF in CELL: auROC, auPRC, recall at FDR.
 
@@ -125,6 +131,7 @@ def evaluate(
       fnstore evaluate F.CTCF.GM12878.tab.gz chr20.zarr --tf CTCF --cell GM12878
       fnstore evaluate a.tab.gz b.tab.gz chr20.zarr --tf CTCF --cell GM12878 --plots out/ctcf
       fnstore evaluate *.tab.gz --store chr20.zarr --tf CTCF --cell GM12878 --json
+      fnstore evaluate a.tab.gz b.tab.gz chr20.zarr --tf CTCF --cell GM12878 --report rep/
     """
     from fnstore.evaluate.plots import plot_curves
     from fnstore.evaluate.score import evaluate as run_evaluate
@@ -136,11 +143,16 @@ def evaluate(
     else:
         preds, store = list(paths), store_opt
     result = run_evaluate(
-        preds, store, tf, cell, fdrs=fdrs, allow_partial=allow_partial, curves=bool(plots)
+        preds, store, tf, cell, fdrs=fdrs, allow_partial=allow_partial, curves=bool(plots or report)
     )
     if plots:
         for png in plot_curves(result, plots):
             click.echo(f"wrote {png}", err=as_json)
+    if report:
+        from fnstore.evaluate.report import write_report
+
+        written = write_report(result, fdrs, report)
+        click.echo(f"wrote {', '.join(str(p) for p in written)}", err=as_json)
     if as_json:
         click.echo(json.dumps(result.to_dict()["results"], indent=2))
     else:

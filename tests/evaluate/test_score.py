@@ -300,6 +300,33 @@ def test_cli_evaluate_table_json_and_plots(tmp_path: Path, store: Store, pred: P
     assert (tmp_path / "out" / "cmp.pr.png").stat().st_size > 1000
 
 
+def test_cli_evaluate_report(tmp_path: Path, store: Store, pred: Path) -> None:
+    import csv
+
+    rep = tmp_path / "rep"
+    args = [
+        "evaluate",
+        str(pred),
+        store.path,
+        "--tf",
+        "CTCF",
+        "--cell",
+        "K562",
+        "--report",
+        str(rep),
+    ]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    text = (rep / "report.md").read_text()
+    assert "# CTCF in K562" in text and "| F.CTCF.K562.tab.gz |" in text and "](roc.png)" in text
+    [row] = list(csv.DictReader((rep / "metrics.csv").open()))
+    (direct,) = evaluate([pred], store, "CTCF", "K562")
+    assert float(row["auprc"]) == pytest.approx(direct["auprc"], abs=1e-12)
+    curves = list(csv.DictReader((rep / "curves.csv").open()))
+    assert {r["curve"] for r in curves} == {"roc", "pr"} and len(curves) > 10
+    assert (rep / "roc.png").read_bytes()[:4] == b"\x89PNG" and (rep / "pr.png").exists()
+
+
 def test_cli_evaluate_errors_are_one_line(tmp_path: Path, store: Store, pred: Path) -> None:
     runner = CliRunner()
     res = runner.invoke(main, ["evaluate", str(pred), "--tf", "CTCF", "--cell", "K562"])
