@@ -102,8 +102,13 @@ class OneLineErrors(click.Group):
 @click.option(
     "-q", "--quiet", is_flag=True, help="No progress output from any command (bars, lines, epochs)."
 )
+@click.option(
+    "--backend",
+    type=click.Choice(["tensorflow", "jax", "torch"]),
+    help="Keras backend for train/predict/interpret (default: $KERAS_BACKEND, else tensorflow).",
+)
 @click.pass_context
-def main(ctx: click.Context, verbose: bool, quiet: bool) -> None:
+def main(ctx: click.Context, verbose: bool, quiet: bool, backend: str | None) -> None:
     """fnstore: build a FactorNet-style Zarr store once, train many models against it,
     predict, evaluate and export.
 
@@ -118,3 +123,7 @@ def main(ctx: click.Context, verbose: bool, quiet: bool) -> None:
         before = set_progress_mode("off")
         ctx.call_on_close(lambda: set_progress_mode(before))
     progress_mode()  # a bad FNSTORE_PROGRESS fails here, before a command writes anything
+    if backend:
+        from fnstore.backend import select_backend
+
+        select_backend(backend)

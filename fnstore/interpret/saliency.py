@@ -9,8 +9,8 @@ which is non-zero only at the base actually present and on the signal tracks: th
 "letters scaled by importance" picture.
 
 Gradients need automatic differentiation, which Keras 3 does not expose backend-neutrally;
-:func:`_gradients` uses ``tf.GradientTape`` under the TensorFlow backend (fnstore's
-default) and raises a clear error under others. Everything else is NumPy, and plotting
+:func:`_gradients` differentiates through :mod:`fnstore.backend` (TensorFlow, JAX or
+PyTorch). Everything else is NumPy, and plotting
 imports matplotlib/logomaker lazily.
 """
 
@@ -65,28 +65,11 @@ def _gradients(
     """``(outputs (n, S), gradients (S, n, L, C))`` of each of the model's S outputs for ``task``.
 
     Per-sample gradients come from differentiating the batch sum: samples do not
-    interact in inference mode. TensorFlow backend only (``tf.GradientTape``).
+    interact in inference mode; any Keras backend (:func:`fnstore.backend.output_gradients`).
     """
-    import keras
+    from fnstore.backend import output_gradients
 
-    backend = keras.backend.backend()
-    if backend != "tensorflow":
-        raise InputError(
-            "saliency", f"gradients need the TensorFlow backend (KERAS_BACKEND={backend})"
-        )
-    import tensorflow as tf
-
-    xt = tf.convert_to_tensor(np.asarray(x, dtype=np.float32))
-    et = None if extra is None else tf.convert_to_tensor(np.asarray(extra, dtype=np.float32))
-    with tf.GradientTape(persistent=True) as tape:
-        tape.watch(xt)
-        outs = model(_feed(model, xt, et), training=False)
-        outs = list(outs) if isinstance(outs, list | tuple) else [outs]
-        picked = [o[:, task] for o in outs]
-        totals = [tf.reduce_sum(p) for p in picked]
-    grads = [tape.gradient(t, xt).numpy() for t in totals]
-    del tape
-    return np.stack([p.numpy() for p in picked], axis=1), np.stack(grads)
+    return output_gradients(model, _feed, x, extra, task)
 
 
 def input_saliency(

@@ -17,6 +17,7 @@ from typing import Any
 
 import keras
 
+from fnstore.backend import keep_tensorflow_unloaded
 from fnstore.errors import InputError
 from fnstore.io.files import TEMP_PREFIX, atomic_path, atomic_write, sha256sum, sweep_temporaries
 from fnstore.io.lock import output_lock
@@ -87,6 +88,7 @@ def save_model_dir(path: str | os.PathLike, model: keras.Model, card: Mapping[st
     full.setdefault("track_aliases", {})
     _check_card_matches_model(full, model, str(out / CARD_FILE))
     out.mkdir(parents=True, exist_ok=True)
+    keep_tensorflow_unloaded()  # Keras's saver would import TensorFlow to probe for it
     with atomic_path(out / MODEL_FILE) as tmp:
         model.save(tmp)
         full[CHECKSUM_FIELD] = {MODEL_FILE: sha256sum(tmp)}

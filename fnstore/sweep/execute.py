@@ -81,7 +81,10 @@ def _prepare_process(tf_threads: int) -> None:
     """Apply :func:`worker_environment` in this process (effective before TF's import)."""
     for key, value in worker_environment(tf_threads).items():
         os.environ.setdefault(key, value)
-    if "tensorflow" not in sys.modules:
+    if (
+        "tensorflow" not in sys.modules
+        and os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow"
+    ):
         import tensorflow as tf
 
         tf.config.threading.set_intra_op_parallelism_threads(max(1, tf_threads))

@@ -304,11 +304,12 @@ def _build_compiled_model(run: _Run, name: str = "factornet") -> Any:
     """The seeded, compiled model, inside a data-parallel scope when ``devices > 1``."""
     import keras
 
+    from fnstore.backend import seed_everything
     from fnstore.model.architecture import build_model, masked_binary_crossentropy
     from fnstore.model.motif_init import init_kernels_from_motifs
 
     config, sampler = run.config, run.sampler
-    keras.utils.set_random_seed(config.sampler.seed)
+    seed_everything(config.sampler.seed)
     strategy = _strategy(config.devices) if config.devices > 1 else None
     scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
     with scope, _own_python_random(config.sampler.seed):

@@ -1,0 +1,88 @@
+"""Every Keras backend installed: train, predict (fast = naive), saliency; a model saved
+under TensorFlow predicts the same under the others; TensorFlow is never imported there."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("keras")
+OTHERS = [b for b in ("jax", "torch") if importlib.util.find_spec(b) is not None]
+REPO = Path(__file__).resolve().parents[1]
+
+SCRIPT = r"""
+import json, sys
+import numpy as np
+import fnstore
+from fnstore.io.predictions import read_predictions
+from fnstore.predict import predict
+store, tf_model, out = sys.argv[1], sys.argv[2], sys.argv[3]
+st = fnstore.open_store(store)
+res = fnstore.train(store, out + "/m", "YY1", ["GM12878"], tracks=[], epochs=1,
+                    steps_per_epoch=2, valid_steps=1, verbose=0,
+                    hyperparameters={"window": 400, "lstm_units": 0})
+runs = {}
+for name, model in (("own", out + "/m"), ("tf", tf_model)):
+    for method in ("fast", "naive"):
+        d = f"{out}/{name}-{method}"
+        predict(model, st, d, "GM12878", chroms=["chr20_slice"], method=method, progress=False)
+        _, s = read_predictions(next(__import__("pathlib").Path(d).glob("F.YY1*.zarr")), st)
+        np.save(f"{d}.npy", s)
+import keras
+print(json.dumps({"backend": keras.backend.backend(), "tensorflow": "tensorflow" in sys.modules,
+                  "honest": res.honest["results"][0]["n"]}))
+"""
+
+
+@pytest.mark.parametrize(
+    "backend", OTHERS or [pytest.param("jax", marks=pytest.mark.skip("no other backend installed"))]
+)
+def test_train_predict_and_cross_backend_equality(
+    backend: str, example_store_path: Path, tmp_path: Path
+) -> None:
+    from tiny_models import tiny_model_for
+
+    import fnstore
+    from fnstore.io.predictions import read_predictions
+    from fnstore.predict import predict
+
+    st = fnstore.open_store(example_store_path)
+    tf_model = tiny_model_for(st, tmp_path / "tf-model")
+    predict(tf_model, st, tmp_path / "tf-run", "GM12878", chroms=["chr20_slice"], progress=False)
+    _, on_tf = read_predictions(next((tmp_path / "tf-run").glob("F.YY1*.zarr")), st)
+
+    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(REPO)}
+    out = tmp_path / backend
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(example_store_path), str(tf_model), str(out)],
+        env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report == {"backend": backend, "tensorflow": False, "honest": report["honest"]}
+    assert report["honest"] > 0
+    np.testing.assert_allclose(
+        np.load(out / "own-fast.npy"), np.load(out / "own-naive.npy"), atol=1e-5
+    )
+    np.testing.assert_allclose(
+        np.load(out / "tf-fast.npy"), np.load(out / "tf-naive.npy"), atol=1e-5
+    )
+    np.testing.assert_allclose(np.load(out / "tf-fast.npy"), on_tf, atol=1e-5)
+
+
+def test_backend_option_refuses_what_cannot_be(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from fnstore.backend import current_backend
+    from fnstore.cli import main
+
+    other = next(b for b in ("jax", "torch") if b != current_backend())
+    res = CliRunner().invoke(main, ["--backend", other, "info", str(tmp_path)])
+    assert res.exit_code == 1 and res.output.startswith("Error: --backend: ")
