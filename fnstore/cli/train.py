@@ -91,7 +91,11 @@ def knob_values(values: dict[str, Any]) -> dict[str, Any]:
     """Parsed option values as ``fnstore.train`` keywords (repeatable options split on commas)."""
     out = {}
     for name, value in values.items():
-        out[name] = split_csv(value) if KNOB_FIELDS[name].metadata.get("multiple") else value
+        if KNOB_FIELDS[name].metadata.get("multiple"):
+            value = split_csv(value)
+            if value is None:  # not given: the field's own default applies
+                continue
+        out[name] = value
     return out
 
 

@@ -311,9 +311,12 @@ class TrainConfig:
         The architecture: a preset of :data:`fnstore.model.PRESETS` and overrides of its
         :class:`~fnstore.model.ModelConfig` fields (``window`` sets the sampler's window).
     motifs, motif_file
-        Initialise convolution kernels from these MEME motifs (names or TFs; ``auto``: each
-        modelled TF's own), looked up in ``motif_file`` and then in the JASPAR 2026 CORE
-        vertebrates database shipped with fnstore.
+        Initialise convolution kernels from these MEME motifs (names or TFs; ``auto``, the
+        default: each modelled TF's own, where the databases have one; ``none``: random
+        kernels), looked up in ``motif_file`` and then in the JASPAR 2026 CORE vertebrates
+        database shipped with fnstore. Motif initialisation is the default because on
+        held-out cells and regions it was the difference between a useless and a useful
+        model (``benchmarks/accuracy.py``; docs/design.md, *Defaults*).
     epochs, patience, learning_rate
         Adam with early stopping on the validation loss.
     steps_per_epoch, valid_steps
@@ -341,8 +344,9 @@ class TrainConfig:
         None, "Overrides of the preset's model hyperparameters.", cli=False
     )
     motifs: tuple[str, ...] = knob(
-        (),
-        "Initialise kernels from this motif (name or TF; 'auto': the TF's own).",
+        ("auto",),
+        "Initialise kernels from this motif (name or TF); 'auto' (default): each TF's own "
+        "from the bundled JASPAR; 'none': random kernels.",
         option="--motif",
         multiple=True,
     )

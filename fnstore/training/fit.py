@@ -32,6 +32,8 @@ from fnstore.training.sampler import Sampler
 CHECKPOINT_FILE = "checkpoint.keras"
 #: ``--motif auto``: each modelled TF's own motif, where the databases have one
 AUTO_MOTIF = "auto"
+#: ``--motif none``: random first-layer kernels
+NO_MOTIF = "none"
 HISTORY_FILE = "history.csv"
 CURVE_FILE = "learning_curve.png"
 #: how the card labels the balanced validation figures (early stopping's, not the model's worth)
@@ -52,6 +54,8 @@ def _resolve_motifs(
 
     chosen = []
     for name in names:
+        if name == NO_MOTIF:
+            continue
         if name == AUTO_MOTIF:
             chosen += [m for m in (find_tf_motif(tf, motif_file) for tf in tfs) if m is not None]
             continue
