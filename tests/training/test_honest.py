@@ -162,3 +162,22 @@ def test_motif_auto_initialises_and_the_card_carries_the_baseline(
     warned = row["auprc"] <= row["motif_baseline"]["auprc"]
     assert bool(result.honest["warnings"]) == warned
     assert ("Warning: YY1" in result.summary()) == warned
+
+
+def test_kernels_start_from_the_motif_by_default(example_store_path: Path, tmp_path: Path) -> None:
+    import fnstore
+    from fnstore.io.motif_db import find_tf_motif
+    from fnstore.model.card import read_card
+
+    quick = {
+        "hyperparameters": {"window": 400, "lstm_units": 0},
+        "epochs": 1,
+        "steps_per_epoch": 1,
+        "valid_steps": 1,
+        "verbose": 0,
+        "honest": False,
+    }
+    fnstore.train(example_store_path, tmp_path / "a", "YY1", ["GM12878"], **quick)
+    fnstore.train(example_store_path, tmp_path / "b", "YY1", ["GM12878"], motifs=["none"], **quick)
+    assert read_card(tmp_path / "a")["training"]["motifs"] == [find_tf_motif("YY1").name]
+    assert read_card(tmp_path / "b")["training"]["motifs"] == []
