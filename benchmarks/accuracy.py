@@ -42,15 +42,6 @@ TASKS = {
     "MAX": (("K562", "GM12878"), "HepG2"),
     "JUND": (("HepG2", "K562"), "HeLa-S3"),
 }
-ANNOTATIONS = {
-    "cpgisland": "cpgisland.bed.gz",
-    "cds": "wgEncodeGencodeBasicV19.cds.merged.bed.gz",
-    "intron": "wgEncodeGencodeBasicV19.intron.merged.bed.gz",
-    "promoter": "wgEncodeGencodeBasicV19.promoter.merged.bed.gz",
-    "utr5": "wgEncodeGencodeBasicV19.utr5.merged.bed.gz",
-    "utr3": "wgEncodeGencodeBasicV19.utr3.merged.bed.gz",
-    "tss": "wgEncodeGencodeBasicV19.txStart.bed.gz",
-}
 FULL = {"seeds": [0, 1], "steps": 30, "epochs": 8, "top_k": 2}
 #: validation span before the held-out fifth (scoring every bin of it costs most of a run)
 VALID_BP = 5_000_000
@@ -60,6 +51,9 @@ QUICK = {"seeds": [0, 1], "steps": 4, "epochs": 1, "top_k": 2}
 def build(tmp: Path, tfs: list[str]) -> Path:
     """The chr20 store of the chosen TFs (every cell with metadata; no signal tracks)."""
     from fnstore.build import build_store
+
+    sys.path.insert(0, str(REPO / "tests"))
+    from conftest import ANNOTATIONS  # the tests' real chr20 annotation files
 
     cells = {
         meta.name.split(".")[0]: {"metadata": str(meta)}

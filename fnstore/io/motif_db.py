@@ -31,7 +31,19 @@ def bundled_motif_file() -> Path:
 
 
 @lru_cache(maxsize=8)
-def _motifs(path: str) -> tuple[Motif, ...]:
+def motifs_in(path: str) -> tuple[Motif, ...]:
+    """The motifs of a MEME file, read once per process (the bundled file is 0.5 MB).
+
+    Parameters
+    ----------
+    path
+        The MEME file.
+
+    Returns
+    -------
+    tuple of Motif
+        In file order.
+    """
     return tuple(read_meme(path))
 
 
@@ -53,7 +65,7 @@ def find_tf_motif(tf: str, motif_file: str | os.PathLike | None = None) -> Motif
     for path in (motif_file, bundled_motif_file()):
         if path is None:
             continue
-        found = find_motifs(_motifs(str(path)), tf)
+        found = find_motifs(motifs_in(str(path)), tf)
         if found:
             return found[0]
     return None

@@ -151,6 +151,28 @@ class BinGrid:
         last = (end - 1) // self.stride + 1
         return lo + min(first, hi - lo), lo + max(0, min(last, hi - lo))
 
+    def bins_within(self, chrom: str, start: int, end: int) -> tuple[int, int]:
+        """Global index range of the bins lying wholly inside ``[start, end)`` on ``chrom``.
+
+        Parameters
+        ----------
+        chrom : str
+            Chromosome name.
+        start, end : int
+            Chrom-local bp, 0-based half-open.
+
+        Returns
+        -------
+        tuple of int
+            ``(first, end)`` half-open global bin indices (bins starting at or after
+            ``start`` and ending at or before ``end``); empty when none fits.
+        """
+        lo, hi = self.bin_range(chrom)
+        first = max(0, -(-start // self.stride))
+        last = (end - self.bin_size) // self.stride + 1
+        first, last = min(first, hi - lo), max(0, min(last, hi - lo))
+        return lo + first, lo + max(first, last)
+
     def regions_on(
         self,
         chroms: Sequence[str] | None,

@@ -82,10 +82,9 @@ def _write_span_bins(store: Store, spans: Sequence[Any], path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(path) as fh:
         for span in spans:
-            lo, hi = store.bin_range(span.chrom)
-            starts = np.arange(hi - lo, dtype=np.int64) * store.stride
-            keep = (starts >= span.start) & (starts + store.bin_size <= span.end)
-            fh.writelines(f"{span.chrom}\t{s}\t{s + store.bin_size}\n" for s in starts[keep])
+            first, end = store.bins_within(span.chrom, span.start, span.end)
+            _, starts = store.bin_coords(np.arange(first, end))
+            fh.writelines(f"{span.chrom}\t{s}\t{s + store.bin_size}\n" for s in starts.tolist())
     return path
 
 

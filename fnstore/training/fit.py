@@ -49,8 +49,7 @@ def _resolve_motifs(
     """Motifs by exact MEME name, else by TF (alternate name / name prefix); ``auto`` is
     each modelled TF's own motif. ``motif_file`` is searched first, then the JASPAR
     database shipped with fnstore (:mod:`fnstore.io.motif_db`)."""
-    from fnstore.io.meme import read_meme
-    from fnstore.io.motif_db import bundled_motif_file, find_tf_motif
+    from fnstore.io.motif_db import bundled_motif_file, find_tf_motif, motifs_in
 
     chosen = []
     for name in names:
@@ -60,7 +59,7 @@ def _resolve_motifs(
             chosen += [m for m in (find_tf_motif(tf, motif_file) for tf in tfs) if m is not None]
             continue
         sources = [motif_file] if motif_file is not None else []
-        exact = [m for path in sources + [bundled_motif_file()] for m in read_meme(path)]
+        exact = [m for path in sources + [bundled_motif_file()] for m in motifs_in(str(path))]
         found = [m for m in exact if m.name == name] or [find_tf_motif(name, motif_file)]
         if found[0] is None:
             where = f"{motif_file} or " if motif_file is not None else ""

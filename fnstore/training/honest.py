@@ -56,12 +56,9 @@ def region_bins(store: Store, regions: Sequence[Region]) -> np.ndarray:
     numpy.ndarray
         int64 bin indices in genome order.
     """
-    parts = []
-    for r in regions:
-        lo, hi = store.bin_range(r.chrom)
-        start = np.arange(hi - lo, dtype=np.int64) * store.stride
-        inside = (start >= r.start) & (start + store.bin_size <= r.end)
-        parts.append(lo + np.flatnonzero(inside))
+    parts = [
+        np.arange(*store.bins_within(r.chrom, r.start, r.end), dtype=np.int64) for r in regions
+    ]
     if not parts:
         return np.zeros(0, dtype=np.int64)
     return np.unique(np.concatenate(parts))

@@ -92,3 +92,26 @@ def test_bin_runs_break_at_gaps_and_chromosomes():
     assert first.tolist() == [0, 3, 5] and length.tolist() == [3, 2, 2]
     first, length = bin_runs(np.zeros(0, np.int64), np.zeros(0, np.int64))
     assert first.size == 0 and length.dtype == np.int64
+
+
+def test_bins_within_are_the_bins_wholly_inside(example_store) -> None:
+    import numpy as np
+
+    st = example_store
+    chrom = st.chroms[0]
+    lo, hi = st.bin_range(chrom)
+    length = int(st.chrom_lengths[0])
+    starts = np.arange(hi - lo) * st.stride
+    rng = np.random.default_rng(0)
+    spans = [
+        (0, 199),
+        (0, 200),
+        (1, 251),
+        (length - 199, length),
+        (-100, 150),
+        (length, length + 9),
+    ]
+    spans += [tuple(sorted(rng.integers(-500, length + 500, 2).tolist())) for _ in range(300)]
+    for a, b in spans:
+        inside = lo + np.flatnonzero((starts >= a) & (starts + st.bin_size <= b))
+        assert np.arange(*st.bins_within(chrom, a, b)).tolist() == inside.tolist(), (a, b)
