@@ -29,6 +29,12 @@ from fnstore.cli.options import echo_result, json_option
     "--scheduler-file", type=click.Path(dir_okay=False), help="Existing scheduler's file."
 )
 @click.option(
+    "--run-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Stop a run taking longer (its worker restarts; dask retries it, then it fails).",
+)
+@click.option(
     "--rerun-changed", is_flag=True, help="Retrain runs whose definition changed (else refused)."
 )
 @json_option
@@ -42,6 +48,7 @@ def sweep(
     tf_threads: int | None,
     scheduler: str | None,
     scheduler_file: str | None,
+    run_timeout: float | None,
     rerun_changed: bool,
     as_json: bool,
 ) -> None:
@@ -66,6 +73,7 @@ def sweep(
         tf_threads=tf_threads,
         scheduler=scheduler,
         scheduler_file=scheduler_file,
+        run_timeout=run_timeout,
         rerun_changed=rerun_changed,
         dry_run=dry_run,
         echo=lambda line: click.echo(line, err=True),

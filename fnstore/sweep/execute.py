@@ -12,6 +12,12 @@ Work shared between runs on one worker: the open :class:`~fnstore.store.read.Sto
 initialised TensorFlow. TensorFlow's thread pools are sized once per process, before its
 first import, to ``tf_threads`` (default: the machine's cores divided by the workers), so
 two workers on two cores do not each start two busy pools.
+
+Why a run timeout stops the whole worker process: a stuck run cannot be interrupted from
+another thread (TensorFlow and zarr's I/O loop run native code and their own threads), but
+dask reschedules the task of a lost worker on a fresh process (up to the scheduler's
+``distributed.scheduler.allowed-failures``), so a rare hang costs one retry and a run that
+always overruns ends as a failed run, never as a stuck sweep.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import contextlib
 import logging
 import os
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -30,6 +37,9 @@ from fnstore.errors import FnstoreError
 
 #: one open store per path in each worker process (a task reuses its worker's)
 _STORES: dict[str, Any] = {}
+
+#: exit status of a worker process stopped by a run timeout
+TIMEOUT_EXIT = 124
 
 
 def error_line(exc: BaseException) -> str:
@@ -131,7 +141,7 @@ def run_one(task: dict[str, Any]) -> dict[str, Any]:
     log = log_path(out, task["name"])
     log.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    with open(log, "a", buffering=1) as fh, _output_to(fh):
+    with open(log, "a", buffering=1) as fh, _output_to(fh), _watchdog(task, out):
         print(f"== fnstore sweep: {task['name']} (pid {os.getpid()})")
         try:
             result = _train_and_score(task, out)
@@ -162,6 +172,31 @@ def _output_to(fh: Any) -> Iterator[None]:
         os.dup2(saved[1], 2)
         for fd in saved:
             os.close(fd)
+
+
+@contextlib.contextmanager
+def _watchdog(task: dict[str, Any], out: Path) -> Iterator[None]:
+    """Stop this worker process if the ``with`` block outlives ``task["timeout"]`` seconds,
+    after recording the run as failed (see the module docstring for why the process)."""
+    seconds = task.get("timeout")
+    if not seconds:
+        yield
+        return
+
+    def expire() -> None:
+        error = f"timed out after {seconds:g} s (its worker process was stopped)"
+        with contextlib.suppress(Exception):  # the exit below must happen regardless
+            print(f"== {error}", flush=True)
+            _record(task, out, "failed", error=error)
+        os._exit(TIMEOUT_EXIT)
+
+    timer = threading.Timer(float(seconds), expire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 def _record(task: dict[str, Any], out: Path, status: str, **more: Any) -> None:
@@ -235,6 +270,7 @@ def execute(
     scheduler: str | None = None,
     scheduler_file: str | None = None,
     tf_threads: int | None = None,
+    run_timeout: float | None = None,
     echo: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Run ``tasks`` (see :func:`run_one`) on dask.distributed; outcomes in task order.
@@ -249,6 +285,10 @@ def execute(
         Use an existing cluster instead.
     tf_threads
         TensorFlow threads per run (default: cores / workers).
+    run_timeout
+        Seconds a run may take (training and held-out scoring); past it the worker process
+        is stopped and dask retries the run on a fresh one, up to
+        ``distributed.scheduler.allowed-failures`` times, then it is ``failed``.
     echo
         Called with a progress line after each run ends (``3/8 done, 2 running, 1 failed``).
 
@@ -267,17 +307,19 @@ def execute(
     try:
         futures = {}
         for task in tasks:
-            fut = client.submit(run_one, {**task, "tf_threads": threads}, pure=False)
+            task_args = {**task, "tf_threads": threads, "timeout": run_timeout}
+            fut = client.submit(run_one, task_args, pure=False)
             futures[fut] = task
         outcomes: dict[str, dict[str, Any]] = {}
         for fut in as_completed(list(futures)):
             task = futures[fut]
             try:
                 outcome = fut.result()
-            except Exception as exc:  # the worker died (killed, out of memory)
-                outcome = {"name": task["name"], "status": "failed", "error": error_line(exc)}
+            except Exception as exc:  # the worker died (killed, out of memory, timed out)
+                error = _recorded_timeout(task) or error_line(exc)
+                outcome = {"name": task["name"], "status": "failed", "error": error}
                 outcome["trained"] = False
-                _record(task, Path(task["out"]), "failed", error=outcome["error"])
+                _record(task, Path(task["out"]), "failed", error=error)
             outcomes[task["name"]] = outcome
             if echo is not None:
                 echo(_progress(outcomes, len(tasks), client))
@@ -286,6 +328,15 @@ def execute(
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _recorded_timeout(task: dict[str, Any]) -> str | None:
+    """The run record's error when the watchdog stopped the run's last try, else None."""
+    from fnstore.sweep.runs import RUN_FILE, read_json_or_none, run_dir
+
+    record = read_json_or_none(run_dir(Path(task["out"]), task["name"]) / RUN_FILE) or {}
+    error = str(record.get("error") or "")
+    return error if record.get("status") == "failed" and error.startswith("timed out") else None
 
 
 def _progress(outcomes: dict[str, dict[str, Any]], total: int, client: Any) -> str:

@@ -121,6 +121,7 @@ def sweep(
     scheduler: str | None = None,
     scheduler_file: str | None = None,
     tf_threads: int | None = None,
+    run_timeout: float | None = None,
     rerun_changed: bool = False,
     dry_run: bool = False,
     echo: Callable[[str], None] | None = _stderr_line,
@@ -140,6 +141,10 @@ def sweep(
         scheduler file); workers must see ``outdir`` and the store at the same paths.
     tf_threads
         TensorFlow threads per run (default: cores / workers).
+    run_timeout
+        Seconds one run may take; past it its worker process is stopped and dask retries
+        the run on a fresh process (``distributed.scheduler.allowed-failures`` times), then
+        it is recorded ``failed`` with a "timed out" error. None: no limit.
     rerun_changed
         Retrain runs whose recorded definition differs from the spec (else refused).
     dry_run
@@ -184,6 +189,7 @@ def sweep(
         options = {"workers": workers, "threads_per_worker": threads_per_worker}
         options.update(memory_limit=memory_limit, scheduler=scheduler)
         options.update(scheduler_file=scheduler_file, tf_threads=tf_threads)
+        options.update(run_timeout=run_timeout)
         outcomes = _execute(tasks, options, say if echo else None)
         rows = board.run_rows(out, plan)
         ens = plan.ensemble or {}

@@ -27,7 +27,10 @@ HONEST = ("honest_auroc", "honest_auprc", "honest_recall_at_10_fdr", "honest_rec
 @pytest.fixture(scope="module")
 def swept(example_store_path: Path, tmp_path_factory: pytest.TempPathFactory) -> SweepResult:
     out = tmp_path_factory.mktemp("sweep") / "out"
-    return sweep(tiny_spec(example_store_path), out, workers=1, tf_threads=1, echo=None)
+    # run_timeout: a stuck run (a rare hang seen once in CI) is retried on a fresh worker
+    return sweep(
+        tiny_spec(example_store_path), out, workers=1, tf_threads=1, run_timeout=600, echo=None
+    )
 
 
 def _runs(result: SweepResult) -> dict[str, dict]:
@@ -157,6 +160,7 @@ def test_same_leaderboard_on_a_separate_scheduler(
             tmp_path / "out",
             scheduler_file=str(sched_file),
             tf_threads=1,
+            run_timeout=600,
             echo=None,
         )
     finally:
@@ -177,3 +181,18 @@ def test_same_leaderboard_on_a_separate_scheduler(
         or (row[key] is not None and abs(row[key] - theirs[name][key]) > 1e-6)
     ]
     assert not differ, f"honest metrics differ between the two clusters: {differ[:2]}"
+
+
+def test_a_run_past_its_timeout_fails_and_the_sweep_goes_on(
+    example_store_path: Path, tmp_path: Path
+) -> None:
+    import dask
+
+    spec = tiny_spec(example_store_path, tfs=["YY1"], seeds=[0], runs=[{}])
+    del spec["ensemble"]
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        result = sweep(spec, tmp_path / "out", workers=1, tf_threads=1, run_timeout=2, echo=None)
+    (row,) = _runs(result).values()
+    assert result.failed == [row["run"]] and row["status"] == "failed"
+    assert row["error"].startswith("timed out after 2 s"), row["error"]
+    assert "timed out" in (result.outdir / "logs" / f"{row['run']}.log").read_text()
