@@ -21,7 +21,7 @@ from fnstore.errors import InputError
 from fnstore.evaluate.metrics import DEFAULT_FDRS, binary_counts, fdr_key, score_all
 from fnstore.evaluate.plots import plot_curves, plot_paths, short_path
 from fnstore.io.predictions import read_predictions
-from fnstore.store.labels import AMBIGUOUS, BOUND, MISSING, UNBOUND
+from fnstore.store.labels import AMBIGUOUS, BOUND, MISSING, countable
 from fnstore.store.read import Store, open_store
 
 __all__ = [
@@ -132,7 +132,7 @@ class _TaskLabels:
         self.st, self.tf, self.cell = st, tf, cell
         self.labels = np.asarray(st.labels(tasks=[st.task_index(tf, cell)])[:, 0])
         self.blacklisted = np.asarray(st.blacklist(), dtype=bool)
-        self.countable = ((self.labels == UNBOUND) | (self.labels == BOUND)) & ~self.blacklisted
+        self.countable = countable(self.labels, self.blacklisted)
 
     def _unpredicted(self, path: str | os.PathLike, bins: np.ndarray, allow_partial: bool) -> int:
         """Countable bins without a score; refused unless ``allow_partial``."""

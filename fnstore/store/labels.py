@@ -138,6 +138,28 @@ def any_overlap(
     return flags
 
 
+def countable(labels: np.ndarray, blacklisted: np.ndarray) -> np.ndarray:
+    """Which bins a score counts: labelled bound or unbound and not blacklisted.
+
+    The one definition of the ENCODE-DREAM scoring rule (ambiguous, unlabelled and
+    blacklisted bins left out), shared by ``evaluate`` and the honest validation so the two
+    cannot drift apart.
+
+    Parameters
+    ----------
+    labels : numpy.ndarray
+        Label codes per bin (:data:`BOUND`, :data:`UNBOUND`, :data:`AMBIGUOUS`, :data:`MISSING`).
+    blacklisted : numpy.ndarray
+        Boolean per bin, the same shape (broadcastable).
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean per bin.
+    """
+    return ((labels == BOUND) | (labels == UNBOUND)) & ~np.asarray(blacklisted, dtype=bool)
+
+
 def letters_to_codes(letters: bytes | str) -> np.ndarray:
     """Turn a run of U/B/A label letters into int8 label codes with one table lookup.
 

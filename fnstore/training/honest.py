@@ -23,7 +23,7 @@ import numpy as np
 from fnstore.evaluate.baselines import bin_motif_scores
 from fnstore.evaluate.metrics import DEFAULT_FDRS, fdr_key, score_all
 from fnstore.io.meme import Motif
-from fnstore.store.labels import BOUND, UNBOUND
+from fnstore.store.labels import BOUND, countable
 from fnstore.store.read import Store
 from fnstore.store.regions import Region
 
@@ -83,7 +83,7 @@ def score_task(
         :func:`fnstore.evaluate.metrics.score_all`'s keys, or ``n``, ``n_positive`` and
         ``note``.
     """
-    use = ((labels == BOUND) | (labels == UNBOUND)) & ~blacklisted
+    use = countable(labels, blacklisted)
     y = labels[use] == BOUND
     try:
         return dict(score_all(y, scores[use], fdrs))
