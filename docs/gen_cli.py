@@ -27,6 +27,21 @@ HEADER = """\
 
 Every command prints this text with `fnstore <command> --help` (or `-h`). Errors in
 inputs are reported as one line, `Error: <file>: <problem>`, with exit status 1.
+
+## Shell completion
+
+Commands, options and choices (`--what`, `--format`, ...) complete on Tab through click's
+completion. Put one line in your shell's start-up file (the `fnstore` command must be on
+`PATH`):
+
+```bash
+eval "$(_FNSTORE_COMPLETE=bash_source fnstore)"   # ~/.bashrc
+eval "$(_FNSTORE_COMPLETE=zsh_source fnstore)"    # ~/.zshrc
+_FNSTORE_COMPLETE=fish_source fnstore | source    # ~/.config/fish/completions/fnstore.fish
+```
+
+Or generate the script once (`_FNSTORE_COMPLETE=bash_source fnstore > ~/.fnstore-complete.bash`)
+and source that file, which saves starting Python with every shell.
 """
 
 

@@ -4,7 +4,7 @@ Keras reads ``KERAS_BACKEND`` once, when it is first imported; after that the ba
 cannot change in the process. So the choice (``fnstore --backend jax``, or the variable
 itself) is made here, before any command imports Keras, and a late change is refused with
 a clear error instead of silently running on the backend that was already loaded.
-TensorFlow stays the default (``pip install fnstore`` brings it); JAX and PyTorch come with
+TensorFlow stays the default (the ``[tf]`` extra brings it); JAX and PyTorch come with
 the ``[jax]`` and ``[torch]`` extras. Models are saved as backend-neutral ``.keras`` files,
 so a model trained on one backend predicts on another (tested to 1e-5).
 """
@@ -25,7 +25,7 @@ BACKENDS = ("tensorflow", "jax", "torch")
 DEFAULT_BACKEND = "tensorflow"
 #: the module each backend needs, and the extra that installs it
 _MODULES = {
-    "tensorflow": ("tensorflow", "fnstore"),
+    "tensorflow": ("tensorflow", "fnstore[tf]"),
     "jax": ("jax", "fnstore[jax]"),
     "torch": ("torch", "fnstore[torch]"),
 }

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from fnstore.errors import InputError
+from fnstore.notebook import html_repr
 from fnstore.store.regions import Region
 
 EXAMPLE_DIR = Path(__file__).resolve().parent / "example"
@@ -59,6 +60,8 @@ class DemoResult:
     curves: list[Path] = field(default_factory=list)
     metrics: list[dict[str, Any]] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+
+    _repr_html_ = html_repr  # how a notebook shows it (fnstore.notebook)
 
 
 def _split_regions(store: Any, fraction: float = HOLDOUT_FRACTION) -> tuple[Region, Region]:

@@ -1,7 +1,7 @@
 """Regenerate fnstore/example/ (the bundled demo data) from the shared real hg19 data.
 
 Not needed at runtime: the files it writes are committed inside the package, so
-``fnstore demo`` works after a plain ``pip install .``. Run it only to change the slice:
+``fnstore demo`` works after ``pip install ".[tf]"``. Run it only to change the slice:
 
     python scripts/make_example.py [--shared ../shared/data] [--out fnstore/example]
 

@@ -48,6 +48,7 @@ from fnstore.errors import FnstoreError, InputError, StoreError
 from fnstore.io.files import atomic_path, naming_os_errors, sweep_temporaries
 from fnstore.io.lock import output_lock
 from fnstore.io.outputs import refuse_foreign, replace_folder, restore_backup
+from fnstore.notebook import html_repr
 from fnstore.progress import progress_bar
 from fnstore.store.backends import is_remote, remove_store, store_exists, zarr_store
 from fnstore.store.layout import FORMAT_NAME, METADATA, PROVENANCE_ATTR, STATUS_COMPLETE
@@ -80,6 +81,8 @@ class BuildResult:
     chunks_total: int
     seconds: float
     already_complete: bool = False
+
+    _repr_html_ = html_repr  # how a notebook shows it (fnstore.notebook)
 
     @classmethod
     def nothing_to_do(cls, store: str) -> BuildResult:

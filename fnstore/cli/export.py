@@ -55,6 +55,18 @@ from fnstore.cli.options import (
     show_default=True,
     help="Move sequence windows by this many bp from the bin centre.",
 )
+@click.option(
+    "--layout",
+    type=click.Choice(["NCL", "NLC"], case_sensitive=False),
+    default=None,
+    help="Sequence one-hot axis order: NCL (default; PyTorch Conv1d) or NLC (Keras, JAX).",
+)
+@click.option(
+    "--dtype",
+    type=click.Choice(["uint8", "float16", "float32"]),
+    default=None,
+    help="Sequence one-hot dtype (default uint8).",
+)
 @quiet_option
 @json_option
 def export_cmd(
@@ -76,6 +88,7 @@ def export_cmd(
       fnstore export chr20.zarr ctcf_k562_bound.bed --what labels --tf CTCF --cell K562
       fnstore export chr20.zarr gm12878.bw --what signals --cell GM12878 --track DNase --regions r.bed
       fnstore export chr20.zarr seqs.h5 --what sequence --tf CTCF --label B --window 1000
+      fnstore export chr20.zarr seqs.npz --what sequence --layout NLC --dtype float32
     """
     from fnstore.export.run import export
 

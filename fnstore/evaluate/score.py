@@ -21,6 +21,7 @@ from fnstore.errors import InputError
 from fnstore.evaluate.metrics import DEFAULT_FDRS, binary_counts, fdr_key, score_all
 from fnstore.evaluate.plots import plot_curves, plot_paths, short_path
 from fnstore.io.predictions import read_predictions
+from fnstore.notebook import html_repr
 from fnstore.store.labels import AMBIGUOUS, BOUND, MISSING, countable
 from fnstore.store.read import Store, open_store
 
@@ -49,6 +50,8 @@ class EvaluateResult(Sequence[dict[str, Any]]):
 
     results: list[dict[str, Any]]
     fdrs: tuple[float, ...] = DEFAULT_FDRS
+
+    _repr_html_ = html_repr  # how a notebook shows it (fnstore.notebook)
 
     def __getitem__(self, i: Any) -> Any:
         return self.results[i]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fnstore.errors import InputError
+from fnstore.notebook import html_repr
 
 #: formats each kind of export writes; the first one is the default when OUT has no known suffix
 FORMATS: dict[str, tuple[str, ...]] = {
@@ -70,6 +71,8 @@ class ExportResult:
     fmt: str
     files: list[Path] = field(default_factory=list)
     rows: int = 0
+
+    _repr_html_ = html_repr  # how a notebook shows it (fnstore.notebook)
 
     def __str__(self) -> str:
         unit = "entries" if self.what == "signals" else "rows"

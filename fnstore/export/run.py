@@ -22,7 +22,7 @@ from fnstore.export.features import export_bins, export_features
 from fnstore.export.formats import FORMATS, ExportResult, format_for
 from fnstore.export.labels import export_labels
 from fnstore.export.selection import RegionsArg, Selection, as_list, blocks, iter_bin_blocks, select
-from fnstore.export.sequence import export_sequence, window_codes
+from fnstore.export.sequence import SequenceTensor, export_sequence, window_codes
 from fnstore.export.signals import export_signals, signal_regions
 from fnstore.io.digests import write_sidecars
 from fnstore.io.files import sweep_temporaries
@@ -45,6 +45,8 @@ def export(
     tracks: str | Sequence[str] | None = None,
     window: int | None = None,
     shift: int = 0,
+    layout: str | None = None,
+    dtype: str | None = None,
     progress: bool = False,
 ) -> ExportResult:
     """Export ``what`` (labels, features, signals, sequence, bins) of a store slice to ``out``.
@@ -73,6 +75,10 @@ def export(
         ``"B"``, ``"U"`` or ``"A"``: keep bins where any selected task has that label.
     window, shift : int
         Sequence exports only: window length in bp (default the bin size) and shift in bp.
+    layout, dtype : str, optional
+        Sequence exports only: the one-hot array's axis order, ``"NCL"`` (default; PyTorch
+        ``Conv1d``) or ``"NLC"`` (Keras, JAX, the training sampler's), and its dtype,
+        ``"uint8"`` (default), ``"float16"`` or ``"float32"``.
     progress : bool
         Show progress on stderr (a bar on a terminal, plain lines otherwise).
 
@@ -92,8 +98,11 @@ def export(
         raise InputError(regions, "no such regions BED file")
     with output_lock(out):  # one writer per output, as for stores, models and predictions
         _sweep(out)
+        if what != "sequence" and (layout is not None or dtype is not None):
+            raise InputError("--layout/--dtype", "only apply to --what sequence")
+        tensor = SequenceTensor(window, shift, layout or "NCL", dtype or "uint8")
         result = _dispatch(
-            st, out, what, fmt, chroms, regions, tf, cell, label, tracks, window, shift, progress
+            st, out, what, fmt, chroms, regions, tf, cell, label, tracks, tensor, progress
         )
         write_sidecars(result.files)  # each file is complete under its name before its hash
     return result
@@ -117,8 +126,7 @@ def _dispatch(
     cell: str | Sequence[str] | None,
     label: str | None,
     tracks: str | Sequence[str] | None,
-    window: int | None,
-    shift: int,
+    tensor: SequenceTensor,
     progress: bool,
 ) -> ExportResult:
     """The export of one kind (see :func:`export`)."""
@@ -139,13 +147,14 @@ def _dispatch(
         return export_features(st, sel, out, fmt, as_list(cell), progress)
     if what == "bins":
         return export_bins(st, sel, out, fmt, progress)
-    return export_sequence(st, sel, out, fmt, window, shift, progress)
+    return export_sequence(st, sel, out, fmt, tensor, progress=progress)
 
 
 __all__ = [
     "FORMATS",
     "ExportResult",
     "Selection",
+    "SequenceTensor",
     "blocks",
     "export",
     "export_bins",

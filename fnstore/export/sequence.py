@@ -4,6 +4,7 @@ one-hot arrays with the bins' labels (npz, HDF5) for other deep-learning code.""
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -15,8 +16,50 @@ from fnstore.io.tables import Hdf5Writer, NpzWriter, TsvWriter, join_columns
 from fnstore.store.encoding import CODE_N, one_hot
 from fnstore.store.read import Store
 from fnstore.store.regions import window_start
+from fnstore.store.tensor_layout import check_layout, to_layout
 
 _ASCII = np.frombuffer(b"ACGTN", dtype=np.uint8)
+DTYPES = ("uint8", "float16", "float32")
+
+
+@dataclass(frozen=True)
+class SequenceTensor:
+    """How sequence windows are cut and laid out: window and shift (bp), axis order and dtype
+    of the one-hot array (``"NCL"``/``"NLC"``, as :mod:`fnstore.store.tensor_layout`)."""
+
+    window: int | None = None
+    shift: int = 0
+    layout: str = "NCL"
+    dtype: str = "uint8"
+
+    def checked(self, bin_size: int) -> SequenceTensor:
+        """This with the window defaulted to ``bin_size`` and every field checked.
+
+        Parameters
+        ----------
+        bin_size : int
+            The store's bin size (the default window).
+
+        Returns
+        -------
+        SequenceTensor
+        """
+        window = self.window or bin_size
+        if window < 1:
+            raise InputError("--window", f"must be at least 1 bp, got {window}")
+        if str(self.dtype) not in DTYPES:
+            raise InputError("--dtype", f"must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
+        return SequenceTensor(window, self.shift, check_layout(self.layout, "--layout"), self.dtype)
+
+    def tail(self) -> tuple[int, int]:
+        """The shape of one window's one-hot array (after :meth:`checked`).
+
+        Returns
+        -------
+        tuple of int
+            ``(4, window)`` for NCL, ``(window, 4)`` for NLC.
+        """
+        return (4, int(self.window or 0)) if self.layout == "NCL" else (int(self.window or 0), 4)
 
 
 def window_codes(
@@ -63,14 +106,16 @@ def export_sequence(
     sel: Selection,
     out: str | os.PathLike,
     fmt: str,
-    window: int | None = None,
-    shift: int = 0,
+    tensor: SequenceTensor | None = None,
+    *,
     progress: bool = False,
 ) -> ExportResult:
-    """Windows around the selected bins as FASTA, or one-hot ``(N, 4, L)`` uint8 plus labels.
+    """Windows around the selected bins as FASTA, or one-hot arrays plus labels.
 
-    The one-hot layout (samples x ACGT x length) is the one DeepSEA/Basset-style PyTorch
-    code expects; ``y`` holds the selected tasks' labels (U=0 B=1 A=2 no-data=-1).
+    The default one-hot layout, ``(N, 4, L)`` uint8 (samples x ACGT x length), is the one
+    DeepSEA/Basset-style PyTorch code expects; ``SequenceTensor(layout="NLC",
+    dtype="float32")`` gives the training sampler's ``(N, L, 4)``. ``y`` holds the selected
+    tasks' labels (U=0 B=1 A=2 no-data=-1).
 
     Parameters
     ----------
@@ -78,30 +123,28 @@ def export_sequence(
         As for :func:`fnstore.export.labels.export_labels`; ``out`` is one file.
     fmt : {"fasta", "npz", "hdf5"}
         The file format.
-    window : int, optional
-        Window length in bp (default: the bin size), placed as the model places it.
-    shift : int
-        Move every window by this many bp.
+    tensor : SequenceTensor, optional
+        Window length in bp (default: the bin size, placed as the model places it), shift
+        in bp, layout and dtype of ``x`` (default ``NCL`` uint8).
 
     Returns
     -------
     ExportResult
         ``rows``: the windows written.
     """
-    window = window or store.bin_size
-    if window < 1:
-        raise InputError("--window", f"must be at least 1 bp, got {window}")
+    t = (tensor or SequenceTensor()).checked(store.bin_size)
+    window, shift = int(t.window or 0), t.shift
     path = single(out)
-    names = [t.name for t in sel.tasks]
-    max_rows = max(64, (1 << 22) // (4 * window))
-    with _sequence_writer(store, path, fmt, names, window, shift) as w:
+    names = [task.name for task in sel.tasks]
+    max_rows = max(64, (1 << 22) // (4 * window * np.dtype(t.dtype).itemsize))
+    with _sequence_writer(store, path, fmt, names, t) as w:
         for idx, labels in blocks(store, sel, progress, max_rows=max_rows, desc="sequence"):
             codes, chrom, wstart = window_codes(store, idx, window, shift)
             chrom_names = np.array(store.chroms)[chrom]
             if fmt == "fasta":
                 w.write_raw(_fasta(chrom_names, wstart, codes), len(idx))
                 continue
-            x = np.ascontiguousarray(one_hot(codes, dtype=np.uint8).transpose(0, 2, 1))
+            x = to_layout(one_hot(codes, dtype=np.dtype(t.dtype)), t.layout)
             w.write(
                 {
                     "x": x,
@@ -112,29 +155,33 @@ def export_sequence(
                     "bin": idx,
                 }
             )
-        tails = {"x": (4, window), "y": (len(names),)}
+        tails = {"x": t.tail(), "y": (len(names),)}
         w.close(**({"tails": tails} if fmt == "npz" else {}))
     return ExportResult("sequence", fmt, [path], w.rows)
 
 
 def _sequence_writer(
-    store: Store, path: os.PathLike, fmt: str, names: list[str], window: int, shift: int
+    store: Store, path: os.PathLike, fmt: str, names: list[str], t: SequenceTensor
 ) -> Any:
-    dtypes = {"x": np.uint8, "y": np.int8, **coord_dtypes(store)}
+    dtypes = {"x": np.dtype(t.dtype), "y": np.int8, **coord_dtypes(store)}
     fixed = {"tasks": str_array(names)}
     if fmt == "npz":
         return NpzWriter(path, dtypes, fixed={**fixed, "label_codes": np.array(LABEL_CODES_DOC)})
     if fmt == "hdf5":
         attrs = {
-            "layout": "x: N x 4 (ACGT) x L one-hot uint8; y: N x tasks",
+            "layout": f"x: {_describe(t)} one-hot {t.dtype}; y: N x tasks",
             "label_codes": LABEL_CODES_DOC,
-            "window": window,
-            "shift": shift,
+            "window": t.window,
+            "shift": t.shift,
             "store_id": store.store_id,
         }
-        tails = {"x": (4, window), "y": (len(names),)}
+        tails = {"x": t.tail(), "y": (len(names),)}
         return Hdf5Writer(path, dtypes, tails, fixed=fixed, attrs=attrs)
     return TsvWriter(path)
+
+
+def _describe(t: SequenceTensor) -> str:
+    return "N x 4 (ACGT) x L" if t.layout == "NCL" else "N x L x 4 (ACGT)"
 
 
 def _fasta(chrom_names: np.ndarray, wstart: np.ndarray, codes: np.ndarray) -> bytes:

@@ -10,6 +10,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from fnstore.notebook import html_repr
+
 
 @dataclass(frozen=True)
 class EnsembleResult:
@@ -23,6 +25,8 @@ class EnsembleResult:
     method: str
     inputs: list[str]
     n_rows: int
+
+    _repr_html_ = html_repr  # how a notebook shows it (fnstore.notebook)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form: ``out``, ``method``, ``inputs``, ``n_rows``.

@@ -48,6 +48,7 @@ from fnstore.io.lock import output_lock
 from fnstore.io.outputs import refuse_foreign
 from fnstore.io.predictions import PREDICTIONS_FORMAT, prediction_attrs
 from fnstore.io.score_group import ScoreGroup
+from fnstore.notebook import html_repr
 from fnstore.predict.inputs import ModelInputs, extra_for_bins, read_stretch, resolve_inputs
 from fnstore.predict.outputs import output_paths, task_names, write_text_outputs
 from fnstore.predict.selection import Selection, select_chroms, select_regions
@@ -150,6 +151,8 @@ class PredictResult:
     chunks_computed: int
     #: why the fast method could not be used (None when it was, or naive was asked for)
     fallback: str | None = None
+
+    _repr_html_ = html_repr  # how a notebook shows it (fnstore.notebook)
 
     def summary(self) -> str:
         """The lines ``fnstore predict`` prints: what was scored, how, and the files per task.

@@ -444,25 +444,21 @@ class Store(BinGrid):
         }
 
     def to_xarray(self) -> Any:
-        """The store as an ``xarray.Dataset`` (lazy, dask-backed).
+        """The store as an ``xarray.Dataset`` (lazy, dask-backed), selectable by position.
 
-        Signal tracks (group ``signals``) are merged in as ``signal_<track>(cell, position)``;
-        ``bin_chrom``/``bin_start`` and ``task_tf``/``task_cell`` become coordinates.
+        Every bin has ``chrom``, ``start`` and ``end`` coordinates under an arithmetic index,
+        so ``ds.sel(chrom="chr20", start=slice(a, b))`` works; signal tracks are merged in as
+        ``signal_<track>(cell, position)``; build internals are hidden
+        (:mod:`fnstore.store.xarray_view`).
 
         Returns
         -------
         xarray.Dataset
-            Needs the optional ``xarray`` and ``dask`` packages.
+            Needs the ``xarray`` and ``dask`` packages.
         """
-        import xarray as xr
+        from fnstore.store.xarray_view import store_dataset
 
-        ds = xr.open_zarr(zarr_store(self.path, "r"), consolidated=False)
-        if self.tracks:
-            sig = xr.open_zarr(zarr_store(self.path, "r"), group="signals", consolidated=False)
-            ds = ds.merge(sig.rename({t: f"signal_{t}" for t in sig.data_vars}))
-        return ds.set_coords(
-            [v for v in ("bin_chrom", "bin_start", "task_tf", "task_cell") if v in ds]
-        )
+        return store_dataset(self)
 
 
 def open_store(path: str | os.PathLike, allow_incomplete: bool = False) -> Store:

@@ -23,6 +23,7 @@ from fnstore.io.digests import (
 )
 from fnstore.io.files import sha256sum
 from fnstore.io.predictions import INCOMPLETE, PREDICTIONS_FORMAT
+from fnstore.notebook import html_repr
 from fnstore.store.backends import is_remote
 from fnstore.store.integrity import (
     DecodeStats,
@@ -86,6 +87,8 @@ class ValidateResult:
     problems: list[str] = field(default_factory=list)
     #: what ``deep=True`` decoded (None for a quick check)
     decoded: DecodeStats | None = None
+
+    _repr_html_ = html_repr  # how a notebook shows it (fnstore.notebook)
 
     @property
     def ok(self) -> bool:

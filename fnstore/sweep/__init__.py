@@ -20,9 +20,9 @@ promises the function under that name.
 
 from __future__ import annotations
 
+import inspect
 import sys
 import types
-from typing import Any
 
 from fnstore.sweep.run import SweepResult, sweep
 
@@ -30,8 +30,10 @@ __all__ = ["SweepResult", "sweep"]
 
 
 class _CallableModule(types.ModuleType):
-    def __call__(self, *args: Any, **kwargs: Any) -> SweepResult:
-        return sweep(*args, **kwargs)
+    # the function itself, not a ``*args, **kwargs`` wrapper: ``help(fnstore.sweep)`` and
+    # ``inspect.signature`` show sweep()'s real parameters
+    __call__ = staticmethod(sweep)
 
 
 sys.modules[__name__].__class__ = _CallableModule
+__signature__ = inspect.signature(sweep)  # what inspect.signature(fnstore.sweep) reads

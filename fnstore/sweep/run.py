@@ -19,6 +19,7 @@ from typing import Any
 
 from fnstore.errors import InputError
 from fnstore.io.lock import output_lock
+from fnstore.notebook import html_repr
 from fnstore.sweep import leaderboard as board
 from fnstore.sweep.heldout import ensemble_top_k, prepare_targets, targets_done
 from fnstore.sweep.runs import (
@@ -61,6 +62,8 @@ class SweepResult:
     trained: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     dry_run: bool = False
+
+    _repr_html_ = html_repr  # how a notebook shows it (fnstore.notebook)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form.

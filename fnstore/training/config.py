@@ -21,6 +21,7 @@ import numpy as np
 
 from fnstore.errors import InputError
 from fnstore.model.config import PRESETS
+from fnstore.store.tensor_layout import LAYOUTS, check_layout
 
 DEFAULT_MEMORY_BUDGET = 2 << 30
 #: default jitter: a stride-sized shift keeps a window's central 100 bp inside its 200 bp bin
@@ -226,6 +227,9 @@ class SamplerConfig:
         Track index pairs swapped on reverse windows (None: from ``_fwd``/``_rev`` names).
     dtype
         Output dtype of ``x``, float16 or float32 (None: the store's signal dtype).
+    layout
+        Axis order of ``x``: ``"NLC"`` (batch, length, channels: Keras, JAX) or ``"NCL"``
+        (PyTorch ``Conv1d``). ``fnstore.train`` needs ``"NLC"``.
     """
 
     split: str = knob("train", "Which split to draw.", cli=False, choices=("train", "valid"))
@@ -278,6 +282,9 @@ class SamplerConfig:
         None, "Track index pairs swapped on reverse windows.", cli=False, card=False
     )
     dtype: str | None = knob(None, "Output dtype of x.", cli=False, choices=("float16", "float32"))
+    layout: str = knob(
+        "NLC", "Axis order of x: NLC (Keras) or NCL.", cli=False, choices=LAYOUTS, card=False
+    )
 
     def __post_init__(self) -> None:
         for name in ("tracks", "valid_chroms", "exclude"):
@@ -287,6 +294,7 @@ class SamplerConfig:
         if self.strand_pairs is not None:
             pairs = tuple(tuple(int(v) for v in p) for p in self.strand_pairs)
             _set(self, "strand_pairs", pairs)
+        _set(self, "layout", check_layout(self.layout))
         if self.dtype is not None:
             try:
                 _set(self, "dtype", str(np.dtype(self.dtype)))

@@ -11,6 +11,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from fnstore.notebook import html_repr
+
 
 @dataclass(frozen=True, eq=False)
 class TrainResult(Mapping[str, Any]):
@@ -44,6 +46,8 @@ class TrainResult(Mapping[str, Any]):
     validation: dict[str, Any]
     seconds: float
     honest: dict[str, Any] | None = None
+
+    _repr_html_ = html_repr  # how a notebook shows it (fnstore.notebook)
 
     def to_dict(self) -> dict[str, Any]:
         """The summary as the plain dict ``fnstore.train`` used to return (same keys).

@@ -38,6 +38,7 @@ import numpy as np
 from fnstore.errors import InputError
 from fnstore.store.read import Store, open_store
 from fnstore.store.regions import bin_runs, window_start
+from fnstore.store.tensor_layout import to_layout
 from fnstore.training.config import (
     DEFAULT_MAX_SHIFT,
     DEFAULT_MEMORY_BUDGET,
@@ -153,6 +154,7 @@ class Sampler(EpochPlanner):
         self.shard_index, self.num_shards = c.shard_index, c.num_shards
         self.memory_budget = int(c.memory_budget)
         self.dtype = str(np.dtype(self.store.signal_dtype if c.dtype is None else c.dtype))
+        self.layout = c.layout
 
     def _choose_features(self, c: SamplerConfig) -> None:
         """Tracks, annotations and metadata columns of the batches (checked against the store)."""
@@ -354,7 +356,8 @@ class Sampler(EpochPlanner):
         Returns
         -------
         Batch
-            ``x`` ``(B, window, 4 + n_tracks)`` of the sampler's dtype, ``extra``
+            ``x`` ``(B, window, 4 + n_tracks)`` of the sampler's dtype (``(B, 4 + n_tracks,
+            window)`` with ``layout="NCL"``), ``extra``
             ``(B, n_extra)`` float32 when the model has one, and ``y`` ``(B, n_tfs)`` float32
             (-1 = masked). The last batch may be short.
 
@@ -365,7 +368,7 @@ class Sampler(EpochPlanner):
         """
         lo, hi, n_fwd = self._batch_span(i, epoch)
         plan = self.plan(epoch)
-        x = self.reader.read_located(plan.where[lo:hi], n_fwd)
+        x = to_layout(self.reader.read_located(plan.where[lo:hi], n_fwd), self.layout)
         inputs = {"x": x}
         if self.n_extra:
             inputs["extra"] = self.extra(plan.cell[lo:hi], plan.bin[lo:hi])
@@ -393,6 +396,19 @@ class Sampler(EpochPlanner):
             bits = np.unpackbits(self._annot_bits[bins], axis=1, count=len(self.annotations))
             parts.append(bits.astype(np.float32))
         return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+
+    def as_torch(self) -> Any:
+        """This sampler as a PyTorch ``IterableDataset`` sharded by DataLoader worker.
+
+        Returns
+        -------
+        torch.utils.data.IterableDataset
+            See :func:`fnstore.training.torch_data.as_torch_dataset` (PyTorch is imported
+            only here).
+        """
+        from fnstore.training.torch_data import as_torch_dataset
+
+        return as_torch_dataset(self)
 
     def __getitem__(self, i: int) -> Batch:
         return self.batch(i)

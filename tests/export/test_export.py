@@ -160,7 +160,7 @@ def test_store_api_keyword_labels_bins_and_xarray(env):
         ds["labels"].sel(task=f"{tf}.{cell}").isel(bin=slice(0, 50)).values,
         store.labels([k], slice(0, 50))[:, 0],
     )
-    assert "bin_start" in ds.coords and "task_tf" in ds.coords
+    assert "start" in ds.coords and "task_tf" in ds.coords
 
     plain = xr.open_zarr(env.path, consolidated=False)
     assert plain["labels"].dims == ("bin", "task") and "task" in plain.coords
