@@ -24,13 +24,14 @@ from fnstore.store.layout import (
     FORMAT_NAME,
     LABELS,
     METADATA,
-    SCHEMA_VERSION,
+    READABLE_SCHEMA_VERSIONS,
     SEQUENCE,
     SIGNALS,
     STATUS_COMPLETE,
     Task,
     bins_per_chrom,
 )
+from fnstore.store.names import NAME_ARRAYS, read_names
 
 
 class Store(BinGrid):
@@ -53,19 +54,19 @@ class Store(BinGrid):
         self.position_chunk: int = int(meta["position_chunk"])
         self.bin_chunk: int = int(meta["bin_chunk"])
         self.signal_dtype: str = meta["signal_dtype"]
-        self.chroms: list[str] = [str(c) for c in root["chrom"][:]]
+        self.chroms: list[str] = read_names(root, "chrom")
         self.chrom_lengths: np.ndarray = root["chrom_length"][:]
         self.chrom_offsets: np.ndarray = root["chrom_offset"][:]
         self.chrom_first_bin: np.ndarray = root["chrom_first_bin"][:]
-        self.cells: list[str] = [str(c) for c in root["cell"][:]]
-        self.tracks: list[str] = [str(t) for t in root["track"][:]]
-        tfs = [str(t) for t in root["task_tf"][:]]
-        tcells = [str(c) for c in root["task_cell"][:]]
+        self.cells: list[str] = read_names(root, "cell")
+        self.tracks: list[str] = read_names(root, "track")
+        tfs = read_names(root, "task_tf")
+        tcells = read_names(root, "task_cell")
         self.tasks: list[Task] = [
             Task(i, tf, c) for i, (tf, c) in enumerate(zip(tfs, tcells, strict=True))
         ]
-        self.annotation_names: list[str] = [str(a) for a in root["annotation"][:]]
-        self.meta_feature_names: list[str] = [str(m) for m in root["meta_feature"][:]]
+        self.annotation_names: list[str] = read_names(root, "annotation")
+        self.meta_feature_names: list[str] = read_names(root, "meta_feature")
         self._indexes: dict[str, dict[str, int]] = {}  # name -> position, per kind, on first use
         self.bins_per_chrom = bins_per_chrom(self.chrom_lengths, self.bin_size, self.stride)
         self.n_bins = int(self.bins_per_chrom.sum())
@@ -460,9 +461,21 @@ class Store(BinGrid):
         if self.tracks:
             sig = xr.open_zarr(zarr_store(self.path, "r"), group="signals", consolidated=False)
             ds = ds.merge(sig.rename({t: f"signal_{t}" for t in sig.data_vars}))
-        return ds.set_coords(
-            [v for v in ("bin_chrom", "bin_start", "task_tf", "task_cell") if v in ds]
-        )
+        # names are stored as UTF-8 bytes (any Zarr reader reads them); here they become
+        # string coordinates that ``sel`` can index by
+        ds = ds.drop_vars([n for n in NAME_ARRAYS if n in ds.variables])
+        names = {
+            "chrom": ("chrom", self.chroms),
+            "cell": ("cell", self.cells),
+            "track": ("track", self.tracks),
+            "task": ("task", [t.name for t in self.tasks]),
+            "task_tf": ("task", [t.tf for t in self.tasks]),
+            "task_cell": ("task", [t.cell for t in self.tasks]),
+            "annotation": ("annotation", self.annotation_names),
+            "meta_feature": ("meta_feature", self.meta_feature_names),
+        }
+        ds = ds.assign_coords({k: (d, np.asarray(v, dtype=str)) for k, (d, v) in names.items()})
+        return ds.set_coords([v for v in ("bin_chrom", "bin_start") if v in ds])
 
 
 def open_store(path: str | os.PathLike, allow_incomplete: bool = False) -> Store:
@@ -496,9 +509,10 @@ def open_store(path: str | os.PathLike, allow_incomplete: bool = False) -> Store
             f"{p}: a Zarr v{root.metadata.zarr_format} group; fnstore stores are Zarr v3"
         )
     version = int(meta.get("schema_version", -1))
-    if version != SCHEMA_VERSION:
+    if version not in READABLE_SCHEMA_VERSIONS:
         raise StoreError(
-            f"{p}: schema version {version} is not supported (this fnstore reads {SCHEMA_VERSION})"
+            f"{p}: schema version {version} is not supported (this fnstore reads "
+            f"{', '.join(map(str, READABLE_SCHEMA_VERSIONS))}; rebuild the store with this fnstore)"
         )
     if meta.get("status") != STATUS_COMPLETE and not allow_incomplete:
         raise StoreError(
