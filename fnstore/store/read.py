@@ -15,7 +15,7 @@ import zarr
 from fnstore.errors import StoreError
 from fnstore.store.backends import is_remote, store_size, zarr_store
 from fnstore.store.grid import BinGrid
-from fnstore.store.integrity import open_checked
+from fnstore.store.integrity import open_checked, unwrap
 from fnstore.store.layout import (
     ANNOTATIONS,
     BIN_CHROM,
@@ -44,6 +44,8 @@ class Store(BinGrid):
     def __init__(self, root: zarr.Group, path: str) -> None:
         self.root = root
         self.path = path
+        #: the icechunk snapshot read (set by :func:`open_store`; None for other stores)
+        self.snapshot_id: str | None = None
         self.attrs: dict[str, Any] = dict(root.attrs)
         meta = self.attrs[FORMAT_NAME]
         self.schema_version: int = int(meta["schema_version"])
@@ -442,7 +444,7 @@ class Store(BinGrid):
             "meta_features": self.meta_feature_names,
             "tasks": tasks,
             "size_bytes": store_size(self.path),
-        }
+        } | ({"snapshot_id": self.snapshot_id} if self.snapshot_id else {})
 
     def to_xarray(self) -> Any:
         """The store as an ``xarray.Dataset`` (lazy, dask-backed).
@@ -457,9 +459,9 @@ class Store(BinGrid):
         """
         import xarray as xr
 
-        ds = xr.open_zarr(zarr_store(self.path, "r"), consolidated=False)
+        ds = xr.open_zarr(self.root.store, consolidated=False)
         if self.tracks:
-            sig = xr.open_zarr(zarr_store(self.path, "r"), group="signals", consolidated=False)
+            sig = xr.open_zarr(self.root.store, group="signals", consolidated=False)
             ds = ds.merge(sig.rename({t: f"signal_{t}" for t in sig.data_vars}))
         # names are stored as UTF-8 bytes (any Zarr reader reads them); here they become
         # string coordinates that ``sel`` can index by
@@ -478,15 +480,24 @@ class Store(BinGrid):
         return ds.set_coords([v for v in ("bin_chrom", "bin_start") if v in ds])
 
 
-def open_store(path: str | os.PathLike, allow_incomplete: bool = False) -> Store:
+def open_store(
+    path: str | os.PathLike | Any,
+    allow_incomplete: bool = False,
+    storage_options: dict[str, Any] | None = None,
+) -> Store:
     """Open a store read-only; refuses unfinished builds and unknown schema versions.
 
     Parameters
     ----------
-    path : str or os.PathLike
-        Folder, ``.zip`` file or fsspec URL.
+    path : str, os.PathLike or zarr.abc.store.Store
+        Folder, ``.zip`` file, fsspec URL (``http(s)://``, ``s3://``, ``gs://``, ...),
+        ``icechunk://PATH[@branch|tag|snapshot]``, or any zarr-python ``Store`` object
+        (an icechunk session's ``store`` included).
     allow_incomplete : bool
         Open a store whose build has not finished (for ``validate`` and resuming).
+    storage_options : dict, optional
+        fsspec storage options of a remote URL (``icechunk.s3_storage`` keywords for an
+        icechunk repository on S3); default: ``$FNSTORE_STORAGE_OPTIONS`` (JSON).
 
     Returns
     -------
@@ -495,10 +506,11 @@ def open_store(path: str | os.PathLike, allow_incomplete: bool = False) -> Store
         ``allow_incomplete``) an unfinished one is a :class:`StoreError`.
     """
     p = str(path)
-    if not is_remote(p) and not os.path.exists(p):
+    if not is_remote(path) and not os.path.exists(p):
         raise StoreError(f"{p}: no such store")
+    zstore = zarr_store(path, "r", storage_options)
     try:
-        root, checked = open_checked(zarr_store(p, "r"), p)
+        root, checked = open_checked(zstore, p)
         meta = dict(root.attrs).get(FORMAT_NAME)
     except Exception as exc:  # zarr raises several types for "not a group"
         raise StoreError(f"{p}: not a Zarr v3 store ({type(exc).__name__}: {exc})") from None
@@ -521,6 +533,8 @@ def open_store(path: str | os.PathLike, allow_incomplete: bool = False) -> Store
     checked.strict = bool(meta.get("manifest"))  # every chunk was written: none may be absent
     try:
         store = Store(root, p)
+        # an icechunk session knows which version it reads (None for every other store)
+        store.snapshot_id = getattr(getattr(unwrap(zstore), "session", None), "snapshot_id", None)
     except (KeyError, TypeError, ValueError) as exc:  # metadata that does not say what it must
         raise StoreError(f"{p}: damaged store metadata ({type(exc).__name__}: {exc})") from None
     data = (SEQUENCE, BIN_CHROM, BIN_START, BLACKLIST, LABELS, ANNOTATIONS, METADATA)
