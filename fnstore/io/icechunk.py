@@ -303,6 +303,29 @@ def write_transaction(url: str, storage_options: dict | None = None) -> Iterator
         _ACTIVE.pop(url, None)
 
 
+def record_version(tx: Transaction) -> None:
+    """Record the version a build is about to commit in the store's ``provenance.icechunk``.
+
+    A snapshot's id is derived from its content, so no snapshot can hold its own id: the
+    store records the branch, the tag its commit gets and the snapshot it replaces
+    (``parent_snapshot``); the snapshot id itself is what :func:`readonly_session` (and
+    ``Store.snapshot_id``) reports when the version is read, and the tag points at it.
+
+    Parameters
+    ----------
+    tx : Transaction
+        The open build transaction; nothing is recorded when it wrote nothing.
+    """
+    import zarr
+
+    if not tx.session.has_uncommitted_changes:
+        return
+    root = zarr.open_group(tx.store, mode="r+", use_consolidated=False)
+    provenance = dict(root.attrs.get("provenance", {}))
+    provenance["icechunk"] = {"branch": tx.branch, "tag": tx.tag, "parent_snapshot": tx.parent}
+    root.attrs["provenance"] = provenance
+
+
 def copy_to_icechunk(source: Any, url: str, message: str | None = None) -> str:
     """Copy a whole store (every key, bytes as they are) into a repository as one commit.
 
@@ -321,10 +344,9 @@ def copy_to_icechunk(source: Any, url: str, message: str | None = None) -> str:
     str
         The new snapshot id (tagged ``v<N>`` like a build).
     """
+    from zarr.abc.store import Store as ZarrStore
     from zarr.core.buffer import default_buffer_prototype
     from zarr.core.sync import sync
-
-    from zarr.abc.store import Store as ZarrStore
     from zarr.storage import LocalStore
 
     src = source if isinstance(source, ZarrStore) else LocalStore(str(source), read_only=True)
