@@ -46,6 +46,7 @@ from fnstore.build.units import (
 )
 from fnstore.errors import FnstoreError, InputError, StoreError
 from fnstore.io.files import atomic_path, naming_os_errors, sweep_temporaries
+from fnstore.io.icechunk import is_icechunk, record_version, write_transaction
 from fnstore.io.lock import output_lock
 from fnstore.io.outputs import refuse_foreign, replace_folder, restore_backup
 from fnstore.notebook import html_repr
@@ -81,6 +82,9 @@ class BuildResult:
     chunks_total: int
     seconds: float
     already_complete: bool = False
+    #: an icechunk build: the snapshot it committed and the tag it got (None otherwise)
+    snapshot_id: str | None = None
+    tag: str | None = None
 
     _repr_html_ = html_repr  # how a notebook shows it (fnstore.notebook)
 
@@ -120,10 +124,11 @@ class BuildResult:
         """
         if self.already_complete:
             return f"{self.store}: already complete; nothing to do"
+        version = f"; committed snapshot {self.snapshot_id} (tag {self.tag})" * bool(self.tag)
         return (
             f"{self.store}: {self.n_chroms} chromosome(s), {self.n_bins:,} bins, {self.n_cells} cells, "
             f"{self.n_tracks} track(s), {self.n_tasks} tasks; built {self.chunks_built} of {self.chunks_total} "
-            f"chunks in {self.seconds:.1f} s"
+            f"chunks in {self.seconds:.1f} s{version}"
         )
 
     def __str__(self) -> str:
@@ -267,6 +272,8 @@ def build_store(
         if not is_remote(store):
             sweep_temporaries(Path(store).absolute().parent)
             restore_backup(store)  # a kill inside an overwrite's fallback swap
+        if is_icechunk(store):
+            return _build_icechunk(spec, store, overwrite, resume, options)
         if not (store.endswith(".zip") and not is_remote(store)):
             return _build(spec, store, overwrite=overwrite, resume=resume, **options)
         return _build_zip(spec, store, overwrite, resume, options)
@@ -295,6 +302,28 @@ def _build_zip(
     )
     _pack_zip(work, store)  # replaces an older zip only once the new one is complete
     return dataclasses.replace(result, store=store)
+
+
+def _build_icechunk(
+    spec: str | os.PathLike | dict[str, Any] | BuildSpec,
+    store: str,
+    overwrite: bool,
+    resume: bool,
+    options: dict[str, Any],
+) -> BuildResult:
+    """Build into one writable icechunk session and commit it as a tagged version.
+
+    Every open of ``store`` during the build writes through the one session (threads of
+    this process), so nothing is visible until the commit and a killed build leaves the
+    branch at its previous snapshot; see :mod:`fnstore.io.icechunk`.
+    """
+    if options["scheduler"] not in {"threads", "sync", "synchronous"}:
+        raise InputError(store, "an icechunk build runs on the threads or sync scheduler")
+    with write_transaction(store) as tx:
+        result = _build(spec, store, overwrite=overwrite, resume=resume, swap=False, **options)
+        record_version(tx)
+        snapshot = tx.commit(f"fnstore build of {result.store}")
+    return dataclasses.replace(result, snapshot_id=snapshot, tag=tx.tag if snapshot else None)
 
 
 def _require_fnstore_store(store: str) -> None:

@@ -125,3 +125,60 @@ def echo_result(result: Any, as_json: bool, text: str | None = None) -> None:
         click.echo(json.dumps(as_plain(result), indent=2, default=str))
     else:
         click.echo(text if text is not None else result.summary())
+
+
+#: parameter names of the commands that read a store: each gets ``--storage-options``
+STORE_PARAMS = frozenset({"store", "store_opt", "path"})
+
+
+def _storage_options(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """Check the JSON and hand it to every store opened by this command (through the
+    environment, so each API call below reads it without a new argument)."""
+    if value is None:
+        return
+    import json
+    import os
+
+    from fnstore.store.backends import STORAGE_OPTIONS_ENV
+
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not JSON ({exc})") from None
+    if not isinstance(parsed, dict):
+        raise click.BadParameter("must be a JSON object, e.g. '{\"anon\": true}'")
+    before = os.environ.get(STORAGE_OPTIONS_ENV)
+    os.environ[STORAGE_OPTIONS_ENV] = value
+
+    def restore() -> None:
+        if before is None:
+            os.environ.pop(STORAGE_OPTIONS_ENV, None)
+        else:
+            os.environ[STORAGE_OPTIONS_ENV] = before
+
+    ctx.call_on_close(restore)
+
+
+def add_storage_options(command: click.Command) -> None:
+    """Give a command that reads a store ``--storage-options JSON`` (once).
+
+    Parameters
+    ----------
+    command : click.Command
+        A command; one without a store argument is left as it is.
+    """
+    names = {p.name for p in command.params}
+    if "storage_options" in names or not names & STORE_PARAMS:
+        return
+    command.params.append(
+        click.Option(
+            ["--storage-options"],
+            metavar="JSON",
+            expose_value=False,
+            is_eager=True,
+            callback=_storage_options,
+            help="fsspec storage options of a remote store (http(s)://, s3://, gs://, "
+            "icechunk://s3://...) as a JSON object, e.g. '{\"anon\": true}' "
+            "(default: $FNSTORE_STORAGE_OPTIONS).",
+        )
+    )

@@ -1,10 +1,10 @@
-"""The store's layout (schema version 1): names, chunking and the coordinate arithmetic.
+"""The store's layout (schema version 2): names, chunking and the coordinate arithmetic.
 
 Every chromosome is laid out in one global ``position`` axis, each starting at an offset
 aligned to the sequence chunk size, so a chunk never spans two chromosomes. Bins (``bin``
 axis) are numbered chromosome by chromosome in store order; a bin's start is arithmetic
 (``(i - first_bin[chrom]) * stride``), and also stored in ``bin_start``.
-``schemas/store-v1.md`` documents the same layout for people and other Zarr readers.
+``schemas/store-v2.md`` documents the same layout for people and other Zarr readers.
 """
 
 from __future__ import annotations
@@ -14,7 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SCHEMA_VERSION = 1
+#: version 2 stores names as zero-padded UTF-8 ``uint8`` rows (:mod:`fnstore.store.names`)
+SCHEMA_VERSION = 2
+
+#: versions this fnstore opens: version 1 differs only in its name arrays' type
+READABLE_SCHEMA_VERSIONS = (1, 2)
 
 
 FORMAT_NAME = "fnstore"
@@ -36,7 +40,7 @@ DEFAULT_BIN_CHUNK = 1 << 16
 MAX_TASK_CHUNK = 64
 
 # Names of the store's arrays and attributes. Everything that writes, reads or checks a
-# store spells them through these, so ``schemas/store-v1.md`` has one counterpart here.
+# store spells them through these, so ``schemas/store-v2.md`` has one counterpart here.
 SEQUENCE = "sequence"
 SIGNALS = "signals"
 BIN_CHROM = "bin_chrom"

@@ -15,7 +15,7 @@ import zarr
 from fnstore.errors import StoreError
 from fnstore.store.backends import is_remote, store_size, zarr_store
 from fnstore.store.grid import BinGrid
-from fnstore.store.integrity import open_checked
+from fnstore.store.integrity import open_checked, unwrap
 from fnstore.store.layout import (
     ANNOTATIONS,
     BIN_CHROM,
@@ -24,13 +24,14 @@ from fnstore.store.layout import (
     FORMAT_NAME,
     LABELS,
     METADATA,
-    SCHEMA_VERSION,
+    READABLE_SCHEMA_VERSIONS,
     SEQUENCE,
     SIGNALS,
     STATUS_COMPLETE,
     Task,
     bins_per_chrom,
 )
+from fnstore.store.names import NAME_ARRAYS, read_names
 
 
 class Store(BinGrid):
@@ -43,6 +44,8 @@ class Store(BinGrid):
     def __init__(self, root: zarr.Group, path: str) -> None:
         self.root = root
         self.path = path
+        #: the icechunk snapshot read (set by :func:`open_store`; None for other stores)
+        self.snapshot_id: str | None = None
         self.attrs: dict[str, Any] = dict(root.attrs)
         meta = self.attrs[FORMAT_NAME]
         self.schema_version: int = int(meta["schema_version"])
@@ -53,19 +56,19 @@ class Store(BinGrid):
         self.position_chunk: int = int(meta["position_chunk"])
         self.bin_chunk: int = int(meta["bin_chunk"])
         self.signal_dtype: str = meta["signal_dtype"]
-        self.chroms: list[str] = [str(c) for c in root["chrom"][:]]
+        self.chroms: list[str] = read_names(root, "chrom")
         self.chrom_lengths: np.ndarray = root["chrom_length"][:]
         self.chrom_offsets: np.ndarray = root["chrom_offset"][:]
         self.chrom_first_bin: np.ndarray = root["chrom_first_bin"][:]
-        self.cells: list[str] = [str(c) for c in root["cell"][:]]
-        self.tracks: list[str] = [str(t) for t in root["track"][:]]
-        tfs = [str(t) for t in root["task_tf"][:]]
-        tcells = [str(c) for c in root["task_cell"][:]]
+        self.cells: list[str] = read_names(root, "cell")
+        self.tracks: list[str] = read_names(root, "track")
+        tfs = read_names(root, "task_tf")
+        tcells = read_names(root, "task_cell")
         self.tasks: list[Task] = [
             Task(i, tf, c) for i, (tf, c) in enumerate(zip(tfs, tcells, strict=True))
         ]
-        self.annotation_names: list[str] = [str(a) for a in root["annotation"][:]]
-        self.meta_feature_names: list[str] = [str(m) for m in root["meta_feature"][:]]
+        self.annotation_names: list[str] = read_names(root, "annotation")
+        self.meta_feature_names: list[str] = read_names(root, "meta_feature")
         self._indexes: dict[str, dict[str, int]] = {}  # name -> position, per kind, on first use
         self.bins_per_chrom = bins_per_chrom(self.chrom_lengths, self.bin_size, self.stride)
         self.n_bins = int(self.bins_per_chrom.sum())
@@ -441,7 +444,7 @@ class Store(BinGrid):
             "meta_features": self.meta_feature_names,
             "tasks": tasks,
             "size_bytes": store_size(self.path),
-        }
+        } | ({"snapshot_id": self.snapshot_id} if self.snapshot_id else {})
 
     def to_xarray(self) -> Any:
         """The store as an ``xarray.Dataset`` (lazy, dask-backed), selectable by position.
@@ -461,15 +464,24 @@ class Store(BinGrid):
         return store_dataset(self)
 
 
-def open_store(path: str | os.PathLike, allow_incomplete: bool = False) -> Store:
+def open_store(
+    path: str | os.PathLike | Any,
+    allow_incomplete: bool = False,
+    storage_options: dict[str, Any] | None = None,
+) -> Store:
     """Open a store read-only; refuses unfinished builds and unknown schema versions.
 
     Parameters
     ----------
-    path : str or os.PathLike
-        Folder, ``.zip`` file or fsspec URL.
+    path : str, os.PathLike or zarr.abc.store.Store
+        Folder, ``.zip`` file, fsspec URL (``http(s)://``, ``s3://``, ``gs://``, ...),
+        ``icechunk://PATH[@branch|tag|snapshot]``, or any zarr-python ``Store`` object
+        (an icechunk session's ``store`` included).
     allow_incomplete : bool
         Open a store whose build has not finished (for ``validate`` and resuming).
+    storage_options : dict, optional
+        fsspec storage options of a remote URL (``icechunk.s3_storage`` keywords for an
+        icechunk repository on S3); default: ``$FNSTORE_STORAGE_OPTIONS`` (JSON).
 
     Returns
     -------
@@ -478,10 +490,11 @@ def open_store(path: str | os.PathLike, allow_incomplete: bool = False) -> Store
         ``allow_incomplete``) an unfinished one is a :class:`StoreError`.
     """
     p = str(path)
-    if not is_remote(p) and not os.path.exists(p):
+    if not is_remote(path) and not os.path.exists(p):
         raise StoreError(f"{p}: no such store")
+    zstore = zarr_store(path, "r", storage_options)
     try:
-        root, checked = open_checked(zarr_store(p, "r"), p)
+        root, checked = open_checked(zstore, p)
         meta = dict(root.attrs).get(FORMAT_NAME)
     except Exception as exc:  # zarr raises several types for "not a group"
         raise StoreError(f"{p}: not a Zarr v3 store ({type(exc).__name__}: {exc})") from None
@@ -492,9 +505,10 @@ def open_store(path: str | os.PathLike, allow_incomplete: bool = False) -> Store
             f"{p}: a Zarr v{root.metadata.zarr_format} group; fnstore stores are Zarr v3"
         )
     version = int(meta.get("schema_version", -1))
-    if version != SCHEMA_VERSION:
+    if version not in READABLE_SCHEMA_VERSIONS:
         raise StoreError(
-            f"{p}: schema version {version} is not supported (this fnstore reads {SCHEMA_VERSION})"
+            f"{p}: schema version {version} is not supported (this fnstore reads "
+            f"{', '.join(map(str, READABLE_SCHEMA_VERSIONS))}; rebuild the store with this fnstore)"
         )
     if meta.get("status") != STATUS_COMPLETE and not allow_incomplete:
         raise StoreError(
@@ -503,6 +517,8 @@ def open_store(path: str | os.PathLike, allow_incomplete: bool = False) -> Store
     checked.strict = bool(meta.get("manifest"))  # every chunk was written: none may be absent
     try:
         store = Store(root, p)
+        # an icechunk session knows which version it reads (None for every other store)
+        store.snapshot_id = getattr(getattr(unwrap(zstore), "session", None), "snapshot_id", None)
     except (KeyError, TypeError, ValueError) as exc:  # metadata that does not say what it must
         raise StoreError(f"{p}: damaged store metadata ({type(exc).__name__}: {exc})") from None
     data = (SEQUENCE, BIN_CHROM, BIN_START, BLACKLIST, LABELS, ANNOTATIONS, METADATA)

@@ -37,6 +37,7 @@ from fnstore.store.layout import (
     BIN_START,
     FORMAT_NAME,
     PROGRESS_ARRAY,
+    READABLE_SCHEMA_VERSIONS,
     SCHEMA_VERSION,
     STATUS_COMPLETE,
     Layout,
@@ -188,7 +189,7 @@ def _chunk_problems(s: Store, deep: bool) -> tuple[list[str], DecodeStats | None
 
 def _problems(s: Store, checksums: bool, damaged: bool) -> list[str]:
     problems: list[str] = []
-    if s.schema_version != SCHEMA_VERSION:
+    if s.schema_version not in READABLE_SCHEMA_VERSIONS:  # 1 differs only in its name type
         problems.append(f"schema version {s.schema_version} != {SCHEMA_VERSION}")
     if s.status != STATUS_COMPLETE:
         problems.append(

@@ -37,6 +37,7 @@ from fnstore.store.layout import (
     STATUS_COMPLETE,
     Layout,
 )
+from fnstore.store.names import write_names
 
 #: zstd frames carry a content checksum, so a flipped byte is an error on read, not a wrong
 #: value; ``benchmarks/build.py`` builds chr20 with it off too, to measure its cost
@@ -70,16 +71,7 @@ class WritingGroup(zarr.Group):
 
 
 def _strings(root: zarr.Group, name: str, values: Sequence[str], dim: str) -> None:
-    arr = root.create_array(
-        name,
-        shape=(len(values),),
-        dtype=str,
-        dimension_names=[dim],
-        compressors=_compressor(),
-        config=_WRITE_ALL,
-    )
-    if len(values):
-        arr[:] = np.asarray(values, dtype=object)
+    write_names(root, name, values, dim, compressors=_compressor(), config=_WRITE_ALL)
 
 
 def _coordinate_arrays(root: zarr.Group, layout: Layout) -> None:

@@ -265,15 +265,30 @@ def store_dataset(store: Any) -> xr.Dataset:
         :class:`BinIndex`, name coordinates on ``cell``/``task``/``track``/``annotation``/
         ``meta_feature``, and signals as ``signal_<track>(cell, position)``.
     """
-    from fnstore.store.backends import zarr_store
+    from fnstore.store.names import NAME_ARRAYS
 
-    ds = xr.open_zarr(zarr_store(store.path, "r"), consolidated=None)
+    ds = xr.open_zarr(store.root.store, consolidated=None)  # any store: folder, icechunk, ...
     if store.tracks:
-        sig = xr.open_zarr(zarr_store(store.path, "r"), group="signals", consolidated=None)
+        sig = xr.open_zarr(store.root.store, group="signals", consolidated=None)
         ds = ds.merge(sig.rename({t: f"signal_{t}" for t in sig.data_vars}))
-    ds = ds.drop_vars([v for v in HIDDEN if v in ds.variables])
-    ds = ds.rename({"chrom": "chromosome"})
-    ds = ds.set_coords([v for v in ("task_tf", "task_cell") if v in ds])
+    # names are stored as UTF-8 bytes (every Zarr reader reads them, fnstore.store.names);
+    # here they become the string coordinates that ``sel`` indexes by
+    ds = ds.drop_vars([v for v in (*HIDDEN, *NAME_ARRAYS) if v in ds.variables])
+    if "chrom" in ds.dims:
+        ds = ds.rename_dims({"chrom": "chromosome"})
+    names = {
+        "chromosome": ("chromosome", store.chroms),
+        "cell": ("cell", store.cells),
+        "track": ("track", store.tracks),
+        "task": ("task", [t.name for t in store.tasks]),
+        "task_tf": ("task", [t.tf for t in store.tasks]),
+        "task_cell": ("task", [t.cell for t in store.tasks]),
+        "annotation": ("annotation", store.annotation_names),
+        "meta_feature": ("meta_feature", store.meta_feature_names),
+    }
+    ds = ds.assign_coords(
+        {k: (d, np.asarray(v, dtype=str)) for k, (d, v) in names.items() if d in ds.dims}
+    )
     grid = BinGridSpec(
         chroms=tuple(store.chroms),
         first_bin=tuple(int(x) for x in store.chrom_first_bin),

@@ -106,7 +106,7 @@ def test_chr20_ctcf_cli_writes_every_artefact(chr20_store_path: Path, tmp_path: 
     assert card["tasks"] == [{"tf": "CTCF"}] and card["window"] == 200
     assert card["tracks"] == ["DNase"] and card["train_cells"] == ["K562", "HepG2"]
     assert len(card["annotations"]) == 7 and len(card["meta_features"]) == 8
-    assert card["store"]["schema_version"] == 1 and card["store"]["store_id"]
+    assert card["store"]["schema_version"] == 2 and card["store"]["store_id"]
     assert "auroc" in card["validation"]["tasks"]["CTCF"]
     honest = card["honest_validation"]
     assert [(r["cell"], r["role"]) for r in honest["results"]] == [
