@@ -31,7 +31,7 @@ from fnstore.store.layout import (
     Task,
     bins_per_chrom,
 )
-from fnstore.store.names import NAME_ARRAYS, read_names
+from fnstore.store.names import read_names
 
 
 class Store(BinGrid):
