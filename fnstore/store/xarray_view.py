@@ -286,9 +286,7 @@ def store_dataset(store: Any) -> xr.Dataset:
         "annotation": ("annotation", store.annotation_names),
         "meta_feature": ("meta_feature", store.meta_feature_names),
     }
-    ds = ds.assign_coords(
-        {k: (d, np.asarray(v, dtype=str)) for k, (d, v) in names.items() if d in ds.dims}
-    )
+    ds = ds.assign_coords({k: (d, np.asarray(v, dtype=str)) for k, (d, v) in names.items()})
     grid = BinGridSpec(
         chroms=tuple(store.chroms),
         first_bin=tuple(int(x) for x in store.chrom_first_bin),

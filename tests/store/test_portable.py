@@ -65,7 +65,7 @@ def test_store_reads_names_and_xarray_indexes_them(example_store) -> None:
     assert [t.name for t in example_store.tasks] == decode_names(root["task"][...])
     pytest.importorskip("xarray")
     ds = example_store.to_xarray()
-    assert list(ds["chrom"].values) == example_store.chroms
+    assert list(ds["chromosome"].values) == example_store.chroms  # per-bin "chrom": BinIndex
     task = example_store.tasks[0]
     np.testing.assert_array_equal(
         ds["labels"].sel(task=task.name).isel(bin=slice(0, 20)).values,
