@@ -110,8 +110,23 @@ def _blacklisted(
     return out
 
 
-def _nearest_bins(store: Store, chrom_idx: np.ndarray, pos0: np.ndarray) -> np.ndarray:
-    """Global index of the bin whose centre is nearest each position."""
+def nearest_bins(store: Store, chrom_idx: np.ndarray, pos0: np.ndarray) -> np.ndarray:
+    """Global index of the bin whose centre is nearest each position (its ``extra`` row).
+
+    Parameters
+    ----------
+    store : Store
+        The store's bin grid.
+    chrom_idx : numpy.ndarray
+        Store chromosome index of each position.
+    pos0 : numpy.ndarray
+        0-based chromosome positions.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 global bin indices, clipped to each chromosome's bins.
+    """
     ranges = np.array([store.bin_range(name) for name in store.chroms], dtype=np.int64)
     lo, hi = ranges[chrom_idx, 0], ranges[chrom_idx, 1]
     k = np.rint((pos0 - store.bin_size // 2) / store.stride).astype(np.int64)
@@ -190,5 +205,5 @@ def allele_inputs(
         ref_x[s, half, :4] = ONE_HOT_LUT[encode_ascii("".join(refs[j] for j in s))]
         alt_x[s, half, :4] = ONE_HOT_LUT[encode_ascii("".join(alts[j] for j in s))]
     blacklisted[rows] = _blacklisted(store, c, p, np.maximum(ref_len, 1))
-    extra = extra_for_bins(store, inputs, _nearest_bins(store, c, p))
+    extra = extra_for_bins(store, inputs, nearest_bins(store, c, p))
     return AlleleInputs(status, ref_match, blacklisted, rows, ref_x, alt_x, extra)
