@@ -211,3 +211,30 @@ def test_model_store_mismatch_and_cli_error_line(toy, tmp_path) -> None:
     res = CliRunner().invoke(main, ["-q", *args])
     assert res.exit_code == 0, res.output
     assert "scored 1" in res.output and out.is_file()
+
+
+@pytest.mark.faults
+def test_full_disk_is_one_line_and_no_table(toy, tmp_path, monkeypatch) -> None:
+    import errno
+
+    from click.testing import CliRunner
+
+    from fnstore.cli import main
+
+    def full(self, path, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", full)
+    src = table(tmp_path / "v.tsv", [f"chrA\t{POS}\tG\tC"])
+    out = tmp_path / "e.tsv"
+    args = ["-q", "variants", str(toy["model"]), str(toy["store"]), str(src), str(out)]
+    res = CliRunner().invoke(main, [*args, "--cell", "X"])
+    assert res.exit_code == 1
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ")
+    assert "No space left on device" in lines[0] and "part-0000000.parquet" in lines[0]
+    assert not out.exists() and not list((tmp_path / "e.tsv.parts").glob("part-*"))
+    monkeypatch.undo()
+    res = CliRunner().invoke(main, [*args, "--cell", "X", "--resume"])
+    assert res.exit_code == 0, res.output
+    assert out.is_file() and not (tmp_path / "e.tsv.parts").exists()
