@@ -145,6 +145,8 @@ def prepare(
     contigs = vfile.header_contigs
     if contigs is None:
         first = next(vfile.batches(batch_size), VariantBatch())
+        if not first.n_records:
+            raise InputError(vfile.path, "no variant records")
         contigs = list(dict.fromkeys(first.chrom))
     problem = contig_problem(contigs, list(st.chroms))
     if problem:

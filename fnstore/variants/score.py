@@ -165,3 +165,25 @@ def effect_table(
         "log_odds_ratio": lor,
     }
     return pd.DataFrame(frame, columns=list(COLUMNS))
+
+
+def empty_table() -> Any:
+    """The effect table with no rows (its columns typed as in a batch's rows).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Zero rows, the columns of :data:`COLUMNS`.
+    """
+    return effect_table(
+        VariantBatch(),
+        AlleleInputs(
+            *(np.zeros(0, dtype=t) for t in (object, bool, bool, np.int64)),
+            *(np.zeros((0, 1, 4), np.float32) for _ in range(2)),
+            None,
+        ),
+        np.zeros((0, 0), np.float32),
+        np.zeros((0, 0), np.float32),
+        "",
+        [],
+    )

@@ -156,6 +156,11 @@ class PartsWriter:
         import pyarrow.parquet as pq
 
         paths = [self.part(i) for i in range(n_parts)]
+        if not paths:  # a VCF with a header and no records: a table of column names
+            from fnstore.variants.score import empty_table
+
+            self.write(0, empty_table())
+            paths = [self.part(0)]
         if self.kind == "parquet":
             with atomic_path(self.out) as tmp:
                 writer = None

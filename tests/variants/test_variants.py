@@ -124,6 +124,13 @@ def test_vcf_and_bcf_give_the_table_rows(toy, tmp_path) -> None:
         pd.testing.assert_frame_equal(got.drop(columns=["id", "ref_match"]), want)
 
 
+def test_a_vcf_without_records_gives_a_table_of_column_names(toy, tmp_path) -> None:
+    out = tmp_path / "e.parquet"
+    write_variant_effects(toy["model"], toy["store"], vcf(tmp_path / "v.vcf", []), out, "X")
+    got = pd.read_parquet(out)
+    assert len(got) == 0 and got.columns.tolist()[:3] == ["chrom", "pos", "id"]
+
+
 def test_written_tables_match_the_api_and_resume(toy, tmp_path, monkeypatch) -> None:
     from fnstore.variants import run
 
@@ -181,6 +188,7 @@ def test_written_tables_match_the_api_and_resume(toy, tmp_path, monkeypatch) -> 
         (lambda p: vcf(p / "x.vcf", ["A\t5\t.\tA\tC\t.\t.\t."], "A"), "X", "'chrA'"),
         (lambda p: table(p / "x.tsv", ["20\t5\tA\tC"]), "X", "another assembly"),
         (lambda p: table(p / "x.tsv", ["chrA\t5\tA\tC"]), "HepG2", "unknown cell"),
+        (lambda p: table(p / "x.tsv", []), "X", "no variant records"),
     ],
 )
 def test_bad_inputs_are_one_error_and_write_nothing(toy, tmp_path, make, cell, message) -> None:
