@@ -3,7 +3,16 @@
 Importing this package registers every family's commands on :data:`main`.
 """
 
-from fnstore.cli import demo, export, interpret, predict, store, sweep, train  # noqa: F401
+from fnstore.cli import (  # noqa: F401
+    demo,
+    export,
+    interpret,
+    predict,
+    store,
+    sweep,
+    train,
+    variants,
+)
 from fnstore.cli.app import main
 from fnstore.cli.options import add_storage_options
 
