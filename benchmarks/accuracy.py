@@ -94,10 +94,10 @@ def sweep_spec(store: Path, tf: str, valid: str, heldout: str, mode: dict) -> di
         "defaults": {
             "tracks": [],
             "epochs": mode["epochs"],
-            "steps_per_epoch": mode["steps"],
             "exclude": [heldout],
-        },
-        "runs": [{}, {"motifs": ["none"]}],
+        }
+        | ({"steps_per_epoch": mode["steps"]} if mode["steps"] else {}),
+        "runs": mode.get("runs", [{}, {"motifs": ["none"]}]),
         "validation": {"valid_chroms": [valid]},
         "heldout": [{"cell": test_cell, "name": "test", "chroms": [heldout]}],
         "ensemble": {"top_k": mode["top_k"]},
@@ -188,6 +188,9 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--seeds", help="comma-separated seeds (default: the mode's)")
     ap.add_argument("--baselines-only", action="store_true", help="no training: baselines only")
+    ap.add_argument("--epochs", type=int, help="epochs (default: the mode's)")
+    ap.add_argument("--steps", type=int, help="batches per epoch; 0: uncapped (train's default)")
+    ap.add_argument("--default-only", action="store_true", help="only the default recipe")
     args = ap.parse_args()
     if not SHARED.is_dir():
         print(f"needs the real data in {SHARED}", file=sys.stderr)
@@ -195,6 +198,11 @@ def main() -> int:
     import fnstore
 
     mode = dict(QUICK if args.quick else FULL)
+    if args.epochs:
+        mode["epochs"] = args.epochs
+    if args.steps is not None:
+        mode["steps"] = args.steps or None
+    mode["runs"] = [{}] if args.default_only else [{}, {"motifs": ["none"]}]
     if args.seeds:
         mode["seeds"] = [int(x) for x in args.seeds.split(",")]
         mode["top_k"] = min(mode["top_k"], len(mode["seeds"]))
@@ -227,6 +235,8 @@ def main() -> int:
     suffix = ("-quick" if args.quick else "") + (
         "-" + "-".join(tfs) if args.tfs != ",".join(TASKS) else ""
     )
+    if args.epochs or args.steps is not None:
+        suffix += f"-e{mode['epochs']}-s{mode['steps'] or 'all'}"
     out = REPO / "benchmarks" / "results" / f"accuracy{suffix}.md"
     out.write_text(text)
     return 0
