@@ -40,7 +40,11 @@ _SKIPPED_PREFIXES = (f"{MANIFEST_GROUP}/", f"{PROGRESS_ARRAY}/", "_build_scratch
 
 
 def _is_data(key: str) -> bool:
-    return key != "zarr.json" and not key.endswith(".partial") and not key.startswith(_SKIPPED_PREFIXES)
+    return (
+        key != "zarr.json"
+        and not key.endswith(".partial")
+        and not key.startswith(_SKIPPED_PREFIXES)
+    )
 
 
 def _local_digest(path: Path, key: str) -> bytes:
@@ -219,7 +223,9 @@ def pin(store_id: str, attrs: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def pin_mismatch(pinned: Mapping[str, Any] | None, store_id: str, attrs: Mapping[str, Any]) -> str | None:
+def pin_mismatch(
+    pinned: Mapping[str, Any] | None, store_id: str, attrs: Mapping[str, Any]
+) -> str | None:
     """Why a store is not the data a model card pinned, or None when it is (or is unknown).
 
     Parameters
