@@ -383,14 +383,12 @@ def _fill_new(plan: AddPlan, name: str, rows: np.ndarray, chrom: str, starts: np
 
 
 def _chunk_files(folder: Path) -> Any:
-    """Every chunk file of a local store (files under a ``c`` folder), as paths."""
+    """Every data chunk file of a local store (under a ``c`` folder; not progress flags)."""
     for path in folder.rglob("*"):
-        if (
-            "c" in path.relative_to(folder).parts[:-1]
-            and path.is_file()
-            and not path.name.endswith(".partial")
-        ):
-            yield path
+        parts = path.relative_to(folder).parts
+        if "c" in parts[:-1] and parts[0] != PROGRESS_ARRAY and path.is_file():
+            if not path.name.endswith(".partial"):
+                yield path
 
 
 def _commit(plan: AddPlan, staging: str, root: Any, resumed: bool) -> None:

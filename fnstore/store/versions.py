@@ -276,3 +276,50 @@ def layout_names(layout: Any) -> dict[str, list[str]]:
         "annotations": list(layout.annotations),
         "meta_features": list(layout.meta_features),
     }
+
+
+def check_pin(
+    pinned: Mapping[str, Any] | None,
+    store_id: str,
+    attrs: Mapping[str, Any],
+    source: str,
+    strict: bool = False,
+) -> str | None:
+    """Say when a model is used on other data than it was trained on; refuse it when strict.
+
+    Parameters
+    ----------
+    pinned : mapping or None
+        The model card's ``store`` block (or a prediction's record of it).
+    store_id : str
+        The store in use.
+    attrs : mapping
+        Its root attributes.
+    source : str
+        What pinned the data (the model folder or prediction file), for the message.
+    strict : bool
+        Refuse a mismatch (``--strict``) instead of warning.
+
+    Returns
+    -------
+    str or None
+        The ``Warning:`` line written to stderr, or None when the data match (or the
+        model predates pinning).
+
+    Raises
+    ------
+    InputError
+        On a mismatch when ``strict``.
+    """
+    import sys
+
+    from fnstore.errors import InputError
+
+    problem = pin_mismatch(pinned, store_id, attrs)
+    if problem is None:
+        return None
+    if strict:
+        raise InputError(source, f"{problem} (--strict)")
+    line = f"Warning: {source}: {problem}"
+    print(line, file=sys.stderr)
+    return line
