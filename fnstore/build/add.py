@@ -187,8 +187,10 @@ def add_to_store(
             root = _create(plan, current, staging)
         if root is not None:
             _run(plan, current, staging, root, workers, progress)
-            _commit(plan, staging, root, resumed)
-        version = open_store(staging).attrs[PROVENANCE_ATTR]["history"][-1]
+            total = _commit(plan, staging, root, resumed)
+        if root is None:  # complete already (killed before its swap)
+            root, total = open_store(staging).root, _count_chunks(staging)[1]
+        version = dict(root.attrs[PROVENANCE_ATTR])["history"][-1]
         replace_folder(staging, store)  # the old store stays whole until this moment
     return AddResult(
         store=store,
@@ -196,7 +198,7 @@ def add_to_store(
         version=int(version["version"]),
         content_hash=version["content_hash"],
         chunks_written=int(version["chunks_written"]),
-        chunks_total=sum(1 for _ in _chunk_files(Path(store))),
+        chunks_total=total,
         seconds=time.perf_counter() - t0,
     )
 
@@ -252,10 +254,14 @@ def _resume(plan: AddPlan, staging: str) -> Any:
 def _run(
     plan: AddPlan, current: Any, staging: str, root: Any, workers: int | None, progress: bool
 ) -> None:
-    """Run the units still to do, on threads, each flagged done after its chunks."""
+    """Run the units still to do, on threads, each flagged done after its chunks.
+
+    The staging root and its signal arrays are opened once and shared: units write
+    disjoint chunks, and each open would re-read the root document (the provenance)."""
     done = units_done(root)
     todo = [i for i in range(len(plan.units)) if not done[i]]
     old_root = current.root
+    signals = {track: root[SIGNALS][track] for track in {t for t, _, _ in plan.signal_jobs}}
     bar = progress_bar(
         len(plan.units), "add", "unit", enabled=progress, initial=len(plan.units) - len(todo)
     )
@@ -265,10 +271,10 @@ def _run(
         if kind == "link":
             _link_unit(plan, staging)
         elif kind == "positions":
-            _positions_unit(plan, staging, k)
+            _positions_unit(plan, signals, k)
         else:
-            _bins_unit(plan, old_root, staging, k)
-        mark_unit_done(open_for_writing(staging), index)
+            _bins_unit(plan, old_root, root, k)
+        mark_unit_done(root, index)
         bar.update(1)
 
     with bar, ThreadPoolExecutor(max_workers=workers or min(4, os.cpu_count() or 1)) as pool:
@@ -319,16 +325,15 @@ def _link_unit(plan: AddPlan, staging: str) -> None:
                 _link_tree(src, new / SIGNALS / track / "c" / str(row))
 
 
-def _positions_unit(plan: AddPlan, staging: str, k: int) -> None:
+def _positions_unit(plan: AddPlan, signals: dict[str, Any], k: int) -> None:
     """The new signal rows of one position chunk (one chromosome), as a build writes them."""
     layout, pc = plan.layout, plan.layout.position_chunk
-    root = open_for_writing(staging)
     offsets = layout.offsets
     c = int(np.searchsorted(offsets, k * pc, side="right") - 1)
     chrom, off, length = layout.chroms[c], int(offsets[c]), layout.lengths[c]
     s, e = k * pc - off, min((k + 1) * pc - off, length)
     for track, row, path in plan.signal_jobs:
-        arr = root[SIGNALS][track]
+        arr = signals[track]
         if path is None:
             arr[row, off + s : off + e] = 0
             continue
@@ -336,12 +341,11 @@ def _positions_unit(plan: AddPlan, staging: str, k: int) -> None:
         arr[row, off + s : off + e] = vals.astype(layout.signal_dtype)
 
 
-def _bins_unit(plan: AddPlan, old_root: Any, staging: str, j: int) -> None:
+def _bins_unit(plan: AddPlan, old_root: Any, root: Any, j: int) -> None:
     """Labels and annotations of one bin chunk: existing columns copied, new ones computed."""
     layout = plan.layout
     bin_chunk = min(layout.bin_chunk, max(layout.n_bins, 1))
     b0, b1 = j * bin_chunk, min((j + 1) * bin_chunk, layout.n_bins)
-    root = open_for_writing(staging)
     first, counts = layout.first_bins, layout.bins_per_chrom
     columns = [
         (LABELS, plan.tasks_changed, plan.task_source, MISSING, np.int8),
@@ -382,17 +386,25 @@ def _fill_new(plan: AddPlan, name: str, rows: np.ndarray, chrom: str, starts: np
         )
 
 
-def _chunk_files(folder: Path) -> Any:
-    """Every data chunk file of a local store (under a ``c`` folder; not progress flags)."""
-    for path in folder.rglob("*"):
-        parts = path.relative_to(folder).parts
-        if "c" in parts[:-1] and parts[0] != PROGRESS_ARRAY and path.is_file():
-            if not path.name.endswith(".partial"):
-                yield path
+def _count_chunks(folder: str) -> tuple[int, int]:
+    """Data chunk files of a local store (under a ``c`` folder; not progress flags): those
+    written by this add (one link: not shared with the old store) and all of them."""
+    written = total = 0
+    for path, _, names in os.walk(folder):
+        rel = os.path.relpath(path, folder).split(os.sep)
+        if "c" not in rel or rel[0] == PROGRESS_ARRAY:
+            continue
+        for name in names:
+            if not name.endswith(".partial"):
+                total += 1
+                written += os.stat(os.path.join(path, name)).st_nlink == 1
+    return written, total
 
 
-def _commit(plan: AddPlan, staging: str, root: Any, resumed: bool) -> None:
-    """Record the version (content hash, chunk files written), then mark the store complete."""
-    written = sum(1 for p in _chunk_files(Path(staging)) if p.stat().st_nlink == 1)
+def _commit(plan: AddPlan, staging: str, root: Any, resumed: bool) -> int:
+    """Record the version (content hash, chunk files written), then mark the store complete;
+    returns the store's number of chunk files."""
+    written, total = _count_chunks(staging)
     record_version(root, "add", plan.added, written)
     finish_build(root, resumed=resumed)
+    return total
