@@ -58,7 +58,14 @@ from fnstore.store.layout import (
     STATUS_COMPLETE,
 )
 from fnstore.store.read import open_store
-from fnstore.store.versions import record_version
+from fnstore.store.versions import (
+    VERSIONS_KEY,
+    content_hash,
+    layout_names,
+    record_version,
+    version_entry,
+    versions,
+)
 from fnstore.store.write import (
     create_progress_array,
     create_store,
@@ -219,6 +226,12 @@ def _create(plan: AddPlan, current: Any, staging: str) -> Any:
     old = current.attrs[FORMAT_NAME]
     meta.update(store_id=current.store_id, created=old.get("created"), status=STATUS_ADDING)
     provenance = {**plan.attrs[PROVENANCE_ATTR], "add_fingerprint": plan.fingerprint}
+    if not versions(current.attrs):  # built before versions: the store as it is is version 1
+        first = version_entry(
+            [], "build", layout_names(plan.old), content_hash(current.root.store), 0
+        )
+        first["time"] = current.provenance.get("finished", first["time"])
+        provenance[VERSIONS_KEY] = [first]
     root.attrs.update({FORMAT_NAME: meta, PROVENANCE_ATTR: provenance})
     root[METADATA][...] = plan.metadata
     create_progress_array(root, [f"{k}:{i}" for k, i in plan.units])  # last: marks it resumable

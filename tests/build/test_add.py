@@ -239,3 +239,19 @@ def test_log_lists_versions(grown, tmp_path: Path) -> None:
     assert [v["version"] for v in listed] == [1, 2]
     assert listed[1]["added"]["tasks"] == ["JUND.W"] and listed[1]["snapshot_id"] is None
     assert listed[0]["content_hash"] != listed[1]["content_hash"]
+
+
+def test_a_store_built_before_versions_gets_version_1_first(grown, tmp_path: Path) -> None:
+    from fnstore.store.write import open_for_writing
+
+    store = grown["store"]
+    hashed = current_version(open_store(store).attrs)["content_hash"]
+    root = open_for_writing(store)
+    provenance = dict(root.attrs["provenance"])
+    del provenance["history"]
+    root.attrs.update({"provenance": provenance})
+    assert versions(open_store(store).attrs) == []
+    add_to_store(store, _write(tmp_path / "tf.yaml", grown["tf"]))
+    found = versions(open_store(store).attrs)
+    assert [(v["version"], v["action"]) for v in found] == [(1, "build"), (2, "add")]
+    assert found[0]["content_hash"] == hashed
