@@ -8,9 +8,13 @@ ratios are the point):
     runs), the manifest's share of a build (and what a crc32 per chunk would add), and
     ``validate --deep`` against a plain zarr read of every array;
   * peak RSS of a synthetic genome ten times larger than chr20 (10 chromosomes of chr20's
-    length built from its sequence, peaks and signal), and its ratio to chr20's.
+    length built from its sequence, peaks and signal), and its ratio to chr20's;
+  * ``fnstore add`` of one cell (a DNase track and metadata) to the chr20 store against a
+    full rebuild of the combined spec (goal: add at least 5x faster), both checked to give
+    the same content hash.
 
 Usage: python benchmarks/build.py [--shared ../shared/data] [--workdir /tmp/fnstore-bench]
+       [--skip-tenfold] [--only-add]
 """
 
 from __future__ import annotations
@@ -207,6 +211,41 @@ def tenfold_inputs(shared: Path, workdir: Path, copies: int = 10) -> dict:
     }
 
 
+def add_vs_rebuild(spec: dict, real: Path, workdir: Path, rounds: int = 2) -> None:
+    """Time ``fnstore add`` of one new cell against a rebuild of the combined spec."""
+    import shutil
+
+    from fnstore.store.read import open_store
+    from fnstore.store.versions import current_version
+
+    base = workdir / "add-base.zarr"
+    build(spec, base, workdir, "add-base")
+    bw = write_synthetic_dnase(real, workdir / "NEWCELL.DNase.bw", seed=9, scale=2.0)
+    meta = next(iter(sorted(c["metadata"] for c in spec["cells"].values() if "metadata" in c)))
+    cell = {"tracks": {"DNase": str(bw)}, "metadata": meta}
+    fragment = workdir / "add-fragment.yaml"
+    fragment.write_text(yaml.safe_dump({"cells": {"NEWCELL": cell}}))
+    combined = dict(spec, cells={**spec["cells"], "NEWCELL": cell})
+    rebuilt, target = workdir / "add-rebuilt.zarr", workdir / "add-target.zarr"
+    adds, rebuilds = [], []
+    for _ in range(rounds):  # alternating, so load on the shared machine hits both
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(base, target)
+        cmd = [sys.executable, "-m", "fnstore.cli", "add", str(target), str(fragment), "--quiet"]
+        adds.append(measure(cmd)[0])
+        rebuilds.append(build(combined, rebuilt, workdir, "add-combined")[0])
+    same = (
+        current_version(open_store(target).attrs)["content_hash"]
+        == current_version(open_store(rebuilt).attrs)["content_hash"]
+    )
+    add_s, rebuild_s = min(adds), min(rebuilds)
+    print(
+        f"add one cell (DNase + metadata) to chr20 vs rebuild: {add_s:.1f} vs {rebuild_s:.1f} s "
+        f"(add {rebuild_s / add_s:.1f}x faster; goal >= 5x; best of {rounds}); "
+        f"same content hash: {same}"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -214,6 +253,7 @@ def main() -> None:
     ap.add_argument("--shared", default=str(REPO.parent / "shared" / "data"))
     ap.add_argument("--workdir", default="/tmp/fnstore-bench-build")
     ap.add_argument("--skip-tenfold", action="store_true")
+    ap.add_argument("--only-add", action="store_true", help="Only add-vs-rebuild.")
     args = ap.parse_args()
     shared, workdir = Path(args.shared), Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -231,6 +271,9 @@ def main() -> None:
     in_bytes = sum(os.path.getsize(p) for p in inputs)
     n_peaks = len(list((shared / "peaks").rglob("*.narrowPeak.gz")))
 
+    if args.only_add:
+        add_vs_rebuild(spec, real, workdir)
+        return
     out16 = workdir / "chr20.f16.zarr"
     wall, rss = build(spec, out16, workdir, "chr20")
     print(
@@ -273,6 +316,7 @@ def main() -> None:
     )
 
     integrity_costs(spec, workdir, out16)
+    add_vs_rebuild(spec, real, workdir)
 
     if args.skip_tenfold:
         return

@@ -53,6 +53,7 @@ from fnstore.notebook import html_repr
 from fnstore.progress import progress_bar
 from fnstore.store.backends import is_remote, remove_store, store_exists, zarr_store
 from fnstore.store.layout import FORMAT_NAME, METADATA, PROVENANCE_ATTR, STATUS_COMPLETE
+from fnstore.store.versions import current_version, layout_names, record_version
 from fnstore.store.write import (
     create_progress_array,
     create_store,
@@ -438,6 +439,8 @@ def _run(
     if dream is not None:
         del dream
         shutil.rmtree(dream_scratch(store), ignore_errors=True)
+    if not current_version(root.attrs):  # a resume killed after this line has it already
+        record_version(root, "build", layout_names(plan.layout), len(plan.units))
     finish_build(root, resumed=resumed)
     handles().clear()
     layout = plan.layout

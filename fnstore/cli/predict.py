@@ -50,6 +50,12 @@ from fnstore.cli.options import (
 )
 @click.option("--resume", is_flag=True, help="Continue an interrupted run into OUT.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs in OUT.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Refuse a store whose data differ from the version the model was trained on "
+    "(default: a Warning: line).",
+)
 @quiet_option
 @json_option
 def predict(
@@ -107,6 +113,12 @@ def predict(
     metavar="DIR",
     help="Write DIR/report.md (metrics table, curves), metrics.csv, curves.csv, roc.png, pr.png.",
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Refuse predictions of a model trained on another version of STORE "
+    "(default: a Warning: line).",
+)
 def evaluate(
     paths: tuple[str, ...],
     store_opt: str | None,
@@ -117,6 +129,7 @@ def evaluate(
     fdrs: list[float],
     allow_partial: bool,
     report: str | None,
+    strict: bool,
 ) -> None:
     """Score prediction files against the labels of TF in CELL: auROC, auPRC, recall at FDR.
 
@@ -143,7 +156,14 @@ def evaluate(
     else:
         preds, store = list(paths), store_opt
     result = run_evaluate(
-        preds, store, tf, cell, fdrs=fdrs, allow_partial=allow_partial, curves=bool(plots or report)
+        preds,
+        store,
+        tf,
+        cell,
+        fdrs=fdrs,
+        allow_partial=allow_partial,
+        curves=bool(plots or report),
+        strict=strict,
     )
     if plots:
         for png in plot_curves(result, plots):

@@ -61,3 +61,40 @@ def format_info(info: dict[str, Any]) -> str:
         rows = [[t["tf"], t["cell"], t["B"], t["A"], t["U"], t["missing"]] for t in info["tasks"]]
         lines.append(table(rows, ["TF", "cell", "bound", "ambiguous", "unbound", "no data"]))
     return "\n".join(lines)
+
+
+def format_log(store: str, history: list[dict[str, Any]]) -> str:
+    """``fnstore log``: one line per version, oldest first.
+
+    Parameters
+    ----------
+    store : str
+        The store, for the heading.
+    history : list of dict
+        Its version entries (:func:`fnstore.store.versions.versions`).
+
+    Returns
+    -------
+    str
+        A table: version, action, time, content hash (short), what was added.
+    """
+    if not history:
+        return f"{store}: no version history (built before fnstore recorded versions)"
+    rows = []
+    for v in history:
+        added = v.get("added") or {}
+        what = "; ".join(
+            f"{len(names)} {kind}" if v.get("action") == "build" else f"{kind}: {', '.join(names)}"
+            for kind, names in added.items()
+            if names and kind != "cell_tracks"
+        )
+        rows.append(
+            [
+                v["version"],
+                v.get("action", ""),
+                v.get("time", ""),
+                str(v.get("content_hash", ""))[:19],
+                what,
+            ]
+        )
+    return table(rows, ["version", "action", "time", "content hash", "added"])

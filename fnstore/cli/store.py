@@ -1,4 +1,4 @@
-"""Store commands: ``build``, ``info``, ``validate``."""
+"""Store commands: ``build``, ``add``, ``log``, ``info``, ``validate``."""
 
 from __future__ import annotations
 
@@ -81,6 +81,57 @@ def build(
         progress=not quiet,
     )
     echo_result(result, as_json)
+
+
+@main.command()
+@click.argument("store", type=str)
+@click.argument("fragment", type=click.Path(dir_okay=False))
+@click.option("--resume", is_flag=True, help="Finish an interrupted add of the same fragment.")
+@click.option("--workers", type=int, default=None, help="Threads for the work units.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@json_option
+def add(
+    store: str, fragment: str, resume: bool, workers: int | None, quiet: bool, as_json: bool
+) -> None:
+    """Add cells, tracks, TF x cell labels or annotations from a spec FRAGMENT to STORE.
+
+    FRAGMENT holds the same entries as a build spec (cells:, labels:, annotations:);
+    the store afterwards equals a fresh build of its spec with them appended, and only
+    changed chunks are written. The store is grown beside itself (STORE.adding) and
+    swapped in when complete; a killed add leaves the old store as it was, and --resume
+    finishes it. Names that exist, another assembly or bin grid are refused.
+
+    \b
+    Example:
+      fnstore add chr20.zarr new-cell.yaml
+      fnstore log chr20.zarr
+    """
+    from fnstore.build.add import add_to_store
+
+    result = add_to_store(store, fragment, resume=resume, workers=workers, progress=not quiet)
+    echo_result(result, as_json)
+
+
+@main.command("log")
+@click.argument("store", type=str)
+@json_option
+def log_(store: str, as_json: bool) -> None:
+    """List the versions of STORE: each build and add, with what it added and its content hash.
+
+    A model card pins the content hash of the version it was trained on; predict and
+    evaluate warn when it differs.
+
+    \b
+    Example:
+      fnstore log chr20.zarr
+      fnstore log chr20.zarr --json | jq '.[-1].content_hash'
+    """
+    from fnstore.cli.render import format_log
+    from fnstore.store.read import open_store
+    from fnstore.store.versions import versions
+
+    found = versions(open_store(store).attrs)
+    click.echo(json.dumps(found, indent=2) if as_json else format_log(store, found))
 
 
 @main.command()

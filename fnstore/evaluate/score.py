@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,10 +21,11 @@ import numpy as np
 from fnstore.errors import InputError
 from fnstore.evaluate.metrics import DEFAULT_FDRS, binary_counts, fdr_key, score_all
 from fnstore.evaluate.plots import plot_curves, plot_paths, short_path
-from fnstore.io.predictions import read_predictions
+from fnstore.io.predictions import read_predictions, read_predictions_zarr_attrs
 from fnstore.notebook import html_repr
 from fnstore.store.labels import AMBIGUOUS, BOUND, MISSING, countable
 from fnstore.store.read import Store, open_store
+from fnstore.store.versions import check_pin
 
 __all__ = [
     "EvaluateResult",
@@ -88,6 +90,7 @@ def evaluate(
     fdrs: Sequence[float] = DEFAULT_FDRS,
     allow_partial: bool = False,
     curves: bool = False,
+    strict: bool = False,
 ) -> EvaluateResult:
     """Score prediction files against the labels of one (TF, cell) task.
 
@@ -105,6 +108,9 @@ def evaluate(
         Score only the predicted bins instead of refusing files that miss labelled bins.
     curves
         Also keep thinned ROC and PR points (for :func:`plot_curves`).
+    strict
+        Refuse predictions whose model was trained on other data than this store's
+        version (recorded by ``fnstore predict``); otherwise a ``Warning:`` line.
 
     Returns
     -------
@@ -124,8 +130,22 @@ def evaluate(
     """
     st = store if isinstance(store, Store) else open_store(store)
     task = _TaskLabels(st, tf, cell)
+    for path in pred_paths:
+        check_pin(_model_data(path), st.store_id, st.attrs, str(path), strict)
     results = [task.score(path, fdrs, allow_partial, curves) for path in pred_paths]
     return EvaluateResult(results, tuple(fdrs))
+
+
+def _model_data(path: str | os.PathLike) -> dict[str, Any] | None:
+    """The training data a prediction's model pinned, as ``fnstore predict`` recorded it in
+    the Zarr group (the file itself, or the one written beside a table or bedGraph)."""
+    p = Path(path)
+    stem = p.name.removesuffix(".gz").removesuffix(".tab").removesuffix(".bedGraph")
+    group = p if p.suffix == ".zarr" else p.with_name(f"{stem}.zarr")
+    try:
+        return read_predictions_zarr_attrs(group).get("model_data")
+    except Exception:  # no record (another tool's file): nothing to compare
+        return None
 
 
 class _TaskLabels:

@@ -55,6 +55,7 @@ from fnstore.predict.selection import Selection, select_chroms, select_regions
 from fnstore.progress import progress_bar
 from fnstore.store.read import Store, open_store
 from fnstore.store.regions import bin_runs, window_offset
+from fnstore.store.versions import check_pin, pin
 
 if TYPE_CHECKING:
     from fnstore.predict.scoring import WindowScorer
@@ -191,6 +192,7 @@ def predict(
     overwrite: bool = False,
     progress: bool = True,
     on_chunk: Callable[[int], None] | None = None,
+    strict: bool = False,
 ) -> PredictResult:
     """Score ``chroms`` (default: all) or the bins of a ``regions`` BED for ``cell``.
 
@@ -231,6 +233,9 @@ def predict(
         Show progress on stderr (a bar on a terminal, plain lines otherwise).
     on_chunk : callable, optional
         Called with each chunk's index once it is stored.
+    strict : bool
+        Refuse a store whose data differ from the version the model was trained on
+        (otherwise a ``Warning:`` line on stderr).
 
     Returns
     -------
@@ -245,6 +250,7 @@ def predict(
         raise InputError("chunk_bins", f"must be positive, got {chunk_bins}")
     st = store if isinstance(store, Store) else open_store(store)
     card = read_card(model_dir)
+    check_pin(card.get("store"), st.store_id, st.attrs, str(model_dir), strict)
     inputs = resolve_inputs(st, card, cell, track_aliases, source=f"model {model_dir}")
     names = task_names(card)
     columns = _task_columns(names, tfs)
@@ -264,6 +270,8 @@ def predict(
                 model_dir=str(model_dir),
                 selection=selection.description,
                 predict_run=run,
+                model_data=card.get("store"),
+                store_version=pin(st.store_id, st.attrs),
             )
             groups[tf] = ScoreGroup(paths[tf]["zarr"], selection.n_rows, chunk_bins, attrs, resume)
         n_chunks = -(-selection.n_rows // chunk_bins)

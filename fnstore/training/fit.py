@@ -372,6 +372,7 @@ def _write_outputs(
     (naming the files under ``final``, where the folder being written will be moved)."""
     from fnstore.model.card import CARD_FILE, MODEL_FILE, make_card
     from fnstore.model.folder import save_model_dir
+    from fnstore.store.versions import pin
 
     config, sampler, valid, out, st = run.config, run.sampler, run.valid, run.out, run.store
     _plot_history(history, out / CURVE_FILE)
@@ -396,7 +397,11 @@ def _write_outputs(
         hyperparameters=run.model_config.to_dict(),
         seed=config.sampler.seed,
         train_cells=run.cells,
-        store={"store_id": st.store_id, "schema_version": st.schema_version, "path": str(st.path)},
+        store={
+            **pin(st.store_id, st.attrs),
+            "schema_version": st.schema_version,
+            "path": str(st.path),
+        },
         validation=validation,
         honest_validation=honest,
         training={

@@ -1,0 +1,423 @@
+"""``fnstore add``: grow a finished store by a spec fragment, as a fresh build would lay it out.
+
+Order of work, chosen like a build's so bad input never touches the store and a killed
+add never shows readers a half-grown one:
+
+1. plan (:mod:`~fnstore.build.fragment`): check the fragment and its inputs against the
+   store; nothing is written.
+2. create ``STORE.adding`` beside the store with :func:`~fnstore.store.write.create_store`
+   and the combined layout, so every array, name and chunk grid is exactly a fresh build's;
+   its status is ``adding`` (readers refuse it) and it holds one progress flag per unit.
+3. the units: ``link`` hard-links every chunk file that does not change from the store
+   (sequence, bins, blacklist, the signal rows of existing cells under their new row
+   numbers, labels and annotations when their columns stay); ``positions`` units write the
+   new signal rows; ``bins`` units rewrite labels or annotations when columns are added.
+   Only new files are written: a linked file is never opened for writing (every metadata
+   document is created fresh), so the store's own files never change.
+4. commit: append the version entry, write the manifest, mark complete, consolidate.
+5. swap ``STORE.adding`` in for the store at once (``renameat2(RENAME_EXCHANGE)``).
+
+A kill before 5 leaves the old store whole and readable; ``--resume`` finishes the
+``.adding`` folder (the plan's fingerprint must match) and swaps it in.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fnstore.build.fragment import AddPlan, load_fragment, plan_add
+from fnstore.build.units import _bigwig_handle, handles
+from fnstore.errors import InputError, StoreError
+from fnstore.io.bigwig import read_bigwig_values
+from fnstore.io.files import naming_os_errors, sweep_temporaries
+from fnstore.io.lock import output_lock
+from fnstore.io.outputs import replace_folder, restore_backup
+from fnstore.progress import progress_bar
+from fnstore.store.backends import is_remote
+from fnstore.store.labels import MISSING, any_overlap, label_bins
+from fnstore.store.layout import (
+    ANNOTATIONS,
+    BIN_CHROM,
+    BIN_START,
+    BLACKLIST,
+    FORMAT_NAME,
+    LABELS,
+    METADATA,
+    PROGRESS_ARRAY,
+    PROVENANCE_ATTR,
+    SEQUENCE,
+    SIGNALS,
+    STATUS_COMPLETE,
+)
+from fnstore.store.read import open_store
+from fnstore.store.versions import (
+    VERSIONS_KEY,
+    content_hash,
+    layout_names,
+    record_version,
+    version_entry,
+    versions,
+)
+from fnstore.store.write import (
+    create_progress_array,
+    create_store,
+    finish_build,
+    mark_unit_done,
+    open_for_writing,
+    units_done,
+)
+
+__all__ = ["AddResult", "STATUS_ADDING", "add_to_store", "adding_folder"]
+
+#: the status of a store being grown (readers accept only ``complete``)
+STATUS_ADDING = "adding"
+
+
+@dataclass(frozen=True)
+class AddResult:
+    """What an add did: the names it added, the version it made, and the chunks it wrote."""
+
+    store: str
+    added: dict[str, list[str]]
+    version: int
+    content_hash: str
+    chunks_written: int
+    chunks_total: int
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form: every field.
+
+        Returns
+        -------
+        dict
+            Field name to value.
+        """
+        return asdict(self)
+
+    def summary(self) -> str:
+        """One paragraph for the terminal (what ``fnstore add`` prints).
+
+        Returns
+        -------
+        str
+            The version, what was added and the chunks written of the total.
+        """
+        what = "; ".join(
+            f"{k} {', '.join(v)}" for k, v in self.added.items() if v and k != "cell_tracks"
+        )
+        return (
+            f"{self.store}: version {self.version}: added {what or 'nothing'}; wrote {self.chunks_written} of "
+            f"{self.chunks_total} chunk files in {self.seconds:.1f} s"
+        )
+
+
+def adding_folder(store: str) -> str:
+    """Where an add grows a store before swapping it in.
+
+    Parameters
+    ----------
+    store : str
+        The store's folder.
+
+    Returns
+    -------
+    str
+        ``STORE.adding``, beside it.
+    """
+    return f"{str(store).rstrip('/')}.adding"
+
+
+def add_to_store(
+    store: str | os.PathLike,
+    fragment: str | os.PathLike,
+    *,
+    resume: bool = False,
+    workers: int | None = None,
+    progress: bool = False,
+) -> AddResult:
+    """Add the cells, tracks, labels and annotations of a spec fragment to a finished store.
+
+    The arrays afterwards equal a fresh build of the store's spec with the fragment's
+    entries appended; only chunks that change are written.
+
+    Parameters
+    ----------
+    store : str or os.PathLike
+        A complete local folder store.
+    fragment : str or os.PathLike
+        The fragment's YAML file (``schemas/add-fragment.schema.json``).
+    resume : bool
+        Finish an interrupted add of the same fragment (``STORE.adding``).
+    workers : int, optional
+        Threads for the work units (default: one per CPU, at most 4).
+    progress : bool
+        Show progress on stderr.
+
+    Returns
+    -------
+    AddResult
+        The names added, the new version, chunk files written and time taken.
+
+    Raises
+    ------
+    InputError
+        For a bad fragment or a store that cannot grow, before anything is written.
+    StoreError
+        When a resume does not match the interrupted add.
+    """
+    t0 = time.perf_counter()
+    store = str(store)
+    if is_remote(store) or store.endswith(".zip"):
+        raise InputError(
+            store, "add grows a local folder store only (unpack a .zip, or add before uploading)"
+        )
+    staging = adding_folder(store)
+    with naming_os_errors(store), output_lock(store):
+        sweep_temporaries(Path(store).absolute().parent)
+        restore_backup(store)
+        current = open_store(store)
+        plan = plan_add(load_fragment(fragment), current)
+        if os.path.exists(staging) and not resume:
+            raise InputError(store, f"an interrupted add is in {staging}: finish it with --resume")
+        root = _resume(plan, staging) if os.path.exists(staging) else None
+        resumed = root is not None
+        if root is None and not _complete(staging):
+            root = _create(plan, current, staging)
+        if root is not None:
+            _run(plan, current, staging, root, workers, progress)
+            total = _commit(plan, staging, root, resumed)
+        if root is None:  # complete already (killed before its swap)
+            root, total = open_store(staging).root, _count_chunks(staging)[1]
+        version = dict(root.attrs[PROVENANCE_ATTR])["history"][-1]
+        replace_folder(staging, store)  # the old store stays whole until this moment
+    return AddResult(
+        store=store,
+        added={k: v for k, v in plan.added.items() if v},
+        version=int(version["version"]),
+        content_hash=version["content_hash"],
+        chunks_written=int(version["chunks_written"]),
+        chunks_total=total,
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def _complete(staging: str) -> bool:
+    try:
+        return open_store(staging, allow_incomplete=True).status == STATUS_COMPLETE
+    except Exception:
+        return False
+
+
+def _create(plan: AddPlan, current: Any, staging: str) -> Any:
+    """The ``.adding`` folder: every array a fresh build of the combined spec creates."""
+    if os.path.exists(staging):
+        shutil.rmtree(staging)
+    root = create_store(staging, plan.layout, plan.attrs)
+    meta = dict(root.attrs[FORMAT_NAME])
+    old = current.attrs[FORMAT_NAME]
+    meta.update(store_id=current.store_id, created=old.get("created"), status=STATUS_ADDING)
+    provenance = {**plan.attrs[PROVENANCE_ATTR], "add_fingerprint": plan.fingerprint}
+    if not versions(current.attrs):  # built before versions: the store as it is is version 1
+        first = version_entry(
+            [], "build", layout_names(plan.old), content_hash(current.root.store), 0
+        )
+        first["time"] = current.provenance.get("finished", first["time"])
+        provenance[VERSIONS_KEY] = [first]
+    root.attrs.update({FORMAT_NAME: meta, PROVENANCE_ATTR: provenance})
+    root[METADATA][...] = plan.metadata
+    create_progress_array(root, [f"{k}:{i}" for k, i in plan.units])  # last: marks it resumable
+    return root
+
+
+def _resume(plan: AddPlan, staging: str) -> Any:
+    """The interrupted add's root, or None when it must start over or is complete."""
+    try:
+        root = open_for_writing(staging)
+        meta = dict(root.attrs[FORMAT_NAME])
+        recorded = dict(root.attrs[PROVENANCE_ATTR]).get("add_fingerprint")
+        started = PROGRESS_ARRAY in root
+    except Exception:
+        meta, recorded, started = {}, None, False
+    if meta.get("status") not in {STATUS_ADDING, STATUS_COMPLETE, "building"}:
+        raise StoreError(f"{staging}: not an interrupted fnstore add (remove it to add again)")
+    if recorded is not None and recorded != plan.fingerprint:
+        raise StoreError(
+            f"{staging}: cannot resume: the fragment, its inputs or the store changed since this add "
+            f"started (remove {staging} to start over)"
+        )
+    if recorded is None or not started:  # killed while creating it: nothing to keep
+        shutil.rmtree(staging)
+        return None
+    if meta.get("status") == STATUS_COMPLETE:
+        return None
+    for partial in Path(staging).rglob("*.partial"):
+        partial.unlink(missing_ok=True)
+    return root
+
+
+def _run(
+    plan: AddPlan, current: Any, staging: str, root: Any, workers: int | None, progress: bool
+) -> None:
+    """Run the units still to do, on threads, each flagged done after its chunks.
+
+    The staging root and its signal arrays are opened once and shared: units write
+    disjoint chunks, and each open would re-read the root document (the provenance)."""
+    done = units_done(root)
+    todo = [i for i in range(len(plan.units)) if not done[i]]
+    old_root = current.root
+    signals = {track: root[SIGNALS][track] for track in {t for t, _, _ in plan.signal_jobs}}
+    bar = progress_bar(
+        len(plan.units), "add", "unit", enabled=progress, initial=len(plan.units) - len(todo)
+    )
+
+    def run(index: int) -> None:
+        kind, k = plan.units[index]
+        if kind == "link":
+            _link_unit(plan, staging)
+        elif kind == "positions":
+            _positions_unit(plan, signals, k)
+        else:
+            _bins_unit(plan, old_root, root, k)
+        mark_unit_done(root, index)
+        bar.update(1)
+
+    with bar, ThreadPoolExecutor(max_workers=workers or min(4, os.cpu_count() or 1)) as pool:
+        for future in [pool.submit(run, i) for i in todo]:
+            future.result()
+    handles().clear()
+
+
+def _link(src: Path, dst: Path) -> int:
+    """Hard-link one file (a copy across filesystems); an existing target is kept."""
+    if dst.exists():
+        return 0
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:
+        tmp = dst.with_name(dst.name + ".partial")
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dst)
+    return 1
+
+
+def _link_tree(src: Path, dst: Path) -> None:
+    """Every chunk file under ``src`` (not its metadata document) at the same place under ``dst``."""
+    for folder, _, names in os.walk(src):
+        rel = Path(folder).relative_to(src)
+        for name in names:
+            if (rel == Path(".") and name == "zarr.json") or name.endswith(".partial"):
+                continue
+            _link(Path(folder) / name, dst / rel / name)
+
+
+def _link_unit(plan: AddPlan, staging: str) -> None:
+    """Reuse every unchanged chunk; existing cells' signal rows move to their new row numbers."""
+    old, new = Path(plan.store), Path(staging)
+    arrays = [SEQUENCE, BIN_CHROM, BIN_START, BLACKLIST]
+    arrays += [LABELS] * (not plan.tasks_changed) + [ANNOTATIONS] * (not plan.annotations_changed)
+    for name in arrays:
+        _link_tree(old / name, new / name)
+    for track in plan.old.tracks:
+        for row, was in enumerate(plan.cell_source):
+            if was is not None:
+                src = old / SIGNALS / track / "c" / str(was)
+                if not src.is_dir():
+                    raise StoreError(
+                        f"{src}: missing chunks (not a default-encoded fnstore store?)"
+                    )
+                _link_tree(src, new / SIGNALS / track / "c" / str(row))
+
+
+def _positions_unit(plan: AddPlan, signals: dict[str, Any], k: int) -> None:
+    """The new signal rows of one position chunk (one chromosome), as a build writes them."""
+    layout, pc = plan.layout, plan.layout.position_chunk
+    offsets = layout.offsets
+    c = int(np.searchsorted(offsets, k * pc, side="right") - 1)
+    chrom, off, length = layout.chroms[c], int(offsets[c]), layout.lengths[c]
+    s, e = k * pc - off, min((k + 1) * pc - off, length)
+    for track, row, path in plan.signal_jobs:
+        arr = signals[track]
+        if path is None:
+            arr[row, off + s : off + e] = 0
+            continue
+        vals = read_bigwig_values(_bigwig_handle(path), chrom, s, e, plan.bigwig_chroms[path], path)
+        arr[row, off + s : off + e] = vals.astype(layout.signal_dtype)
+
+
+def _bins_unit(plan: AddPlan, old_root: Any, root: Any, j: int) -> None:
+    """Labels and annotations of one bin chunk: existing columns copied, new ones computed."""
+    layout = plan.layout
+    bin_chunk = min(layout.bin_chunk, max(layout.n_bins, 1))
+    b0, b1 = j * bin_chunk, min((j + 1) * bin_chunk, layout.n_bins)
+    first, counts = layout.first_bins, layout.bins_per_chrom
+    columns = [
+        (LABELS, plan.tasks_changed, plan.task_source, MISSING, np.int8),
+        (ANNOTATIONS, plan.annotations_changed, plan.annotation_source, 0, np.uint8),
+    ]
+    for name, changed, source, fill, dtype in columns:
+        if not changed:
+            continue
+        out = np.full((b1 - b0, len(source)), fill, dtype=dtype)
+        kept = [(col, was) for col, was in enumerate(source) if was is not None]
+        if kept:
+            old = old_root[name][b0:b1, :]
+            for col, was in kept:
+                out[:, col] = old[:, was]
+        for c, chrom in enumerate(layout.chroms):
+            lo, hi = max(b0, int(first[c])), min(b1, int(first[c] + counts[c]))
+            if lo < hi:
+                starts = (np.arange(lo, hi, dtype=np.int64) - first[c]) * layout.stride
+                _fill_new(plan, name, out[lo - b0 : hi - b0], chrom, starts)
+        root[name][b0:b1, :] = out
+
+
+def _fill_new(plan: AddPlan, name: str, rows: np.ndarray, chrom: str, starts: np.ndarray) -> None:
+    """The new label or annotation columns of one chromosome's bins in a chunk."""
+    size = plan.layout.bin_size
+    span = (int(starts[0]), int(starts[-1]) + size)
+    if name == ANNOTATIONS:
+        for col, iv in plan.annotation_intervals.items():
+            rows[:, col] = any_overlap(starts, size, *iv.within(chrom, *span))
+        return
+    for col, (cons, rel) in plan.peaks.items():
+        rows[:, col] = label_bins(
+            starts,
+            size,
+            cons.within(chrom, *span),
+            rel.within(chrom, *span) if rel is not None else None,
+            plan.rule,
+        )
+
+
+def _count_chunks(folder: str) -> tuple[int, int]:
+    """Data chunk files of a local store (under a ``c`` folder; not progress flags): those
+    written by this add (one link: not shared with the old store) and all of them."""
+    written = total = 0
+    for path, _, names in os.walk(folder):
+        rel = os.path.relpath(path, folder).split(os.sep)
+        if "c" not in rel or rel[0] == PROGRESS_ARRAY:
+            continue
+        for name in names:
+            if not name.endswith(".partial"):
+                total += 1
+                written += os.stat(os.path.join(path, name)).st_nlink == 1
+    return written, total
+
+
+def _commit(plan: AddPlan, staging: str, root: Any, resumed: bool) -> int:
+    """Record the version (content hash, chunk files written), then mark the store complete;
+    returns the store's number of chunk files."""
+    written, total = _count_chunks(staging)
+    record_version(root, "add", plan.added, written)
+    finish_build(root, resumed=resumed)
+    return total
