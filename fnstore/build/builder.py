@@ -46,7 +46,7 @@ from fnstore.build.units import (
 )
 from fnstore.errors import FnstoreError, InputError, StoreError
 from fnstore.io.files import atomic_path, naming_os_errors, sweep_temporaries
-from fnstore.io.icechunk import is_icechunk, record_version, write_transaction
+from fnstore.io.icechunk import is_icechunk, record_icechunk_version, write_transaction
 from fnstore.io.lock import output_lock
 from fnstore.io.outputs import refuse_foreign, replace_folder, restore_backup
 from fnstore.notebook import html_repr
@@ -322,7 +322,7 @@ def _build_icechunk(
         raise InputError(store, "an icechunk build runs on the threads or sync scheduler")
     with write_transaction(store) as tx:
         result = _build(spec, store, overwrite=overwrite, resume=resume, swap=False, **options)
-        record_version(tx)
+        record_icechunk_version(tx)
         snapshot = tx.commit(f"fnstore build of {result.store}")
     return dataclasses.replace(result, snapshot_id=snapshot, tag=tx.tag if snapshot else None)
 

@@ -303,7 +303,7 @@ def write_transaction(url: str, storage_options: dict | None = None) -> Iterator
         _ACTIVE.pop(url, None)
 
 
-def record_version(tx: Transaction) -> None:
+def record_icechunk_version(tx: Transaction) -> None:
     """Record the version a build is about to commit in the store's ``provenance.icechunk``.
 
     A snapshot's id is derived from its content, so no snapshot can hold its own id: the
