@@ -211,7 +211,9 @@ def zarr_store_for(url: str, mode: str, storage_options: dict | None = None) -> 
     if active is not None:
         return active
     if mode != "r":
-        raise StoreError(f"{url}: icechunk stores are written by `fnstore build` (one commit)")
+        raise StoreError(
+            f"{url}: icechunk stores are written by `fnstore build` or `fnstore add` (one commit each)"
+        )
     return readonly_session(url, storage_options).store
 
 

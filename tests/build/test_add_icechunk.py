@@ -199,3 +199,52 @@ def test_a_tag_or_missing_repository_is_refused(grown, tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["add", f"icechunk://{tmp_path / 'none'}", str(grown["tf"])])
     assert result.exit_code == 1 and "no such store" in result.output, result.output
     assert not (tmp_path / "none").exists()
+
+
+def test_a_model_trained_on_v1_reports_v2(tmp_path: Path) -> None:
+    """The card pins the snapshot read besides the content hash; the hash decides: the same
+    arrays under another snapshot id (a copy into another repository) are not a mismatch."""
+    pytest.importorskip("keras")
+    sys.path.insert(0, str(REPO / "tests" / "training"))
+    from planted import TINY, build_planted
+
+    import fnstore
+    from fnstore.io.icechunk import copy_to_icechunk
+    from fnstore.model.card import read_card
+
+    folder = build_planted(tmp_path)
+    url, twin = f"icechunk://{tmp_path / 'repo'}", f"icechunk://{tmp_path / 'twin'}"
+    copy_to_icechunk(folder, url)
+    copy_to_icechunk(folder, twin)
+    v1 = open_store(url)
+    model = tmp_path / "m"
+    fnstore.train(
+        url, model, "PLANT", ["C1"], hyperparameters=TINY, epochs=1, steps_per_epoch=2,
+        valid_steps=1, batch_size=8, seed=1, annotations=False, metadata=False, verbose=0,
+        honest=False,
+    )  # fmt: skip
+    pinned = read_card(model)["store"]
+    assert (pinned["version"], pinned["snapshot_id"]) == (1, v1.snapshot_id)
+    assert pinned["content_hash"] == current_version(v1.attrs)["content_hash"]
+
+    def predict(store: str, out: str, *extra: str) -> tuple[int, str]:
+        args = ["predict", str(model), store, str(tmp_path / out), "--cell", "C1", "--quiet"]
+        result = CliRunner().invoke(main, [*args, *extra])
+        return result.exit_code, result.output
+
+    assert open_store(twin).snapshot_id != v1.snapshot_id
+    code, out = predict(twin, "p0")
+    assert code == 0 and "Warning" not in out, out
+
+    (tmp_path / "tss.bed").write_text("chrS\t100\t900\n")
+    frag = _write(tmp_path / "frag.yaml", {"annotations": {"tss": str(tmp_path / "tss.bed")}})
+    v2 = add_to_store(url, frag)
+    code, out = predict(url, "p1", "--strict")
+    assert code == 1 and out.startswith("Error: ") and len(out.strip().splitlines()) == 1, out
+    assert f"version 1 (snapshot {v1.snapshot_id})" in out
+    assert f"version 2 (snapshot {v2.snapshot_id})" in out
+    code, out = predict(url, "p2")
+    warnings = [line for line in out.splitlines() if line.startswith("Warning: ")]
+    assert code == 0 and len(warnings) == 1 and v2.snapshot_id in warnings[0], out
+    code, out = predict(f"{url}@v1", "p3", "--strict")  # the pinned version itself
+    assert code == 0 and "Warning" not in out, out
