@@ -64,7 +64,7 @@ def _has_checksum(head: bytes) -> bool:
     return len(head) == 5 and head[:4] == _ZSTD_MAGIC and bool(head[4] & 0x04)
 
 
-def _remote_digest(inner: Store, key: str, size: int) -> bytes:
+async def _remote_digest(inner: Store, key: str, size: int) -> bytes:
     """:func:`_local_digest` through the store interface: two small range reads for a
     checksummed chunk (its head and last four bytes), so an icechunk or remote store is
     not read whole."""
@@ -72,12 +72,26 @@ def _remote_digest(inner: Store, key: str, size: int) -> bytes:
 
     proto = default_buffer_prototype()
     if key.rpartition("/")[2] != "zarr.json" and size > 12:
-        head = sync(inner.get(key, proto, byte_range=RangeByteRequest(0, 5)))
+        head = await inner.get(key, proto, byte_range=RangeByteRequest(0, 5))
         if head is not None and _has_checksum(head.to_bytes()):
-            tail = sync(inner.get(key, proto, byte_range=SuffixByteRequest(4)))
+            tail = await inner.get(key, proto, byte_range=SuffixByteRequest(4))
             return b"zstd:" + (tail.to_bytes() if tail is not None else b"")
-    value = sync(inner.get(key, proto))
+    value = await inner.get(key, proto)
     return hashlib.sha256(value.to_bytes() if value is not None else b"").digest()
+
+
+async def _remote_digests(inner: Store, files: dict[str, int]) -> list[bytes]:
+    """Every file's digest, many reads in flight at once: one at a time, the round trips
+    (through zarr's event loop, or to object storage) are most of the cost."""
+    import asyncio
+
+    limit = asyncio.Semaphore(64)
+
+    async def one(key: str, size: int) -> bytes:
+        async with limit:
+            return await _remote_digest(inner, key, size)
+
+    return await asyncio.gather(*(one(k, n) for k, n in files.items()))
 
 
 def content_hash(zstore: Store) -> str:
@@ -86,7 +100,7 @@ def content_hash(zstore: Store) -> str:
     Parameters
     ----------
     zstore : zarr.abc.store.Store
-        The store (local folder, ``.zip`` or fsspec; wrapped or not).
+        The store (local folder, ``.zip``, fsspec or icechunk; wrapped or not).
 
     Returns
     -------
@@ -96,12 +110,12 @@ def content_hash(zstore: Store) -> str:
     files = {k: n for k, n in sorted(stored_files(zstore).items()) if _is_data(k)}
     inner = unwrap(zstore)
     digest = hashlib.sha256()
-    folder = Path(inner.root) if isinstance(inner, LocalStore) else None
-    for key, size in files.items():
-        if folder is not None:
-            part = _local_digest(folder / key, key)
-        else:
-            part = _remote_digest(inner, key, size)
+    if isinstance(inner, LocalStore):
+        folder = Path(inner.root)
+        parts = [_local_digest(folder / key, key) for key in files]
+    else:
+        parts = sync(_remote_digests(inner, files))
+    for (key, size), part in zip(files.items(), parts, strict=True):
         digest.update(f"{key}\0{size}\0".encode() + part)
     return f"sha256:{digest.hexdigest()}"
 
