@@ -27,22 +27,19 @@ import os
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from fnstore.build.add_units import AddResult, bins_unit, positions_unit
 from fnstore.build.fragment import AddPlan, load_fragment, plan_add
-from fnstore.build.units import _bigwig_handle, handles
+from fnstore.build.units import handles
 from fnstore.errors import InputError, StoreError
-from fnstore.io.bigwig import read_bigwig_values
 from fnstore.io.files import naming_os_errors, sweep_temporaries
+from fnstore.io.icechunk import is_icechunk
 from fnstore.io.lock import output_lock
 from fnstore.io.outputs import replace_folder, restore_backup
 from fnstore.progress import progress_bar
 from fnstore.store.backends import is_remote
-from fnstore.store.labels import MISSING, any_overlap, label_bins
 from fnstore.store.layout import (
     ANNOTATIONS,
     BIN_CHROM,
@@ -81,45 +78,6 @@ __all__ = ["AddResult", "STATUS_ADDING", "add_to_store", "adding_folder"]
 STATUS_ADDING = "adding"
 
 
-@dataclass(frozen=True)
-class AddResult:
-    """What an add did: the names it added, the version it made, and the chunks it wrote."""
-
-    store: str
-    added: dict[str, list[str]]
-    version: int
-    content_hash: str
-    chunks_written: int
-    chunks_total: int
-    seconds: float
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able form: every field.
-
-        Returns
-        -------
-        dict
-            Field name to value.
-        """
-        return asdict(self)
-
-    def summary(self) -> str:
-        """One paragraph for the terminal (what ``fnstore add`` prints).
-
-        Returns
-        -------
-        str
-            The version, what was added and the chunks written of the total.
-        """
-        what = "; ".join(
-            f"{k} {', '.join(v)}" for k, v in self.added.items() if v and k != "cell_tracks"
-        )
-        return (
-            f"{self.store}: version {self.version}: added {what or 'nothing'}; wrote {self.chunks_written} of "
-            f"{self.chunks_total} chunk files in {self.seconds:.1f} s"
-        )
-
-
 def adding_folder(store: str) -> str:
     """Where an add grows a store before swapping it in.
 
@@ -152,11 +110,13 @@ def add_to_store(
     Parameters
     ----------
     store : str or os.PathLike
-        A complete local folder store.
+        A complete local folder store, or ``icechunk://PATH[@branch]`` (the add is then
+        one commit on the branch, tagged like a build: :mod:`~fnstore.build.add_icechunk`).
     fragment : str or os.PathLike
         The fragment's YAML file (``schemas/add-fragment.schema.json``).
     resume : bool
-        Finish an interrupted add of the same fragment (``STORE.adding``).
+        Finish an interrupted add of the same fragment (``STORE.adding``). On icechunk an
+        interrupted add left nothing behind, so it is simply done again.
     workers : int, optional
         Threads for the work units (default: one per CPU, at most 4).
     progress : bool
@@ -176,9 +136,15 @@ def add_to_store(
     """
     t0 = time.perf_counter()
     store = str(store)
+    if is_icechunk(store):  # one commit: nothing to resume, a failed add is simply redone
+        from fnstore.build.add_icechunk import add_to_icechunk
+
+        return add_to_icechunk(store, fragment, workers=workers, progress=progress)
     if is_remote(store) or store.endswith(".zip"):
         raise InputError(
-            store, "add grows a local folder store only (unpack a .zip, or add before uploading)"
+            store,
+            "add grows a local folder store or an icechunk repository only (unpack a .zip, "
+            "or add before uploading)",
         )
     staging = adding_folder(store)
     with naming_os_errors(store), output_lock(store):
@@ -284,9 +250,9 @@ def _run(
         if kind == "link":
             _link_unit(plan, staging)
         elif kind == "positions":
-            _positions_unit(plan, signals, k)
+            positions_unit(plan, signals, k)
         else:
-            _bins_unit(plan, old_root, root, k)
+            bins_unit(plan, old_root, root, k)
         mark_unit_done(root, index)
         bar.update(1)
 
@@ -336,67 +302,6 @@ def _link_unit(plan: AddPlan, staging: str) -> None:
                         f"{src}: missing chunks (not a default-encoded fnstore store?)"
                     )
                 _link_tree(src, new / SIGNALS / track / "c" / str(row))
-
-
-def _positions_unit(plan: AddPlan, signals: dict[str, Any], k: int) -> None:
-    """The new signal rows of one position chunk (one chromosome), as a build writes them."""
-    layout, pc = plan.layout, plan.layout.position_chunk
-    offsets = layout.offsets
-    c = int(np.searchsorted(offsets, k * pc, side="right") - 1)
-    chrom, off, length = layout.chroms[c], int(offsets[c]), layout.lengths[c]
-    s, e = k * pc - off, min((k + 1) * pc - off, length)
-    for track, row, path in plan.signal_jobs:
-        arr = signals[track]
-        if path is None:
-            arr[row, off + s : off + e] = 0
-            continue
-        vals = read_bigwig_values(_bigwig_handle(path), chrom, s, e, plan.bigwig_chroms[path], path)
-        arr[row, off + s : off + e] = vals.astype(layout.signal_dtype)
-
-
-def _bins_unit(plan: AddPlan, old_root: Any, root: Any, j: int) -> None:
-    """Labels and annotations of one bin chunk: existing columns copied, new ones computed."""
-    layout = plan.layout
-    bin_chunk = min(layout.bin_chunk, max(layout.n_bins, 1))
-    b0, b1 = j * bin_chunk, min((j + 1) * bin_chunk, layout.n_bins)
-    first, counts = layout.first_bins, layout.bins_per_chrom
-    columns = [
-        (LABELS, plan.tasks_changed, plan.task_source, MISSING, np.int8),
-        (ANNOTATIONS, plan.annotations_changed, plan.annotation_source, 0, np.uint8),
-    ]
-    for name, changed, source, fill, dtype in columns:
-        if not changed:
-            continue
-        out = np.full((b1 - b0, len(source)), fill, dtype=dtype)
-        kept = [(col, was) for col, was in enumerate(source) if was is not None]
-        if kept:
-            old = old_root[name][b0:b1, :]
-            for col, was in kept:
-                out[:, col] = old[:, was]
-        for c, chrom in enumerate(layout.chroms):
-            lo, hi = max(b0, int(first[c])), min(b1, int(first[c] + counts[c]))
-            if lo < hi:
-                starts = (np.arange(lo, hi, dtype=np.int64) - first[c]) * layout.stride
-                _fill_new(plan, name, out[lo - b0 : hi - b0], chrom, starts)
-        root[name][b0:b1, :] = out
-
-
-def _fill_new(plan: AddPlan, name: str, rows: np.ndarray, chrom: str, starts: np.ndarray) -> None:
-    """The new label or annotation columns of one chromosome's bins in a chunk."""
-    size = plan.layout.bin_size
-    span = (int(starts[0]), int(starts[-1]) + size)
-    if name == ANNOTATIONS:
-        for col, iv in plan.annotation_intervals.items():
-            rows[:, col] = any_overlap(starts, size, *iv.within(chrom, *span))
-        return
-    for col, (cons, rel) in plan.peaks.items():
-        rows[:, col] = label_bins(
-            starts,
-            size,
-            cons.within(chrom, *span),
-            rel.within(chrom, *span) if rel is not None else None,
-            plan.rule,
-        )
 
 
 def _count_chunks(folder: str) -> tuple[int, int]:

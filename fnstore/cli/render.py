@@ -76,11 +76,13 @@ def format_log(store: str, history: list[dict[str, Any]]) -> str:
     Returns
     -------
     str
-        A table: version, action, time, content hash (short), what was added.
+        A table: version, action, time, content hash (short), what was added; for an
+        icechunk store also each version's snapshot id and tags.
     """
     if not history:
         return f"{store}: no version history (built before fnstore recorded versions)"
     rows = []
+    snaps = any("tags" in v or v.get("snapshot_id") for v in history)  # an icechunk store
     for v in history:
         added = v.get("added") or {}
         what = "; ".join(
@@ -94,7 +96,9 @@ def format_log(store: str, history: list[dict[str, Any]]) -> str:
                 v.get("action", ""),
                 v.get("time", ""),
                 str(v.get("content_hash", ""))[:19],
+                *([v.get("snapshot_id") or "-", ", ".join(v.get("tags") or []) or "-"] * snaps),
                 what,
             ]
         )
-    return table(rows, ["version", "action", "time", "content hash", "added"])
+    heads = ["version", "action", "time", "content hash"]
+    return table(rows, [*heads, *(["snapshot", "tags"] * snaps), "added"])

@@ -101,9 +101,14 @@ def add(
     swapped in when complete; a killed add leaves the old store as it was, and --resume
     finishes it. Names that exist, another assembly or bin grid are refused.
 
+    On an icechunk repository (icechunk://PATH[@branch]) the add is one commit on the
+    branch, tagged v<N+1> like a build; a failed or killed add commits nothing, so
+    --resume there simply does the add again.
+
     \b
     Example:
       fnstore add chr20.zarr new-cell.yaml
+      fnstore add icechunk://chr20-repo new-cell.yaml
       fnstore log chr20.zarr
     """
     from fnstore.build.add import add_to_store
@@ -119,18 +124,25 @@ def log_(store: str, as_json: bool) -> None:
     """List the versions of STORE: each build and add, with what it added and its content hash.
 
     A model card pins the content hash of the version it was trained on; predict and
-    evaluate warn when it differs.
+    evaluate warn when it differs. On an icechunk repository each version also shows its
+    snapshot id and tags (looked up from the repository's ancestry and tags: a snapshot
+    cannot record its own id).
 
     \b
     Example:
       fnstore log chr20.zarr
+      fnstore log icechunk://chr20-repo
       fnstore log chr20.zarr --json | jq '.[-1].content_hash'
     """
     from fnstore.cli.render import format_log
+    from fnstore.io.icechunk import version_snapshots
     from fnstore.store.read import open_store
     from fnstore.store.versions import versions
 
-    found = versions(open_store(store).attrs)
+    st = open_store(store)
+    found = versions(st.attrs)
+    if st.snapshot_id:  # icechunk: each version's snapshot, found in the ancestry
+        found = version_snapshots(store, found, st.snapshot_id, st.store_id)
     click.echo(json.dumps(found, indent=2) if as_json else format_log(store, found))
 
 

@@ -131,7 +131,7 @@ def evaluate(
     st = store if isinstance(store, Store) else open_store(store)
     task = _TaskLabels(st, tf, cell)
     for path in pred_paths:
-        check_pin(_model_data(path), st.store_id, st.attrs, str(path), strict)
+        check_pin(_model_data(path), st.store_id, st.attrs, str(path), strict, st.snapshot_id)
     results = [task.score(path, fdrs, allow_partial, curves) for path in pred_paths]
     return EvaluateResult(results, tuple(fdrs))
 

@@ -132,7 +132,11 @@ def open_repository(url: str, create: bool = False, storage_options: dict | None
         A missing repository (without ``create``) is a :class:`StoreError`.
     """
     ic = _module()
-    storage = _storage(parse_url(url), storage_options)
+    parsed = parse_url(url)
+    if not create and "://" not in parsed.location and not os.path.isdir(parsed.location):
+        # before icechunk looks: its local storage creates the folder it is asked about
+        raise StoreError(f"{url}: no such store (no icechunk repository there)")
+    storage = _storage(parsed, storage_options)
     try:
         if ic.Repository.exists(storage):
             return ic.Repository.open(storage)
@@ -207,7 +211,9 @@ def zarr_store_for(url: str, mode: str, storage_options: dict | None = None) -> 
     if active is not None:
         return active
     if mode != "r":
-        raise StoreError(f"{url}: icechunk stores are written by `fnstore build` (one commit)")
+        raise StoreError(
+            f"{url}: icechunk stores are written by `fnstore build` or `fnstore add` (one commit each)"
+        )
     return readonly_session(url, storage_options).store
 
 
@@ -245,22 +251,37 @@ class Transaction:
     def store(self) -> Any:
         return self.session.store
 
-    def commit(self, message: str) -> str | None:
+    def commit(self, message: str, metadata: dict[str, Any] | None = None) -> str | None:
         """Commit the session and tag the new snapshot (nothing happens without changes).
 
         Parameters
         ----------
         message : str
             The commit message.
+        metadata : dict, optional
+            Recorded with the snapshot (``fnstore_store_id``, ``fnstore_version``: how
+            :func:`version_snapshots` finds the snapshot of each version).
 
         Returns
         -------
         str or None
             The new snapshot id; None when nothing was written.
+
+        Raises
+        ------
+        StoreError
+            When another writer committed to the branch since the session began.
         """
+        ic = _module()
         if not self.session.has_uncommitted_changes:
             return None
-        self.snapshot = self.session.commit(message)
+        try:
+            self.snapshot = self.session.commit(message, metadata=metadata)
+        except ic.ConflictError:
+            raise StoreError(
+                f"{self.url}: another commit landed on branch {self.branch!r} meanwhile; "
+                "nothing was committed (run it again)"
+            ) from None
         self.repo.create_tag(self.tag, self.snapshot)
         return self.snapshot
 
@@ -306,10 +327,12 @@ def write_transaction(url: str, storage_options: dict | None = None) -> Iterator
 def record_icechunk_version(tx: Transaction) -> None:
     """Record the version a build is about to commit in the store's ``provenance.icechunk``.
 
-    A snapshot's id is derived from its content, so no snapshot can hold its own id: the
-    store records the branch, the tag its commit gets and the snapshot it replaces
-    (``parent_snapshot``); the snapshot id itself is what :func:`readonly_session` (and
-    ``Store.snapshot_id``) reports when the version is read, and the tag points at it.
+    A snapshot's id is only known once it is committed, so no snapshot can hold its own
+    id: the store records the branch, the tag its commit gets and the snapshot it replaces
+    (``parent_snapshot``), and the newest version entry of ``provenance.history`` gets the
+    same ``tag``; the snapshot id itself is what :func:`readonly_session` (and
+    ``Store.snapshot_id``) reports when the version is read, and what
+    :func:`version_snapshots` looks up for ``fnstore log``.
 
     Parameters
     ----------
@@ -323,6 +346,10 @@ def record_icechunk_version(tx: Transaction) -> None:
     root = zarr.open_group(tx.store, mode="r+", use_consolidated=False)
     provenance = dict(root.attrs.get("provenance", {}))
     provenance["icechunk"] = {"branch": tx.branch, "tag": tx.tag, "parent_snapshot": tx.parent}
+    history = [dict(v) for v in provenance.get("history", [])]
+    if history:
+        history[-1]["tag"] = tx.tag
+        provenance["history"] = history
     root.attrs["provenance"] = provenance
 
 
@@ -363,3 +390,69 @@ def copy_to_icechunk(source: Any, url: str, message: str | None = None) -> str:
         sync(copy(tx.store))
         snapshot = tx.commit(message or f"copy of {source}")
     return snapshot or tx.parent
+
+
+def version_snapshots(
+    url: str,
+    history: list[dict[str, Any]],
+    snapshot_id: str,
+    store_id: str | None,
+    storage_options: dict | None = None,
+) -> list[dict[str, Any]]:
+    """The version entries of an icechunk store with each one's snapshot id and tags filled in.
+
+    An entry cannot record its own snapshot id (the id exists only after the commit), so it
+    is found at read time, in the ancestry of the snapshot read: the snapshot whose commit
+    metadata names this store and version (``fnstore add`` records it), else the one its
+    ``tag`` points at, else (for the newest entry) the snapshot read, else the parent of
+    the next version's snapshot (each add commits on top of the version before it). An
+    entry whose snapshot is not in that ancestry (a branch reset past it, a copy into
+    another repository) keeps ``snapshot_id`` None.
+
+    Parameters
+    ----------
+    url : str
+        ``icechunk://LOCATION[@ref]``.
+    history : list of dict
+        The entries (:func:`fnstore.store.versions.versions` of the snapshot read).
+    snapshot_id : str
+        The snapshot read (``Store.snapshot_id``).
+    store_id : str or None
+        The store's identity (an overwritten build shares the branch with another store).
+    storage_options : dict, optional
+        See :func:`open_repository`.
+
+    Returns
+    -------
+    list of dict
+        Copies of the entries with ``snapshot_id`` and ``tags`` (sorted) set.
+    """
+    repo = open_repository(url, storage_options=storage_options)
+    tags: dict[str, list[str]] = {}
+    for tag in sorted(repo.list_tags(), key=lambda t: (len(t), t)):
+        tags.setdefault(repo.lookup_tag(tag), []).append(tag)
+    ancestry = list(repo.ancestry(snapshot_id=snapshot_id))
+    known = {info.id for info in ancestry}
+    by_version = {}
+    for info in ancestry:
+        meta = info.metadata or {}
+        if meta.get("fnstore_store_id") == store_id and "fnstore_version" in meta:
+            by_version.setdefault(int(meta["fnstore_version"]), info.id)
+    tagged = {tag: snap for snap, names in tags.items() for tag in names}
+    parents = {info.id: info.parent_id for info in ancestry}
+    found: list[str | None] = [None] * len(history)
+    for i in reversed(range(len(history))):
+        entry = history[i]
+        snap = by_version.get(int(entry["version"]))
+        tag = entry.get("tag")
+        if snap is None and tagged.get(tag) in known:
+            snap = tagged[tag]
+        if snap is None and i == len(history) - 1:
+            snap = snapshot_id
+        if snap is None and i + 1 < len(history) and found[i + 1] is not None:
+            snap = parents.get(found[i + 1])  # the next version was committed on top of this one
+        found[i] = snap
+    return [
+        {**entry, "snapshot_id": snap, "tags": tags.get(snap, []) if snap else []}
+        for entry, snap in zip(history, found, strict=True)
+    ]

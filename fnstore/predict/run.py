@@ -250,7 +250,7 @@ def predict(
         raise InputError("chunk_bins", f"must be positive, got {chunk_bins}")
     st = store if isinstance(store, Store) else open_store(store)
     card = read_card(model_dir)
-    check_pin(card.get("store"), st.store_id, st.attrs, str(model_dir), strict)
+    check_pin(card.get("store"), st.store_id, st.attrs, str(model_dir), strict, st.snapshot_id)
     inputs = resolve_inputs(st, card, cell, track_aliases, source=f"model {model_dir}")
     names = task_names(card)
     columns = _task_columns(names, tfs)
@@ -271,7 +271,7 @@ def predict(
                 selection=selection.description,
                 predict_run=run,
                 model_data=card.get("store"),
-                store_version=pin(st.store_id, st.attrs),
+                store_version=pin(st.store_id, st.attrs, st.snapshot_id),
             )
             groups[tf] = ScoreGroup(paths[tf]["zarr"], selection.n_rows, chunk_bins, attrs, resume)
         n_chunks = -(-selection.n_rows // chunk_bins)

@@ -64,13 +64,43 @@ def _has_checksum(head: bytes) -> bool:
     return len(head) == 5 and head[:4] == _ZSTD_MAGIC and bool(head[4] & 0x04)
 
 
+async def _remote_digest(inner: Store, key: str, size: int) -> bytes:
+    """:func:`_local_digest` through the store interface: two small range reads for a
+    checksummed chunk (its head and last four bytes), so an icechunk or remote store is
+    not read whole."""
+    from zarr.abc.store import RangeByteRequest, SuffixByteRequest
+
+    proto = default_buffer_prototype()
+    if key.rpartition("/")[2] != "zarr.json" and size > 12:
+        head = await inner.get(key, proto, byte_range=RangeByteRequest(0, 5))
+        if head is not None and _has_checksum(head.to_bytes()):
+            tail = await inner.get(key, proto, byte_range=SuffixByteRequest(4))
+            return b"zstd:" + (tail.to_bytes() if tail is not None else b"")
+    value = await inner.get(key, proto)
+    return hashlib.sha256(value.to_bytes() if value is not None else b"").digest()
+
+
+async def _remote_digests(inner: Store, files: dict[str, int]) -> list[bytes]:
+    """Every file's digest, many reads in flight at once: one at a time, the round trips
+    (through zarr's event loop, or to object storage) are most of the cost."""
+    import asyncio
+
+    limit = asyncio.Semaphore(64)
+
+    async def one(key: str, size: int) -> bytes:
+        async with limit:
+            return await _remote_digest(inner, key, size)
+
+    return await asyncio.gather(*(one(k, n) for k, n in files.items()))
+
+
 def content_hash(zstore: Store) -> str:
     """A digest of every array of a store: metadata documents and chunk contents.
 
     Parameters
     ----------
     zstore : zarr.abc.store.Store
-        The store (local folder, ``.zip`` or fsspec; wrapped or not).
+        The store (local folder, ``.zip``, fsspec or icechunk; wrapped or not).
 
     Returns
     -------
@@ -80,18 +110,12 @@ def content_hash(zstore: Store) -> str:
     files = {k: n for k, n in sorted(stored_files(zstore).items()) if _is_data(k)}
     inner = unwrap(zstore)
     digest = hashlib.sha256()
-    folder = Path(inner.root) if isinstance(inner, LocalStore) else None
-    for key, size in files.items():
-        if folder is not None:
-            part = _local_digest(folder / key, key)
-        else:
-            value = sync(inner.get(key, default_buffer_prototype()))
-            data = value.to_bytes() if value is not None else b""
-            part = (
-                b"zstd:" + data[-4:]
-                if not key.endswith("zarr.json") and _has_checksum(data[:5])
-                else hashlib.sha256(data).digest()
-            )
+    if isinstance(inner, LocalStore):
+        folder = Path(inner.root)
+        parts = [_local_digest(folder / key, key) for key in files]
+    else:
+        parts = sync(_remote_digests(inner, files))
+    for (key, size), part in zip(files.items(), parts, strict=True):
         digest.update(f"{key}\0{size}\0".encode() + part)
     return f"sha256:{digest.hexdigest()}"
 
@@ -200,7 +224,7 @@ def record_version(
     return entry
 
 
-def pin(store_id: str, attrs: Mapping[str, Any]) -> dict[str, Any]:
+def pin(store_id: str, attrs: Mapping[str, Any], snapshot_id: str | None = None) -> dict[str, Any]:
     """What a model card records about the data it was trained on.
 
     Parameters
@@ -209,33 +233,54 @@ def pin(store_id: str, attrs: Mapping[str, Any]) -> dict[str, Any]:
         The store's identity (kept by ``add``).
     attrs : mapping
         Its root attributes.
+    snapshot_id : str, optional
+        The icechunk snapshot read (``Store.snapshot_id``): recorded so the exact version
+        can be opened again (``icechunk://REPO@SNAPSHOT``).
 
     Returns
     -------
     dict
-        ``store_id``, ``version`` and ``content_hash`` (None for a store without versions).
+        ``store_id``, ``version`` and ``content_hash`` (None for a store without
+        versions), and ``snapshot_id`` for an icechunk store.
     """
     entry = current_version(attrs) or {}
-    return {
+    found = {
         "store_id": store_id,
         "version": entry.get("version"),
         "content_hash": entry.get("content_hash"),
     }
+    return found | ({"snapshot_id": snapshot_id} if snapshot_id else {})
+
+
+def _named(version: Any, snapshot: Any) -> str:
+    return f"version {version}" + (f" (snapshot {snapshot})" if snapshot else "")
 
 
 def pin_mismatch(
-    pinned: Mapping[str, Any] | None, store_id: str, attrs: Mapping[str, Any]
+    pinned: Mapping[str, Any] | None,
+    store_id: str,
+    attrs: Mapping[str, Any],
+    snapshot_id: str | None = None,
 ) -> str | None:
     """Why a store is not the data a model card pinned, or None when it is (or is unknown).
+
+    The content hash decides, not the snapshot id: a snapshot id names a commit, and the
+    same arrays can sit under many (a commit that changed only attributes, a copy into
+    another repository, a rebuild of the same spec), while a model depends only on the
+    arrays it read. The snapshot ids are named in the message so either version can be
+    opened (``icechunk://REPO@SNAPSHOT``).
 
     Parameters
     ----------
     pinned : mapping or None
-        The card's ``store`` block (``store_id``, ``version``, ``content_hash``).
+        The card's ``store`` block (``store_id``, ``version``, ``content_hash``, and
+        ``snapshot_id`` for an icechunk store).
     store_id : str
         The store being used.
     attrs : mapping
         Its root attributes.
+    snapshot_id : str, optional
+        The icechunk snapshot being used (``Store.snapshot_id``).
 
     Returns
     -------
@@ -244,14 +289,15 @@ def pin_mismatch(
     """
     if not pinned or not pinned.get("content_hash"):
         return None
-    now = pin(store_id, attrs)
+    now = pin(store_id, attrs, snapshot_id)
     if now["content_hash"] == pinned["content_hash"]:
         return None
-    was = f"version {pinned.get('version')} of store {str(pinned.get('store_id'))[:8]}"
+    was = _named(pinned.get("version"), pinned.get("snapshot_id"))
+    was += f" of store {str(pinned.get('store_id'))[:8]}"
     if now["store_id"] != pinned.get("store_id"):
         return f"the model was trained on {was}; this is another store ({str(store_id)[:8]})"
     return (
-        f"the model was trained on {was}; this is version {now['version']} "
+        f"the model was trained on {was}; this is {_named(now['version'], snapshot_id)} "
         f"(its data differ: see `fnstore log`)"
     )
 
@@ -284,6 +330,7 @@ def check_pin(
     attrs: Mapping[str, Any],
     source: str,
     strict: bool = False,
+    snapshot_id: str | None = None,
 ) -> str | None:
     """Say when a model is used on other data than it was trained on; refuse it when strict.
 
@@ -299,6 +346,8 @@ def check_pin(
         What pinned the data (the model folder or prediction file), for the message.
     strict : bool
         Refuse a mismatch (``--strict``) instead of warning.
+    snapshot_id : str, optional
+        The icechunk snapshot in use (``Store.snapshot_id``), named in the message.
 
     Returns
     -------
@@ -315,7 +364,7 @@ def check_pin(
 
     from fnstore.errors import InputError
 
-    problem = pin_mismatch(pinned, store_id, attrs)
+    problem = pin_mismatch(pinned, store_id, attrs, snapshot_id)
     if problem is None:
         return None
     if strict:

@@ -398,7 +398,7 @@ def _write_outputs(
         seed=config.sampler.seed,
         train_cells=run.cells,
         store={
-            **pin(st.store_id, st.attrs),
+            **pin(st.store_id, st.attrs, st.snapshot_id),
             "schema_version": st.schema_version,
             "path": str(st.path),
         },
