@@ -136,10 +136,30 @@ def zarr_store(
         return zarr.storage.ZipStore(p, mode="r" if mode == "r" else "a")
     if is_remote(p):
         require_remote_package(p)
-        return zarr.storage.FsspecStore.from_url(
+        store = zarr.storage.FsspecStore.from_url(
             p, read_only=(mode == "r"), storage_options=storage_options(options)
         )
+        _check_reachable(store, p)
+        return store
     return zarr.storage.LocalStore(p, read_only=(mode == "r"))
+
+
+def _check_reachable(store: Any, url: str) -> None:
+    """Ask for the root's ``zarr.json`` once, so an endpoint that cannot be reached fails here.
+
+    zarr-python opens a group by asking for several metadata keys at once; when an S3
+    endpoint refuses them, the first error wins and the requests still pending are torn
+    down outside the context aiobotocore entered, which it reports as tracebacks on stderr
+    ("Exception ignored ... created in a different Context") that no caller can catch. One
+    request first turns that into a single :class:`StoreError` line. A missing key is not
+    an error here: readers and writers say what they expected.
+    """
+    from zarr.core.sync import sync
+
+    try:
+        sync(store.exists("zarr.json"))
+    except Exception as exc:  # fsspec backends raise their own types (botocore, aiohttp)
+        raise StoreError(f"{url}: cannot be read ({type(exc).__name__}: {exc})") from None
 
 
 def store_exists(path: str | os.PathLike) -> bool:

@@ -299,12 +299,22 @@ def stored_files(zstore: Store) -> dict[str, int]:
     if isinstance(inner, FsspecStore):
         base = inner.path.rstrip("/")
         found = sync(inner.fs._find(base, detail=True))  # zarr keeps fsspec asynchronous
-        return {k[len(base) + 1 :]: int(v["size"]) for k, v in found.items() if v["type"] == "file"}
+        files = [k for k, v in found.items() if v["type"] == "file"]
+        unsized = [k for k in files if found[k].get("size") is None]  # HTTP folder listings
+        sizes = dict(zip(unsized, sync(_sizes(inner.fs, unsized)), strict=True))
+        return {k[len(base) + 1 :]: int(sizes.get(k, found[k]["size"])) for k in files}
 
     async def listing() -> dict[str, int]:
         return {k: await inner.getsize(k) async for k in inner.list()}
 
     return sync(listing())
+
+
+async def _sizes(fs: Any, paths: list[str]) -> list[int | None]:
+    """Each file's size asked for on its own (a HEAD per file over HTTP), all at once."""
+    import asyncio
+
+    return list(await asyncio.gather(*(fs._size(p) for p in paths)))
 
 
 def chunk_files(zstore: Store) -> dict[str, int]:
