@@ -24,6 +24,7 @@ saves it under benchmarks/results/accuracy[-quick].md.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -132,10 +133,13 @@ def recipe_rows(board: list[dict[str, Any]], tf: str) -> dict[str, dict[str, Any
     runs = [r for r in board if r.get("tf") == tf and r.get("status") == "done"]
     singles = [r for r in runs if not str(r["run"]).startswith("ensemble")]
     out: dict[str, dict[str, Any]] = {}
-    for recipe, is_random in (("default", False), ("random kernels", True)):
-        rows = [r for r in singles if ("motifs-none" in str(r["run"])) == is_random]
-        if rows:
-            out[recipe] = _mean(rows)
+    by_recipe: dict[str, list[dict[str, Any]]] = {}
+    for r in singles:  # run names: TF.CELLS[.PARAMS].sSEED
+        params = ".".join(str(r["run"]).split(".")[2:-1])
+        recipe = {"": "default", "motifs-none": "random kernels"}.get(params, params)
+        by_recipe.setdefault(recipe, []).append(r)
+    for recipe, rows in by_recipe.items():
+        out[recipe] = _mean(rows)
     ranked = sorted(singles, key=lambda r: -(r.get("honest_auprc") or -1))
     if ranked:
         out["sweep best"] = _held_out(ranked[0]) | {"run": ranked[0]["run"]}
@@ -191,6 +195,13 @@ def main() -> int:
     ap.add_argument("--epochs", type=int, help="epochs (default: the mode's)")
     ap.add_argument("--steps", type=int, help="batches per epoch; 0: uncapped (train's default)")
     ap.add_argument("--default-only", action="store_true", help="only the default recipe")
+    ap.add_argument(
+        "--extra-run",
+        action="append",
+        default=[],
+        metavar="JSON",
+        help='one more sweep run, e.g. \'{"negatives": 4}\' (repeatable; "sweep best" may pick it)',
+    )
     args = ap.parse_args()
     if not SHARED.is_dir():
         print(f"needs the real data in {SHARED}", file=sys.stderr)
@@ -203,6 +214,7 @@ def main() -> int:
     if args.steps is not None:
         mode["steps"] = args.steps or None
     mode["runs"] = [{}] if args.default_only else [{}, {"motifs": ["none"]}]
+    mode["runs"] += [json.loads(text) for text in args.extra_run]
     if args.seeds:
         mode["seeds"] = [int(x) for x in args.seeds.split(",")]
         mode["top_k"] = min(mode["top_k"], len(mode["seeds"]))
@@ -237,6 +249,8 @@ def main() -> int:
     )
     if args.epochs or args.steps is not None:
         suffix += f"-e{mode['epochs']}-s{mode['steps'] or 'all'}"
+    if args.extra_run:
+        suffix += "-extra"
     out = REPO / "benchmarks" / "results" / f"accuracy{suffix}.md"
     out.write_text(text)
     return 0
