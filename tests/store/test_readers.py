@@ -8,7 +8,8 @@ Node on a copy of ``tests/store/js`` installed from its pinned ``package-lock.js
 arrays from the root's consolidated metadata as a JavaScript client would, and prints a SHA-256
 of each array's element bytes, which is compared with NumPy's. Node 20 has no ``Float16Array``,
 so zarrita refuses float16 there: the test pins exactly that (and nothing else) as the one
-failure, and a store built with ``signal_dtype: float32`` must read fully.
+failure, and the example built with ``signal_dtype: float32`` must read fully (in zarrs and
+tensorstore too).
 """
 
 from __future__ import annotations
@@ -58,16 +59,40 @@ def _le_sha256(data: np.ndarray) -> str:
     return hashlib.sha256(data.tobytes()).hexdigest()
 
 
-def test_zarrs_reads_every_array_bit_exactly(example_store_path: Path, example_store) -> None:
+@pytest.fixture(scope="session")
+def float32_store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled example built with ``signal_dtype: float32`` (for JavaScript consumers)."""
+    import yaml
+
+    from fnstore.build import build_store
+
+    spec = yaml.safe_load((EXAMPLE_DIR / "spec.yaml").read_text())
+    spec["genome"]["fasta"] = str(EXAMPLE_DIR / spec["genome"]["fasta"])
+    spec["blacklist"] = [str(EXAMPLE_DIR / b) for b in spec["blacklist"]]
+    for cell in spec["cells"].values():
+        cell["tracks"] = {k: str(EXAMPLE_DIR / v) for k, v in cell.get("tracks", {}).items()}
+        cell["metadata"] = str(EXAMPLE_DIR / cell["metadata"])
+    spec["labels"] = [{"peaks_dir": str(EXAMPLE_DIR / e["peaks_dir"])} for e in spec["labels"]]
+    spec["annotations"] = {k: str(EXAMPLE_DIR / v) for k, v in spec["annotations"].items()}
+    spec["signal_dtype"] = "float32"
+    path = tmp_path_factory.mktemp("example-float32") / "example-float32.zarr"
+    build_store(spec, path, progress=False)
+    return path
+
+
+@pytest.mark.parametrize("store", ["example_store_path", "float32_store_path"])
+def test_zarrs_reads_every_array_bit_exactly(store: str, request: pytest.FixtureRequest) -> None:
     pytest.importorskip("zarrs")
-    paths = _arrays(example_store_path)
+    folder: Path = request.getfixturevalue(store)
+    paths = _arrays(folder)
     assert set(NAME_ARRAYS) <= set(paths) and "signals/ATAC" in paths
-    want = {p: zarr.open_array(str(example_store_path / p), mode="r")[...] for p in paths}
-    names = _store_names(example_store)
+    want = {p: zarr.open_array(str(folder / p), mode="r")[...] for p in paths}
+    assert want["signals/ATAC"].dtype == ("float32" if "float32" in store else "float16")
+    names = _store_names(open_store(folder))
     options = {"codec_pipeline.path": "zarrs.ZarrsCodecPipeline", "codec_pipeline.strict": True}
     with zarr.config.set(options):
         for path in paths:
-            arr = zarr.open_array(str(example_store_path / path), mode="r")
+            arr = zarr.open_array(str(folder / path), mode="r")
             pipeline = arr._async_array.codec_pipeline
             # zarrs' Rust pipeline is there and zarr-python's fall-back is not
             assert type(pipeline).__name__ == "ZarrsCodecPipeline", path
@@ -77,6 +102,19 @@ def test_zarrs_reads_every_array_bit_exactly(example_store_path: Path, example_s
             assert got.tobytes() == want[path].tobytes(), path
             if path in NAME_ARRAYS:
                 assert decode_names(got) == names[path] == arr.attrs[NAMES_ATTR], path
+
+
+def test_tensorstore_reads_the_float32_store(float32_store_path: Path) -> None:
+    """test_portable.py reads the (float16) example store; this the float32 build."""
+    ts = pytest.importorskip("tensorstore")
+    for path in _arrays(float32_store_path):
+        spec = {
+            "driver": "zarr3",
+            "kvstore": {"driver": "file", "path": str(float32_store_path / path)},
+        }
+        got = ts.open(spec, read=True).result().read().result()
+        want = zarr.open_array(str(float32_store_path / path), mode="r")[...]
+        assert got.dtype == want.dtype and got.tobytes() == want.tobytes(), path
 
 
 def test_zarrs_strict_has_no_python_fall_back(tmp_path: Path) -> None:
@@ -138,27 +176,6 @@ def _check_zarrita(report: dict, folder: Path) -> list[str]:
         else:
             assert "names" not in entry, path
     return failed
-
-
-@pytest.fixture(scope="session")
-def float32_store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bundled example built with ``signal_dtype: float32`` (for JavaScript consumers)."""
-    import yaml
-
-    from fnstore.build import build_store
-
-    spec = yaml.safe_load((EXAMPLE_DIR / "spec.yaml").read_text())
-    spec["genome"]["fasta"] = str(EXAMPLE_DIR / spec["genome"]["fasta"])
-    spec["blacklist"] = [str(EXAMPLE_DIR / b) for b in spec["blacklist"]]
-    for cell in spec["cells"].values():
-        cell["tracks"] = {k: str(EXAMPLE_DIR / v) for k, v in cell.get("tracks", {}).items()}
-        cell["metadata"] = str(EXAMPLE_DIR / cell["metadata"])
-    spec["labels"] = [{"peaks_dir": str(EXAMPLE_DIR / e["peaks_dir"])} for e in spec["labels"]]
-    spec["annotations"] = {k: str(EXAMPLE_DIR / v) for k, v in spec["annotations"].items()}
-    spec["signal_dtype"] = "float32"
-    path = tmp_path_factory.mktemp("example-float32") / "example-float32.zarr"
-    build_store(spec, path, progress=False)
-    return path
 
 
 def test_zarrita_reads_every_array_but_float16_on_node_20(
