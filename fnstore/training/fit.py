@@ -4,8 +4,9 @@ The folder holds ``model.keras`` and ``model_card.json`` (see ``fnstore.model``)
 plus ``checkpoint.keras`` (best validation loss so far, written during training),
 ``history.csv`` and ``learning_curve.png``. Training is Adam on the masked binary
 cross-entropy, with early stopping on validation loss (best weights restored). With
-``devices > 1`` it is data-parallel through ``tf.distribute.MirroredStrategy``: each
-global batch from the sampler is split across the replicas.
+``devices > 1`` it is data-parallel (:func:`fnstore.backend.data_parallel`: TensorFlow's
+``MirroredStrategy``, Keras's ``DataParallel`` on JAX): each global batch from the sampler
+is split across the devices.
 
 Keras/TensorFlow are imported inside the functions: ``import fnstore`` stays light.
 """
@@ -68,17 +69,6 @@ def _resolve_motifs(
             )
         chosen.append(found[0])
     return chosen
-
-
-def _strategy(devices: int) -> Any:
-    """MirroredStrategy over ``devices`` GPUs, or logical CPUs when there are too few GPUs."""
-    import tensorflow as tf
-
-    gpus = tf.config.list_logical_devices("GPU")
-    pool = gpus if len(gpus) >= devices else tf.config.list_logical_devices("CPU")
-    if len(pool) < devices:
-        raise InputError("--devices", f"{devices} devices asked for, {len(pool)} available")
-    return tf.distribute.MirroredStrategy(devices=[d.name for d in pool[:devices]])
 
 
 def _validation_metrics(model: Any, valid: Sampler) -> dict[str, Any]:
@@ -198,16 +188,19 @@ def train(
         Paths written, history and validation metrics; also readable as the dict this
         function used to return (``result["validation"]``).
     """
+    from fnstore.backend import data_parallel
     from fnstore.model.folder import model_output
 
     resolved = TrainConfig.from_keywords(config, **options)
     with model_output(model_dir, overwrite) as work:
         run = _resolve_inputs(store, work, tfs, cells, resolved)
-        if resolved.seeds > 1:
-            model, history, seconds = _fit_bag(run)
-        else:
-            model = _build_compiled_model(run)
-            history, seconds = _fit(model, run)
+        # one data-parallel scope (a null one on one device) for building AND fitting
+        with data_parallel(resolved.devices):
+            if resolved.seeds > 1:
+                model, history, seconds = _fit_bag(run)
+            else:
+                model = _build_compiled_model(run)
+                history, seconds = _fit(model, run)
         return _write_outputs(model, run, history, seconds, Path(model_dir))
 
 
@@ -304,7 +297,7 @@ def _own_python_random(seed: int) -> Iterator[None]:
 
 
 def _build_compiled_model(run: _Run, name: str = "factornet") -> Any:
-    """The seeded, compiled model, inside a data-parallel scope when ``devices > 1``."""
+    """The seeded, compiled model (built inside the caller's data-parallel scope)."""
     import keras
 
     from fnstore.backend import seed_everything
@@ -313,9 +306,7 @@ def _build_compiled_model(run: _Run, name: str = "factornet") -> Any:
 
     config, sampler = run.config, run.sampler
     seed_everything(config.sampler.seed)
-    strategy = _strategy(config.devices) if config.devices > 1 else None
-    scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
-    with scope, _own_python_random(config.sampler.seed):
+    with _own_python_random(config.sampler.seed):
         model = build_model(
             sampler.n_tracks, len(run.tfs), sampler.n_extra, config=run.model_config, name=name
         )
