@@ -338,7 +338,7 @@ def limit_threads(threads: int) -> None:
 
 
 # ---------------------------------------------------------------- data parallel
-def data_parallel(devices: int) -> contextlib.AbstractContextManager[Any]:
+def data_parallel(devices: int, batch_size: int = 0) -> contextlib.AbstractContextManager[Any]:
     """A scope in which a model is built and trained on ``devices`` devices of this process.
 
     TensorFlow: ``tf.distribute.MirroredStrategy`` over that many GPUs (else logical CPUs).
@@ -352,6 +352,9 @@ def data_parallel(devices: int) -> contextlib.AbstractContextManager[Any]:
     ----------
     devices
         Devices in this process; 1: no distribution (a null scope).
+    batch_size
+        The global batch; off TensorFlow it must split evenly over the devices (JAX
+        shards an array only into equal parts). 0: not checked.
 
     Returns
     -------
@@ -361,7 +364,7 @@ def data_parallel(devices: int) -> contextlib.AbstractContextManager[Any]:
     Raises
     ------
     InputError
-        When fewer devices exist than asked for.
+        When fewer devices exist than asked for, or the batch does not split evenly.
     """
     if devices <= 1:
         return contextlib.nullcontext()
@@ -375,6 +378,9 @@ def data_parallel(devices: int) -> contextlib.AbstractContextManager[Any]:
         if len(pool) < devices:
             raise InputError("--devices", f"{devices} devices asked for, {len(pool)} available")
         return tf.distribute.MirroredStrategy(devices=[d.name for d in pool[:devices]]).scope()
+    if batch_size % devices:
+        why = f"{batch_size} does not split evenly over {devices} devices"
+        raise InputError("--batch-size", why)
     try:
         found = keras.distribution.list_devices()
     except (NotImplementedError, ValueError, RuntimeError) as exc:

@@ -86,3 +86,67 @@ def test_backend_option_refuses_what_cannot_be(tmp_path: Path) -> None:
     other = next(b for b in ("jax", "torch") if b != current_backend())
     res = CliRunner().invoke(main, ["--backend", other, "info", str(tmp_path)])
     assert res.exit_code == 1 and res.output.startswith("Error: --backend: ")
+
+
+DATA_PARALLEL = r"""
+import json, sys
+import keras
+import numpy as np
+import fnstore
+import fnstore.backend as backend
+from fnstore.errors import InputError
+store, out = sys.argv[1], sys.argv[2]
+seen, plain = [], backend.data_parallel
+
+def spy(devices, batch_size=0):  # what the scope really holds, once entered
+    scope = plain(devices, batch_size)
+    class Spy:
+        def __enter__(self):
+            scope.__enter__()
+            d = keras.distribution.distribution()
+            seen.append(None if d is None else len(d.device_mesh.devices.ravel()))
+        def __exit__(self, *exc):
+            return scope.__exit__(*exc)
+    return Spy()
+
+backend.data_parallel = spy
+weights = {}
+for devices in (1, 2):
+    fnstore.train(store, f"{out}/m{devices}", "YY1", ["GM12878"], tracks=[], epochs=1,
+                  steps_per_epoch=3, valid_steps=1, verbose=0, devices=devices, batch_size=32,
+                  hyperparameters={"window": 400, "lstm_units": 0})
+    m = keras.saving.load_model(f"{out}/m{devices}/model.keras", compile=False)
+    weights[devices] = m.get_weights()
+refused = []
+for kw in ({"devices": 3, "batch_size": 33}, {"devices": 2, "batch_size": 33}):
+    try:
+        fnstore.train(store, f"{out}/bad", "YY1", ["GM12878"], tracks=[], epochs=1,
+                      steps_per_epoch=1, valid_steps=1, verbose=0, **kw)
+    except InputError as exc:
+        refused.append(str(exc).split(":")[0])
+diff = max(float(np.max(np.abs(a - b))) for a, b in zip(weights[1], weights[2]))
+print(json.dumps({"seen": seen, "diff": diff, "refused": refused}))
+"""
+
+
+@pytest.mark.skipif("jax" not in OTHERS, reason="JAX not installed")
+def test_data_parallel_on_two_virtual_devices_equals_one(
+    example_store_path: Path, tmp_path: Path
+) -> None:
+    """``--devices 2`` (Keras DataParallel over two virtual CPU devices) trains the same
+    weights as one device at the same global batch, up to float rounding."""
+    env = {
+        **os.environ,
+        "KERAS_BACKEND": "jax",
+        "PYTHONPATH": str(REPO),
+        "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", DATA_PARALLEL, str(example_store_path), str(tmp_path)],
+        env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["seen"] == [None, 2]
+    assert report["refused"] == ["--devices", "--batch-size"]
+    assert report["diff"] < 1e-5

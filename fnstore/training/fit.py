@@ -195,7 +195,7 @@ def train(
     with model_output(model_dir, overwrite) as work:
         run = _resolve_inputs(store, work, tfs, cells, resolved)
         # one data-parallel scope (a null one on one device) for building AND fitting
-        with data_parallel(resolved.devices):
+        with data_parallel(resolved.devices, resolved.sampler.batch_size):
             if resolved.seeds > 1:
                 model, history, seconds = _fit_bag(run)
             else:
@@ -246,6 +246,7 @@ def _resolve_inputs(
     The model's window decides the sampler's, and the sampler's tracks decide the model's
     strand pairs, so the two configurations are settled together here.
     """
+    from fnstore.backend import distributed_rank
     from fnstore.model.config import model_config
 
     st = store if isinstance(store, Store) else open_store(store)
@@ -254,6 +255,9 @@ def _resolve_inputs(
         config.sampler, window=model_cfg.window, max_batches=config.steps_per_epoch
     )
     sampler = Sampler(st, tfs, cells, config=sampler_config)
+    rank, world = distributed_rank()
+    if world > 1:  # several processes: each feeds its part of every global batch
+        sampler.shard_by_rank(rank, world)
     motifs = _resolve_motifs(list(config.motifs), config.motif_file, sampler.tfs)
     valid = sampler.validation(max_batches=config.valid_steps)
     model_cfg.strand_pairs = list(sampler.strand_pairs)
@@ -338,6 +342,8 @@ def _fit(model: Any, run: _Run, append: bool = False) -> tuple[dict[str, list[fl
         keras.callbacks.CSVLogger(str(out / HISTORY_FILE), append=append),
     ]
     readers = {
+        # a short last batch is cut to a multiple of the devices (they split it evenly)
+        "multiple": config.devices,
         "workers": max(config.workers, 1),
         "use_multiprocessing": bool(config.use_multiprocessing and config.workers > 0),
     }

@@ -34,9 +34,10 @@ def model_inputs(inputs: dict[str, Any]) -> Any:
 class SamplerDataset(keras.utils.PyDataset):
     """``len`` = batches per epoch; ``on_epoch_end`` moves the sampler to its next epoch."""
 
-    def __init__(self, sampler: Sampler, **kwargs: Any) -> None:
+    def __init__(self, sampler: Sampler, multiple: int = 1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.sampler = sampler
+        self.multiple = max(1, int(multiple))
         # the chunk cache is not thread-safe; NumPy still overlaps with the training step
         self._lock = threading.Lock()
 
@@ -46,6 +47,9 @@ class SamplerDataset(keras.utils.PyDataset):
     def __getitem__(self, index: int) -> Any:
         with self._lock:
             inputs, y = self.sampler.batch(int(index))
+        keep = len(y) - len(y) % self.multiple
+        if keep < len(y):  # data parallel: every device takes an equal part
+            inputs, y = {k: v[:keep] for k, v in inputs.items()}, y[:keep]
         return model_inputs(inputs), y
 
     def on_epoch_end(self) -> None:
@@ -54,7 +58,11 @@ class SamplerDataset(keras.utils.PyDataset):
 
 
 def as_keras_dataset(
-    sampler: Sampler, workers: int = 1, use_multiprocessing: bool = False, max_queue_size: int = 10
+    sampler: Sampler,
+    workers: int = 1,
+    use_multiprocessing: bool = False,
+    max_queue_size: int = 10,
+    multiple: int = 1,
 ) -> SamplerDataset:
     """``sampler`` as a ``keras.utils.PyDataset`` that Keras ``fit``/``predict`` accept.
 
@@ -64,7 +72,11 @@ def as_keras_dataset(
         A training or validation :class:`~fnstore.training.sampler.Sampler`.
     workers, use_multiprocessing, max_queue_size
         Passed to ``keras.utils.PyDataset``: reader threads (processes with
-        ``use_multiprocessing``) and how many batches they may read ahead.
+        ``use_multiprocessing``) and how many batches they may read ahead (the prefetch
+        that overlaps host gathering with device compute).
+    multiple
+        Data-parallel devices: a short last batch is cut to a multiple of it (at most
+        ``multiple - 1`` examples an epoch left out), since every device takes an equal part.
 
     Returns
     -------
@@ -74,6 +86,7 @@ def as_keras_dataset(
     """
     return SamplerDataset(
         sampler,
+        multiple=multiple,
         workers=workers,
         use_multiprocessing=use_multiprocessing,
         max_queue_size=max_queue_size,
