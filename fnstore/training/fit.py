@@ -199,8 +199,7 @@ def train(
             if resolved.seeds > 1:
                 model, history, seconds = _fit_bag(run)
             else:
-                model = _build_compiled_model(run)
-                history, seconds = _fit(model, run)
+                model, history, seconds = _train_one(run)
         return _write_outputs(model, run, history, seconds, Path(model_dir))
 
 
@@ -220,8 +219,7 @@ def _fit_bag(run: _Run) -> tuple[Any, dict[str, list[float]], float]:
         member_run = (
             run if k == 0 else _resolve_inputs(run.store, run.out, run.tfs, run.cells, config)
         )
-        model = _build_compiled_model(member_run, name=member_name(k))
-        part, seconds = _fit(model, member_run, append=k > 0)
+        model, part, seconds = _train_one(member_run, name=member_name(k), append=k > 0)
         members.append(model)
         for key, values in part.items():
             history.setdefault(key, []).extend(values)
@@ -300,27 +298,78 @@ def _own_python_random(seed: int) -> Iterator[None]:
         seed_generator.python_random = saved
 
 
-def _build_compiled_model(run: _Run, name: str = "factornet") -> Any:
-    """The seeded, compiled model (built inside the caller's data-parallel scope)."""
+def _train_one(
+    run: _Run, name: str = "factornet", append: bool = False
+) -> tuple[Any, dict[str, list[float]], float]:
+    """Build, fit and return one float32 model, its history and the seconds fitting took.
+
+    The device is fed through :func:`fnstore.model.architecture.training_model` (codes or
+    one-hot, a float32 output under mixed precision); the model returned, and saved, is
+    the plain one, so model files do not depend on how training fed the device.
+    """
+    model, trainable = _build_compiled_model(run, name)
+    history, seconds = _fit(trainable, run, append=append)
+    if run.config.mixed_precision != "off":
+        model = _as_float32(model, run, name)
+    return model, history, seconds
+
+
+@contextlib.contextmanager
+def _dtype_policy(name: str) -> Iterator[None]:
+    """Keras's global dtype policy set to ``name`` while models are built (``off``: as is)."""
+    import keras
+
+    if name == "off":
+        yield
+        return
+    saved = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(saved)
+
+
+def _as_float32(model: Any, run: _Run, name: str) -> Any:
+    """The same weights in a float32 model (mixed precision keeps float32 variables)."""
+    from fnstore.model.architecture import build_model
+
+    sampler = run.sampler
+    plain = build_model(
+        sampler.n_tracks, len(run.tfs), sampler.n_extra, config=run.model_config, name=name
+    )
+    plain.set_weights(model.get_weights())
+    return plain
+
+
+def _build_compiled_model(run: _Run, name: str = "factornet") -> tuple[Any, Any]:
+    """The seeded model and the compiled model that feeds it (built inside the caller's
+    data-parallel scope): ``(model, trainable)``, one object unless the feed wraps it."""
     import keras
 
     from fnstore.backend import seed_everything
-    from fnstore.model.architecture import build_model, masked_binary_crossentropy
+    from fnstore.model.architecture import (
+        build_model,
+        masked_binary_crossentropy,
+        training_model,
+    )
     from fnstore.model.motif_init import init_kernels_from_motifs
 
     config, sampler = run.config, run.sampler
     seed_everything(config.sampler.seed)
-    with _own_python_random(config.sampler.seed):
+    mixed = config.mixed_precision != "off"
+    with _dtype_policy(config.mixed_precision), _own_python_random(config.sampler.seed):
         model = build_model(
             sampler.n_tracks, len(run.tfs), sampler.n_extra, config=run.model_config, name=name
         )
         if run.motifs:
             init_kernels_from_motifs(model, run.motifs)
-        model.compile(
+        trainable = training_model(model, config.feed, float32_out=mixed)
+        trainable.compile(
             optimizer=keras.optimizers.Adam(config.learning_rate),
             loss=masked_binary_crossentropy,
         )
-    return model
+    return model, trainable
 
 
 def _fit(model: Any, run: _Run, append: bool = False) -> tuple[dict[str, list[float]], float]:
@@ -344,6 +393,7 @@ def _fit(model: Any, run: _Run, append: bool = False) -> tuple[dict[str, list[fl
     readers = {
         # a short last batch is cut to a multiple of the devices (they split it evenly)
         "multiple": config.devices,
+        "feed": config.feed,
         "workers": max(config.workers, 1),
         "use_multiprocessing": bool(config.use_multiprocessing and config.workers > 0),
     }
