@@ -421,3 +421,66 @@ def distributed_rank() -> tuple[int, int]:
     if backend == "torch" and os.environ.get("WORLD_SIZE"):
         return int(os.environ.get("RANK", "0")), int(os.environ["WORLD_SIZE"])
     return 0, 1
+
+
+# ---------------------------------------------------------------- devices
+def accelerator() -> str | None:
+    """The accelerator Keras computes on, in words, or None on CPU.
+
+    Returns
+    -------
+    str or None
+        E.g. ``"gpu: NVIDIA H100 80GB HBM3 (1 device)"``; None when only CPUs are seen.
+    """
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        if not gpus:
+            return None
+        name = tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU")
+        return f"gpu: {name} ({len(gpus)} device{'s' if len(gpus) > 1 else ''})"
+    if backend == "jax":
+        import jax
+
+        devices = [d for d in jax.devices() if d.platform != "cpu"]
+        if not devices:
+            return None
+        n = len(devices)
+        return f"{devices[0].platform}: {devices[0].device_kind} ({n} device{'s' if n > 1 else ''})"
+    import torch
+
+    if not torch.cuda.is_available():
+        return None
+    return f"gpu: {torch.cuda.get_device_name(0)} ({torch.cuda.device_count()} device(s))"
+
+
+def peak_device_memory() -> int | None:
+    """Peak bytes allocated on the first accelerator so far, or None on CPU / unknown.
+
+    Returns
+    -------
+    int or None
+        Bytes, as the backend's allocator reports them.
+    """
+    if accelerator() is None:
+        return None
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return int(tf.config.experimental.get_memory_info("GPU:0")["peak"])
+    if backend == "jax":
+        import jax
+
+        stats = jax.devices()[0].memory_stats() or {}
+        peak = stats.get("peak_bytes_in_use")
+        return None if peak is None else int(peak)
+    import torch
+
+    return int(torch.cuda.max_memory_allocated())
