@@ -31,7 +31,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from fnstore.backend import compiled_call, fused_stretch_scorer
+from fnstore.backend import compiled_call, fused_stretch_scorer, unroll_fast_head
 from fnstore.errors import InputError
 from fnstore.model.architecture import model_input_sizes
 from fnstore.model.bag import bag_members
@@ -59,6 +59,19 @@ def _layer(model: keras.Model, name: str, required: bool = True) -> Any:
         if required:
             raise FastPathUnsupported(f"no layer {name!r}") from None
         return None
+
+
+def _unrolled(bilstm: Any) -> Any:
+    """``bilstm`` itself, or an unrolled copy where that is faster and exact
+    (:func:`fnstore.backend.unroll_fast_head`); the caller copies the weights once built."""
+    if not unroll_fast_head():
+        return bilstm
+    config = bilstm.get_config()
+    config["name"] = "fast_bilstm"
+    for key in ("layer", "backward_layer"):
+        if key in config:
+            config[key]["config"]["unroll"] = True
+    return layers.Bidirectional.from_config(config)
 
 
 class WindowScorer:
@@ -119,7 +132,8 @@ class WindowScorer:
                 raise FastPathUnsupported("max-pool stride differs from its size")
             self.pool = size
             self.n_pool = self.conv_len // size
-            post = [_layer(m, "bilstm"), _layer(m, "recurrent_dropout"), _layer(m, "flatten")]
+            bilstm = _layer(m, "bilstm")
+            post = [_unrolled(bilstm), _layer(m, "recurrent_dropout"), _layer(m, "flatten")]
             self.global_pool = False
         else:
             _layer(m, "global_pool")
@@ -161,6 +175,8 @@ class WindowScorer:
         for lay in head:
             h = lay(h)
         self.head_model = keras.Model(inputs, h, name="fast_head")
+        if not self.global_pool and post[0] is not bilstm:
+            post[0].set_weights(bilstm.get_weights())  # the unrolled copy: the same weights
         self._run_trunk = compiled_call(self.trunk_model)
         self._run_head = compiled_call(self.head_model)
         # one traced graph for the whole step where the backend has one (TensorFlow)
