@@ -1,5 +1,6 @@
-"""Every Keras backend installed: train, predict (fast = naive), saliency; a model saved
-under TensorFlow predicts the same under the others; TensorFlow is never imported there."""
+"""Every Keras backend installed: train (2 epochs, codes fed to the device), predict (fast =
+naive), saliency; a model saved under TensorFlow predicts the same under the others;
+TensorFlow is never imported there; data parallel on two virtual devices equals one."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from fnstore.io.predictions import read_predictions
 from fnstore.predict import predict
 store, tf_model, out = sys.argv[1], sys.argv[2], sys.argv[3]
 st = fnstore.open_store(store)
-res = fnstore.train(store, out + "/m", "YY1", ["GM12878"], tracks=[], epochs=1,
+res = fnstore.train(store, out + "/m", "YY1", ["GM12878"], epochs=2, feed="codes",
                     steps_per_epoch=2, valid_steps=1, verbose=0,
                     hyperparameters={"window": 400, "lstm_units": 0})
 runs = {}
