@@ -11,10 +11,11 @@ so a model trained on one backend predicts on another (tested to 1e-5).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -219,3 +220,283 @@ def keep_tensorflow_unloaded() -> None:
         return
     if getattr(module_utils.tensorflow, "_available", True) is None:
         module_utils.tensorflow._available = False
+
+
+# ---------------------------------------------------------------- compiled inference
+def compiled_call(model: Any) -> Callable[..., np.ndarray]:
+    """``run(*arrays)`` -> the model's outputs as NumPy, in inference mode.
+
+    On TensorFlow the model is traced ONCE with every input's batch (and free length) axis
+    left unknown. With shape-specialised traces (what ``predict_on_batch`` does) the
+    kernels picked, and so the last bits of the scores, would depend on the order in which
+    batch shapes happen to arrive; a resumed run would then not reproduce an uninterrupted
+    one bit for bit. JAX and PyTorch call the model eagerly (JAX compiles each layer).
+
+    Parameters
+    ----------
+    model
+        A Keras model taking one array, or a list of arrays in ``model.inputs`` order.
+
+    Returns
+    -------
+    callable
+        ``run(*arrays) -> numpy.ndarray``.
+    """
+    import keras
+
+    def feed(xs: Sequence[Any]) -> Any:
+        return list(xs) if len(xs) > 1 else xs[0]
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        specs = [tf.TensorSpec([None, *t.shape[1:]], t.dtype) for t in model.inputs]
+        fn = tf.function(lambda *xs: model(feed(xs), training=False), input_signature=specs)
+        return lambda *arrays: fn(*arrays).numpy()
+    return lambda *arrays: keras.ops.convert_to_numpy(model(feed(arrays), training=False))
+
+
+def fused_stretch_scorer(
+    trunk: Any, head: Any, geometry: dict[str, Any]
+) -> Callable[..., np.ndarray] | None:
+    """The fast scorer's whole step as ONE traced function (TensorFlow), else None.
+
+    Reverse strand, trunk, per-window gather, head and strand average run in one graph, so
+    the large feature maps never leave it. Other backends take the NumPy route in
+    :mod:`fnstore.predict.scoring` (same numbers).
+
+    Parameters
+    ----------
+    trunk, head
+        The fast path's two Keras models (:class:`fnstore.predict.scoring.WindowScorer`).
+    geometry
+        ``step``, ``window``, ``pool``, ``n_pool``, ``n_features``, ``n_tasks``,
+        ``n_channels``, ``n_extra`` (ints) and ``rc_order`` (channel permutation).
+
+    Returns
+    -------
+    callable or None
+        ``run(stretches, [extra]) -> (s * n, n_tasks)`` NumPy scores (``extra`` rows
+        ``(s * n, n_extra)`` when the model has them); None off TensorFlow.
+    """
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return None
+    import tensorflow as tf
+
+    g = geometry
+    step, window, pool, n_pool = g["step"], g["window"], g["pool"], g["n_pool"]
+    order = tf.constant(np.asarray(g["rc_order"]), dtype=tf.int32)
+    specs = [tf.TensorSpec([None, None, g["n_channels"]], tf.float32)]
+    if g["n_extra"]:
+        specs.append(tf.TensorSpec([None, g["n_extra"]], tf.float32))
+
+    def fused(x: Any, *extra: Any) -> Any:
+        s = tf.shape(x)[0]
+        length = tf.shape(x)[1]
+        n = (length - window) // step + 1
+        both = tf.concat([x, tf.gather(tf.reverse(x, [1]), order, axis=2)], 0)
+        feat = trunk(both, training=False)
+        k = tf.range(n)[:, None] * step
+        j = tf.range(n_pool)[None, :] * pool
+        fwd = tf.gather(feat[:s], k + j, axis=1)  # (s, n, n_pool, F)
+        rev = tf.gather(feat[s:], length - k - window + j, axis=1)
+        pooled = tf.reshape(tf.concat([fwd, rev], 0), [-1, n_pool, g["n_features"]])
+        feed = [pooled, tf.concat([extra[0], extra[0]], 0)] if extra else pooled
+        probs = tf.reshape(head(feed, training=False), [2, -1, g["n_tasks"]])
+        return (probs[0] + probs[1]) / 2.0
+
+    fn = tf.function(fused, input_signature=specs)
+    return lambda *arrays: fn(*arrays).numpy()
+
+
+# ---------------------------------------------------------------- threads
+def limit_threads(threads: int) -> None:
+    """Bound the backend's thread pools in this process (before it is imported).
+
+    Sweep workers share a machine; each sets its pools from ``threads`` (the environment
+    variables are read when the framework starts, so set them before importing it).
+
+    Parameters
+    ----------
+    threads
+        Intra-op threads (and BLAS/OpenMP).
+    """
+    n = str(max(1, threads))
+    for key, value in {
+        "TF_NUM_INTRAOP_THREADS": n,
+        "TF_NUM_INTEROP_THREADS": "1",
+        "OMP_NUM_THREADS": n,
+    }.items():
+        os.environ.setdefault(key, value)
+    if "tensorflow" not in sys.modules and current_backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(max(1, threads))
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+
+
+# ---------------------------------------------------------------- data parallel
+def data_parallel(devices: int, batch_size: int = 0) -> contextlib.AbstractContextManager[Any]:
+    """A scope in which a model is built and trained on ``devices`` devices of this process.
+
+    TensorFlow: ``tf.distribute.MirroredStrategy`` over that many GPUs (else logical CPUs).
+    JAX (and PyTorch, untested: Keras 3.15 ships no PyTorch distribution library, so there
+    Keras's own refusal is reported): ``keras.distribution.DataParallel`` over the first
+    ``devices`` of :func:`keras.distribution.list_devices`, variables replicated and each
+    global batch split along its first axis. Several processes (several hosts) call
+    :func:`distributed_rank` first; each then feeds its own share of every global batch.
+
+    Parameters
+    ----------
+    devices
+        Devices in this process; 1: no distribution (a null scope).
+    batch_size
+        The global batch; off TensorFlow it must split evenly over the devices (JAX
+        shards an array only into equal parts). 0: not checked.
+
+    Returns
+    -------
+    context manager
+        Enter it around building, compiling and fitting the model.
+
+    Raises
+    ------
+    InputError
+        When fewer devices exist than asked for, or the batch does not split evenly.
+    """
+    if devices <= 1:
+        return contextlib.nullcontext()
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_logical_devices("GPU")
+        pool = gpus if len(gpus) >= devices else tf.config.list_logical_devices("CPU")
+        if len(pool) < devices:
+            raise InputError("--devices", f"{devices} devices asked for, {len(pool)} available")
+        return tf.distribute.MirroredStrategy(devices=[d.name for d in pool[:devices]]).scope()
+    if batch_size % devices:
+        why = f"{batch_size} does not split evenly over {devices} devices"
+        raise InputError("--batch-size", why)
+    try:
+        found = keras.distribution.list_devices()
+    except (NotImplementedError, ValueError, RuntimeError) as exc:
+        why = f"no data-parallel support on {keras.backend.backend()}: {exc}"
+        raise InputError("--devices", why) from None
+    if len(found) < devices:
+        hint = "on CPU: XLA_FLAGS=--xla_force_host_platform_device_count=N"
+        why = f"{devices} devices asked for, {len(found)} available ({hint})"
+        raise InputError("--devices", why)
+    return keras.distribution.DataParallel(
+        devices=found[:devices], auto_shard_dataset=False
+    ).scope()
+
+
+def distributed_rank() -> tuple[int, int]:
+    """``(rank, world size)`` of this process in a multi-process run, after joining it.
+
+    JAX: when ``KERAS_DISTRIBUTION_NUM_PROCESSES`` (with ``..._JOB_ADDRESSES`` and
+    ``..._PROCESS_ID``) is set, ``keras.distribution.initialize()`` joins the job (it calls
+    ``jax.distributed.initialize``) and the rank is ``jax.process_index()``. PyTorch under
+    ``torchrun`` (untested): ``RANK`` / ``WORLD_SIZE``. Otherwise ``(0, 1)``.
+
+    Returns
+    -------
+    tuple of int
+        This process's rank and the number of processes.
+    """
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "jax" and os.environ.get("KERAS_DISTRIBUTION_NUM_PROCESSES"):
+        import jax
+
+        if not getattr(distributed_rank, "_joined", False):
+            keras.distribution.initialize()
+            distributed_rank._joined = True  # type: ignore[attr-defined]
+        return int(jax.process_index()), int(jax.process_count())
+    if backend == "torch" and os.environ.get("WORLD_SIZE"):
+        return int(os.environ.get("RANK", "0")), int(os.environ["WORLD_SIZE"])
+    return 0, 1
+
+
+# ---------------------------------------------------------------- devices
+def accelerator() -> str | None:
+    """The accelerator Keras computes on, in words, or None on CPU.
+
+    Returns
+    -------
+    str or None
+        E.g. ``"gpu: NVIDIA H100 80GB HBM3 (1 device)"``; None when only CPUs are seen.
+    """
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        if not gpus:
+            return None
+        name = tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU")
+        return f"gpu: {name} ({len(gpus)} device{'s' if len(gpus) > 1 else ''})"
+    if backend == "jax":
+        import jax
+
+        devices = [d for d in jax.devices() if d.platform != "cpu"]
+        if not devices:
+            return None
+        n = len(devices)
+        return f"{devices[0].platform}: {devices[0].device_kind} ({n} device{'s' if n > 1 else ''})"
+    import torch
+
+    if not torch.cuda.is_available():
+        return None
+    return f"gpu: {torch.cuda.get_device_name(0)} ({torch.cuda.device_count()} device(s))"
+
+
+def peak_device_memory() -> int | None:
+    """Peak bytes allocated on the first accelerator so far, or None on CPU / unknown.
+
+    Returns
+    -------
+    int or None
+        Bytes, as the backend's allocator reports them.
+    """
+    if accelerator() is None:
+        return None
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return int(tf.config.experimental.get_memory_info("GPU:0")["peak"])
+    if backend == "jax":
+        import jax
+
+        stats = jax.devices()[0].memory_stats() or {}
+        peak = stats.get("peak_bytes_in_use")
+        return None if peak is None else int(peak)
+    import torch
+
+    return int(torch.cuda.max_memory_allocated())
+
+
+def unroll_fast_head() -> bool:
+    """Whether the fast scorer's per-window LSTM runs unrolled.
+
+    On TensorFlow the BiLSTM of the per-window head is ~85 % of the fast path's time on a
+    CPU; unrolled (57 steps for ``factornet-2017``) it ran 10 % faster than TensorFlow's
+    while loop, bit for bit the same scores (same ops per step). JAX already compiles the
+    loop; unrolling there only lengthens compiles.
+
+    Returns
+    -------
+    bool
+        True on TensorFlow.
+    """
+    return current_backend() == "tensorflow"

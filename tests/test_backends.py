@@ -1,5 +1,6 @@
-"""Every Keras backend installed: train, predict (fast = naive), saliency; a model saved
-under TensorFlow predicts the same under the others; TensorFlow is never imported there."""
+"""Every Keras backend installed: train (2 epochs, codes fed to the device), predict (fast =
+naive), saliency; a model saved under TensorFlow predicts the same under the others;
+TensorFlow is never imported there; data parallel on two virtual devices equals one."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from fnstore.io.predictions import read_predictions
 from fnstore.predict import predict
 store, tf_model, out = sys.argv[1], sys.argv[2], sys.argv[3]
 st = fnstore.open_store(store)
-res = fnstore.train(store, out + "/m", "YY1", ["GM12878"], tracks=[], epochs=1,
+res = fnstore.train(store, out + "/m", "YY1", ["GM12878"], epochs=2, feed="codes",
                     steps_per_epoch=2, valid_steps=1, verbose=0,
                     hyperparameters={"window": 400, "lstm_units": 0})
 runs = {}
@@ -86,3 +87,93 @@ def test_backend_option_refuses_what_cannot_be(tmp_path: Path) -> None:
     other = next(b for b in ("jax", "torch") if b != current_backend())
     res = CliRunner().invoke(main, ["--backend", other, "info", str(tmp_path)])
     assert res.exit_code == 1 and res.output.startswith("Error: --backend: ")
+
+
+DATA_PARALLEL = r"""
+import json, sys
+import keras
+import numpy as np
+import fnstore
+import fnstore.backend as backend
+from fnstore.errors import InputError
+store, out = sys.argv[1], sys.argv[2]
+seen, plain = [], backend.data_parallel
+
+def spy(devices, batch_size=0):  # what the scope really holds, once entered
+    scope = plain(devices, batch_size)
+    class Spy:
+        def __enter__(self):
+            scope.__enter__()
+            d = keras.distribution.distribution()
+            seen.append(None if d is None else len(d.device_mesh.devices.ravel()))
+        def __exit__(self, *exc):
+            return scope.__exit__(*exc)
+    return Spy()
+
+backend.data_parallel = spy
+weights = {}
+for devices in (1, 2):
+    fnstore.train(store, f"{out}/m{devices}", "YY1", ["GM12878"], tracks=[], epochs=1,
+                  steps_per_epoch=3, valid_steps=1, verbose=0, devices=devices, batch_size=32,
+                  hyperparameters={"window": 400, "lstm_units": 0})
+    m = keras.saving.load_model(f"{out}/m{devices}/model.keras", compile=False)
+    weights[devices] = m.get_weights()
+refused = []
+for kw in ({"devices": 3, "batch_size": 33}, {"devices": 2, "batch_size": 33}):
+    try:
+        fnstore.train(store, f"{out}/bad", "YY1", ["GM12878"], tracks=[], epochs=1,
+                      steps_per_epoch=1, valid_steps=1, verbose=0, **kw)
+    except InputError as exc:
+        refused.append(str(exc).split(":")[0])
+diff = max(float(np.max(np.abs(a - b))) for a, b in zip(weights[1], weights[2]))
+print(json.dumps({"seen": seen, "diff": diff, "refused": refused}))
+"""
+
+
+@pytest.mark.skipif("jax" not in OTHERS, reason="JAX not installed")
+def test_data_parallel_on_two_virtual_devices_equals_one(
+    example_store_path: Path, tmp_path: Path
+) -> None:
+    """``--devices 2`` (Keras DataParallel over two virtual CPU devices) trains the same
+    weights as one device at the same global batch, up to float rounding."""
+    env = {
+        **os.environ,
+        "KERAS_BACKEND": "jax",
+        "PYTHONPATH": str(REPO),
+        "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", DATA_PARALLEL, str(example_store_path), str(tmp_path)],
+        env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["seen"] == [None, 2]
+    assert report["refused"] == ["--devices", "--batch-size"]
+    assert report["diff"] < 1e-5
+
+
+def test_unrolled_fast_head_scores_exactly_as_the_model() -> None:
+    """The fast path's unrolled BiLSTM copy (TensorFlow) carries the model's weights and
+    gives the per-bin path's scores bit for bit."""
+    import keras
+
+    from fnstore.backend import unroll_fast_head
+    from fnstore.model.architecture import build_model
+    from fnstore.predict.scoring import WindowScorer
+
+    keras.utils.set_random_seed(3)
+    model = build_model(1, 1, 0, "paper", window=300)
+    rng = np.random.default_rng(0)
+    n = 40
+    x = np.zeros(((n - 1) * 50 + 300, 5), dtype=np.float32)
+    x[np.arange(len(x)), rng.integers(0, 4, len(x))] = 1.0
+    x[:, 4] = rng.gamma(0.5, 2.0, len(x))
+    fast = WindowScorer(model, 50, "fast")
+    naive = WindowScorer(model, 50, "naive")
+    head_lstm = fast.head_model.layers[1]
+    assert (head_lstm.name == "fast_bilstm") == unroll_fast_head()
+    for a, b in zip(head_lstm.get_weights(), model.get_layer("bilstm").get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    diff = np.abs(fast.score([(x, n, None)])[0] - naive.score([(x, n, None)])[0]).max()
+    assert diff <= (0.0 if unroll_fast_head() else 1e-6)

@@ -173,3 +173,37 @@ def test_import_fnstore_stays_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+#: the only module that may import a Keras backend's framework (docs/backends.md)
+BACKEND_MODULE = "fnstore.backend"
+FRAMEWORKS = ("tensorflow", "jax", "jaxlib", "torch")
+
+
+def framework_imports(path: Path) -> set[str]:
+    """Deep-learning frameworks ``path`` imports anywhere (inside functions included)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        else:
+            continue
+        found.update(n.split(".")[0] for n in names if n.split(".")[0] in FRAMEWORKS)
+    return found
+
+
+def test_only_the_backend_module_imports_a_framework() -> None:
+    bad = sorted(
+        f"{name} imports {', '.join(sorted(found))}"
+        for name, path in modules().items()
+        if name != BACKEND_MODULE and (found := framework_imports(path))
+    )
+    assert not bad, "\n".join(bad)
+
+
+def test_framework_import_finder_finds_lazy_imports(tmp_path: Path) -> None:
+    src = tmp_path / "m.py"
+    src.write_text("def f():\n    import tensorflow as tf\n    from jax import numpy\n")
+    assert framework_imports(src) == {"tensorflow", "jax"}

@@ -44,6 +44,8 @@ KNOB_ORDER = (
     "workers",
     "use_multiprocessing",
     "devices",
+    "feed",
+    "mixed_precision",
     "seeds",
     "memory_budget",
     "honest",

@@ -143,10 +143,103 @@ class ReverseComplement(layers.Layer):
         return config
 
 
+@keras.saving.register_keras_serializable(package="fnstore", name="CodesToOneHot")
+class CodesToOneHot(layers.Layer):
+    """Base codes ``(batch, L)`` (A=0, C=1, G=2, T=3, N=4) and tracks ``(batch, L, T)`` to
+    the model's ``x``: one-hot ACGT (N all zeros) then the tracks, on the device.
+
+    The host then ships one byte a base and two a track value instead of a float one-hot
+    row: about 5x fewer bytes per example to copy and queue (docs/backends.md). The
+    reverse complement stays inside the model (:class:`ReverseComplement`).
+    """
+
+    def call(self, codes: Any, tracks: Any = None) -> Any:
+        """One-hot encode ``codes`` and append ``tracks``.
+
+        Parameters
+        ----------
+        codes : tensor
+            ``(batch, L)`` integer codes 0-4.
+        tracks : tensor, optional
+            ``(batch, L, T)`` signal values.
+
+        Returns
+        -------
+        tensor
+            ``(batch, L, 4 + T)`` in the layer's compute dtype.
+        """
+        # five classes, N's column dropped: an N row is all zeros on every backend
+        hot = ops.one_hot(ops.cast(codes, "int32"), 5, dtype=self.compute_dtype)[..., :4]
+        if tracks is None:
+            return hot
+        return ops.concatenate([hot, ops.cast(tracks, self.compute_dtype)], axis=-1)
+
+    def compute_output_shape(self, codes_shape: Any, tracks_shape: Any = None) -> Any:
+        """``(batch, L, 4 + T)``.
+
+        Parameters
+        ----------
+        codes_shape, tracks_shape : tuple
+            Shapes of the inputs.
+
+        Returns
+        -------
+        output_shape : tuple
+            The one-hot window's shape.
+        """
+        n = 4 + (int(tracks_shape[-1]) if tracks_shape is not None else 0)
+        return (*codes_shape, n)
+
+
+def training_model(model: keras.Model, feed: str = "onehot", float32_out: bool = False) -> Any:
+    """``model`` behind the inputs the trainer ships to the device.
+
+    ``feed="codes"``: inputs ``codes`` ``(L,)`` uint8, ``tracks`` ``(L, T)`` float16 (when the
+    model has tracks) and ``extra``, one-hot encoded by :class:`CodesToOneHot`. With
+    ``float32_out`` the output is cast to float32 (a mixed-precision model's loss needs
+    it). The layers, and so the weights, are ``model``'s own: train the wrapper, save
+    ``model``; model files keep their one input contract.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A model built by :func:`build_model`.
+    feed : {"onehot", "codes"}
+        What the host ships.
+    float32_out : bool
+        Cast the output to float32.
+
+    Returns
+    -------
+    keras.Model
+        ``model`` itself when there is nothing to wrap.
+    """
+    if feed == "onehot" and not float32_out:
+        return model
+    window, n_tracks, n_extra = model_input_sizes(model)
+    if feed == "codes":
+        codes = keras.Input(shape=(window,), dtype="uint8", name="codes")
+        tracks = keras.Input(shape=(window, n_tracks), dtype="float16", name="tracks")
+        inputs = [codes, tracks] if n_tracks else [codes]
+        x = CodesToOneHot(name="codes_to_one_hot")(codes, tracks if n_tracks else None)
+    else:
+        x = keras.Input(shape=(window, 4 + n_tracks), name="x")
+        inputs = [x]
+    if n_extra:
+        inputs.append(keras.Input(shape=(n_extra,), name="extra"))
+        out = model([x, inputs[-1]])
+    else:
+        out = model(x)
+    if float32_out:
+        out = layers.Activation("linear", dtype="float32", name="float32_out")(out)
+    return keras.Model(inputs, out, name=f"{model.name}_feed")
+
+
 CUSTOM_OBJECTS = {
     "keras1_hard_sigmoid": keras1_hard_sigmoid,
     "masked_binary_crossentropy": masked_binary_crossentropy,
     "ReverseComplement": ReverseComplement,
+    "CodesToOneHot": CodesToOneHot,
 }
 
 

@@ -24,13 +24,14 @@ Importing this module imports Keras.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import keras
 import numpy as np
 from keras import layers
 
+from fnstore.backend import compiled_call, fused_stretch_scorer, unroll_fast_head
 from fnstore.errors import InputError
 from fnstore.model.architecture import model_input_sizes
 from fnstore.model.bag import bag_members
@@ -60,28 +61,17 @@ def _layer(model: keras.Model, name: str, required: bool = True) -> Any:
         return None
 
 
-def _runner(model: keras.Model) -> Callable[..., np.ndarray]:
-    """``run(*arrays)`` -> model outputs as NumPy, inference mode.
-
-    On TensorFlow the model is traced ONCE with every input's batch (and free length) axis
-    left unknown. With shape-specialised traces (what ``predict_on_batch`` does) the
-    kernels picked, and so the last bits of the scores, would depend on the order in which
-    batch shapes happen to arrive; a resumed run would then not reproduce an uninterrupted
-    one bit for bit.
-    """
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        specs = [tf.TensorSpec([None, *t.shape[1:]], t.dtype) for t in model.inputs]
-
-        def call(*xs: Any) -> Any:
-            return model(list(xs) if len(xs) > 1 else xs[0], training=False)
-
-        fn = tf.function(call, input_signature=specs)
-        return lambda *arrays: fn(*arrays).numpy()
-    return lambda *arrays: np.asarray(
-        model(list(arrays) if len(arrays) > 1 else arrays[0], training=False)
-    )
+def _unrolled(bilstm: Any) -> Any:
+    """``bilstm`` itself, or an unrolled copy where that is faster and exact
+    (:func:`fnstore.backend.unroll_fast_head`); the caller copies the weights once built."""
+    if not unroll_fast_head():
+        return bilstm
+    config = bilstm.get_config()
+    config["name"] = "fast_bilstm"
+    for key in ("layer", "backward_layer"):
+        if key in config:
+            config[key]["config"]["unroll"] = True
+    return layers.Bidirectional.from_config(config)
 
 
 class WindowScorer:
@@ -115,7 +105,7 @@ class WindowScorer:
         if method == "fast":
             self._build_fast()
         else:
-            self._run_model = _runner(model)
+            self._run_model = compiled_call(model)
 
     # ------------------------------------------------------------------ fast path set-up
     def _build_fast(self) -> None:
@@ -142,7 +132,8 @@ class WindowScorer:
                 raise FastPathUnsupported("max-pool stride differs from its size")
             self.pool = size
             self.n_pool = self.conv_len // size
-            post = [_layer(m, "bilstm"), _layer(m, "recurrent_dropout"), _layer(m, "flatten")]
+            bilstm = _layer(m, "bilstm")
+            post = [_unrolled(bilstm), _layer(m, "recurrent_dropout"), _layer(m, "flatten")]
             self.global_pool = False
         else:
             _layer(m, "global_pool")
@@ -184,41 +175,24 @@ class WindowScorer:
         for lay in head:
             h = lay(h)
         self.head_model = keras.Model(inputs, h, name="fast_head")
-        self._run_trunk = _runner(self.trunk_model)
-        self._run_head = _runner(self.head_model)
-        self._fused = self._fused_tf() if keras.backend.backend() == "tensorflow" else None
+        if not self.global_pool and post[0] is not bilstm:
+            post[0].set_weights(bilstm.get_weights())  # the unrolled copy: the same weights
+        self._run_trunk = compiled_call(self.trunk_model)
+        self._run_head = compiled_call(self.head_model)
+        # one traced graph for the whole step where the backend has one (TensorFlow)
+        self._fused = None
+        if not self.global_pool:
+            self._fused = fused_stretch_scorer(self.trunk_model, self.head_model, self._geometry())
         self._index_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
-    def _fused_tf(self) -> Callable[..., Any] | None:
-        """Reverse strand, trunk, per-window gather, head and strand average as ONE traced
-        TensorFlow function, so the large feature maps never leave the graph."""
-        if self.global_pool:
-            return None
-        import tensorflow as tf
-
-        step, window, pool, n_pool = self.step, self.window, self.pool, self.n_pool
-        order = tf.constant(self.rc_order, dtype=tf.int32)
-        trunk, head, n_tasks = self.trunk_model, self.head_model, self.n_tasks
-        specs = [tf.TensorSpec([None, None, self.n_channels], tf.float32)]
-        if self.n_extra:
-            specs.append(tf.TensorSpec([None, self.n_extra], tf.float32))
-
-        def fused(x: Any, *extra: Any) -> Any:
-            s = tf.shape(x)[0]
-            length = tf.shape(x)[1]
-            n = (length - window) // step + 1
-            both = tf.concat([x, tf.gather(tf.reverse(x, [1]), order, axis=2)], 0)
-            feat = trunk(both, training=False)
-            k = tf.range(n)[:, None] * step
-            j = tf.range(n_pool)[None, :] * pool
-            fwd = tf.gather(feat[:s], k + j, axis=1)  # (s, n, n_pool, F)
-            rev = tf.gather(feat[s:], length - k - window + j, axis=1)
-            pooled = tf.reshape(tf.concat([fwd, rev], 0), [-1, n_pool, self.n_features])
-            feed = [pooled, tf.concat([extra[0], extra[0]], 0)] if extra else pooled
-            probs = tf.reshape(head(feed, training=False), [2, -1, n_tasks])
-            return (probs[0] + probs[1]) / 2.0
-
-        return tf.function(fused, input_signature=specs)
+    def _geometry(self) -> dict[str, Any]:
+        """The sizes a fused scorer needs (:func:`fnstore.backend.fused_stretch_scorer`)."""
+        names = ("step", "window", "pool", "n_pool", "n_features", "n_tasks", "n_channels")
+        return {
+            **{k: getattr(self, k) for k in names},
+            "n_extra": self.n_extra,
+            "rc_order": self.rc_order,
+        }
 
     def _indices(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Positions in the (pooled) feature maps read by each of ``n`` windows: forward
@@ -312,7 +286,7 @@ class WindowScorer:
                 extra[p, :m] = ex[a : a + m]
         if self._fused is not None:
             feed = [x] if extra is None else [x, extra.reshape(s * size, self.n_extra)]
-            mean = self._fused(*feed).numpy().reshape(s, size, self.n_tasks)
+            mean = self._fused(*feed).reshape(s, size, self.n_tasks)
             for p, (i, a, m) in enumerate(group):
                 outs[i][a : a + m] = mean[p, :m]
             return

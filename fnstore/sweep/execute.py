@@ -89,16 +89,11 @@ def worker_environment(tf_threads: int) -> dict[str, str]:
 
 def _prepare_process(tf_threads: int) -> None:
     """Apply :func:`worker_environment` in this process (effective before TF's import)."""
+    from fnstore.backend import limit_threads
+
     for key, value in worker_environment(tf_threads).items():
         os.environ.setdefault(key, value)
-    if (
-        "tensorflow" not in sys.modules
-        and os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow"
-    ):
-        import tensorflow as tf
-
-        tf.config.threading.set_intra_op_parallelism_threads(max(1, tf_threads))
-        tf.config.threading.set_inter_op_parallelism_threads(1)
+    limit_threads(tf_threads)
 
 
 def _peak_rss_mib() -> float:

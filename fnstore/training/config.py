@@ -332,7 +332,12 @@ class TrainConfig:
     workers, use_multiprocessing
         Batch reader workers (threads, or processes).
     devices
-        Data-parallel devices (``MirroredStrategy`` when more than one).
+        Data-parallel devices (``MirroredStrategy`` on TensorFlow, Keras ``DataParallel``
+        on JAX, when more than one).
+    feed, mixed_precision
+        Training-only device feeding: ``codes`` ships uint8 base codes and float16 tracks
+        and one-hot encodes on the device; a mixed dtype policy for the layers. Neither
+        changes the saved model (docs/backends.md).
     verbose
         Keras progress output (0 silent, 1 bars, 2 a line per epoch).
     seeds
@@ -371,6 +376,17 @@ class TrainConfig:
         False, "Workers are processes, not threads.", option="--processes"
     )
     devices: int = knob(1, "Data-parallel devices.", lo=1)
+    feed: str = knob(
+        "onehot",
+        "What the host ships to the device: float one-hot windows, or uint8 base codes and "
+        "float16 tracks one-hot encoded on the device (docs/backends.md).",
+        choices=("onehot", "codes"),
+    )
+    mixed_precision: str = knob(
+        "off",
+        "Train under a mixed dtype policy; outputs and the saved model stay float32.",
+        choices=("off", "mixed_float16", "mixed_bfloat16"),
+    )
     verbose: int = knob(1, "No progress bars.", option="--quiet", flag_value=0)
     seeds: int = knob(1, "Bag this many seeds (seed, seed+1, ...) into one averaged model.", lo=1)
     honest: bool = knob(

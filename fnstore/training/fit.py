@@ -4,8 +4,9 @@ The folder holds ``model.keras`` and ``model_card.json`` (see ``fnstore.model``)
 plus ``checkpoint.keras`` (best validation loss so far, written during training),
 ``history.csv`` and ``learning_curve.png``. Training is Adam on the masked binary
 cross-entropy, with early stopping on validation loss (best weights restored). With
-``devices > 1`` it is data-parallel through ``tf.distribute.MirroredStrategy``: each
-global batch from the sampler is split across the replicas.
+``devices > 1`` it is data-parallel (:func:`fnstore.backend.data_parallel`: TensorFlow's
+``MirroredStrategy``, Keras's ``DataParallel`` on JAX): each global batch from the sampler
+is split across the devices.
 
 Keras/TensorFlow are imported inside the functions: ``import fnstore`` stays light.
 """
@@ -68,17 +69,6 @@ def _resolve_motifs(
             )
         chosen.append(found[0])
     return chosen
-
-
-def _strategy(devices: int) -> Any:
-    """MirroredStrategy over ``devices`` GPUs, or logical CPUs when there are too few GPUs."""
-    import tensorflow as tf
-
-    gpus = tf.config.list_logical_devices("GPU")
-    pool = gpus if len(gpus) >= devices else tf.config.list_logical_devices("CPU")
-    if len(pool) < devices:
-        raise InputError("--devices", f"{devices} devices asked for, {len(pool)} available")
-    return tf.distribute.MirroredStrategy(devices=[d.name for d in pool[:devices]])
 
 
 def _validation_metrics(model: Any, valid: Sampler) -> dict[str, Any]:
@@ -198,16 +188,18 @@ def train(
         Paths written, history and validation metrics; also readable as the dict this
         function used to return (``result["validation"]``).
     """
+    from fnstore.backend import data_parallel
     from fnstore.model.folder import model_output
 
     resolved = TrainConfig.from_keywords(config, **options)
     with model_output(model_dir, overwrite) as work:
         run = _resolve_inputs(store, work, tfs, cells, resolved)
-        if resolved.seeds > 1:
-            model, history, seconds = _fit_bag(run)
-        else:
-            model = _build_compiled_model(run)
-            history, seconds = _fit(model, run)
+        # one data-parallel scope (a null one on one device) for building AND fitting
+        with data_parallel(resolved.devices, resolved.sampler.batch_size):
+            if resolved.seeds > 1:
+                model, history, seconds = _fit_bag(run)
+            else:
+                model, history, seconds = _train_one(run)
         return _write_outputs(model, run, history, seconds, Path(model_dir))
 
 
@@ -227,8 +219,7 @@ def _fit_bag(run: _Run) -> tuple[Any, dict[str, list[float]], float]:
         member_run = (
             run if k == 0 else _resolve_inputs(run.store, run.out, run.tfs, run.cells, config)
         )
-        model = _build_compiled_model(member_run, name=member_name(k))
-        part, seconds = _fit(model, member_run, append=k > 0)
+        model, part, seconds = _train_one(member_run, name=member_name(k), append=k > 0)
         members.append(model)
         for key, values in part.items():
             history.setdefault(key, []).extend(values)
@@ -253,6 +244,7 @@ def _resolve_inputs(
     The model's window decides the sampler's, and the sampler's tracks decide the model's
     strand pairs, so the two configurations are settled together here.
     """
+    from fnstore.backend import distributed_rank
     from fnstore.model.config import model_config
 
     st = store if isinstance(store, Store) else open_store(store)
@@ -261,6 +253,9 @@ def _resolve_inputs(
         config.sampler, window=model_cfg.window, max_batches=config.steps_per_epoch
     )
     sampler = Sampler(st, tfs, cells, config=sampler_config)
+    rank, world = distributed_rank()
+    if world > 1:  # several processes: each feeds its part of every global batch
+        sampler.shard_by_rank(rank, world)
     motifs = _resolve_motifs(list(config.motifs), config.motif_file, sampler.tfs)
     valid = sampler.validation(max_batches=config.valid_steps)
     model_cfg.strand_pairs = list(sampler.strand_pairs)
@@ -303,29 +298,78 @@ def _own_python_random(seed: int) -> Iterator[None]:
         seed_generator.python_random = saved
 
 
-def _build_compiled_model(run: _Run, name: str = "factornet") -> Any:
-    """The seeded, compiled model, inside a data-parallel scope when ``devices > 1``."""
+def _train_one(
+    run: _Run, name: str = "factornet", append: bool = False
+) -> tuple[Any, dict[str, list[float]], float]:
+    """Build, fit and return one float32 model, its history and the seconds fitting took.
+
+    The device is fed through :func:`fnstore.model.architecture.training_model` (codes or
+    one-hot, a float32 output under mixed precision); the model returned, and saved, is
+    the plain one, so model files do not depend on how training fed the device.
+    """
+    model, trainable = _build_compiled_model(run, name)
+    history, seconds = _fit(trainable, run, append=append)
+    if run.config.mixed_precision != "off":
+        model = _as_float32(model, run, name)
+    return model, history, seconds
+
+
+@contextlib.contextmanager
+def _dtype_policy(name: str) -> Iterator[None]:
+    """Keras's global dtype policy set to ``name`` while models are built (``off``: as is)."""
+    import keras
+
+    if name == "off":
+        yield
+        return
+    saved = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(saved)
+
+
+def _as_float32(model: Any, run: _Run, name: str) -> Any:
+    """The same weights in a float32 model (mixed precision keeps float32 variables)."""
+    from fnstore.model.architecture import build_model
+
+    sampler = run.sampler
+    plain = build_model(
+        sampler.n_tracks, len(run.tfs), sampler.n_extra, config=run.model_config, name=name
+    )
+    plain.set_weights(model.get_weights())
+    return plain
+
+
+def _build_compiled_model(run: _Run, name: str = "factornet") -> tuple[Any, Any]:
+    """The seeded model and the compiled model that feeds it (built inside the caller's
+    data-parallel scope): ``(model, trainable)``, one object unless the feed wraps it."""
     import keras
 
     from fnstore.backend import seed_everything
-    from fnstore.model.architecture import build_model, masked_binary_crossentropy
+    from fnstore.model.architecture import (
+        build_model,
+        masked_binary_crossentropy,
+        training_model,
+    )
     from fnstore.model.motif_init import init_kernels_from_motifs
 
     config, sampler = run.config, run.sampler
     seed_everything(config.sampler.seed)
-    strategy = _strategy(config.devices) if config.devices > 1 else None
-    scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
-    with scope, _own_python_random(config.sampler.seed):
+    mixed = config.mixed_precision != "off"
+    with _dtype_policy(config.mixed_precision), _own_python_random(config.sampler.seed):
         model = build_model(
             sampler.n_tracks, len(run.tfs), sampler.n_extra, config=run.model_config, name=name
         )
         if run.motifs:
             init_kernels_from_motifs(model, run.motifs)
-        model.compile(
+        trainable = training_model(model, config.feed, float32_out=mixed)
+        trainable.compile(
             optimizer=keras.optimizers.Adam(config.learning_rate),
             loss=masked_binary_crossentropy,
         )
-    return model
+    return model, trainable
 
 
 def _fit(model: Any, run: _Run, append: bool = False) -> tuple[dict[str, list[float]], float]:
@@ -347,6 +391,9 @@ def _fit(model: Any, run: _Run, append: bool = False) -> tuple[dict[str, list[fl
         keras.callbacks.CSVLogger(str(out / HISTORY_FILE), append=append),
     ]
     readers = {
+        # a short last batch is cut to a multiple of the devices (they split it evenly)
+        "multiple": config.devices,
+        "feed": config.feed,
         "workers": max(config.workers, 1),
         "use_multiprocessing": bool(config.use_multiprocessing and config.workers > 0),
     }

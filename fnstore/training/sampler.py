@@ -134,6 +134,7 @@ class Sampler(EpochPlanner):
         self.position = 0  # next batch of the plain iterator
         self._plan: Plan | None = None
         self._plan_epoch = -1
+        self.rank, self.world_size = 0, 1  # see shard_by_rank
 
     # ------------------------------------------------------------------ set-up steps
     def _apply_knobs(self, c: SamplerConfig) -> None:
@@ -366,13 +367,56 @@ class Sampler(EpochPlanner):
         IndexError
             For ``i`` out of range.
         """
-        lo, hi, n_fwd = self._batch_span(i, epoch)
+        lo, hi, n_fwd = self._rank_span(*self._batch_span(i, epoch))
         plan = self.plan(epoch)
         x = to_layout(self.reader.read_located(plan.where[lo:hi], n_fwd), self.layout)
         inputs = {"x": x}
         if self.n_extra:
             inputs["extra"] = self.extra(plan.cell[lo:hi], plan.bin[lo:hi])
         return inputs, plan.y[lo:hi].copy()
+
+    def shard_by_rank(self, rank: int, world_size: int) -> Sampler:
+        """Give this process only its part of every batch (multi-process data parallel).
+
+        Every process plans the same epochs from ``(seed, epoch)``; rank ``r`` of ``W``
+        takes the ``r``-th of ``W`` contiguous, near-equal parts of each global batch (the
+        sampler's ``batch_size`` stays the global batch). So ranks draw disjoint examples,
+        their union is the single-process epoch, and the devices together see the very
+        batches one device would (how Keras's ``DataParallel`` splits a global batch).
+        Forward-strand rows stay first within each part, as the reader needs.
+
+        Parameters
+        ----------
+        rank, world_size
+            This process's rank and the number of processes.
+
+        Returns
+        -------
+        Sampler
+            This sampler, now sharded.
+
+        Raises
+        ------
+        InputError
+            For a rank outside ``[0, world_size)`` or a batch smaller than the world.
+        """
+        if not 0 <= rank < world_size:
+            raise InputError("rank", f"rank {rank} not in [0, {world_size})")
+        if self.batch_size < world_size:
+            raise InputError(
+                "--batch-size", f"{self.batch_size} is smaller than {world_size} processes"
+            )
+        self.rank, self.world_size = int(rank), int(world_size)
+        return self
+
+    def _rank_span(self, lo: int, hi: int, n_fwd: int) -> tuple[int, int, int]:
+        """This rank's rows ``[lo, hi)`` of a global batch and how many are forward."""
+        if self.world_size == 1:
+            return lo, hi, n_fwd
+        n = hi - lo
+        a = lo + n * self.rank // self.world_size
+        b = lo + n * (self.rank + 1) // self.world_size
+        return a, b, int(np.clip(lo + n_fwd - a, 0, b - a))
 
     def extra(self, cell: np.ndarray, bins: np.ndarray) -> np.ndarray:
         """Cell metadata then annotation flags, ``(n, n_extra)`` float32.
