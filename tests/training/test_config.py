@@ -31,8 +31,8 @@ def _options() -> dict[str, click.Parameter]:
 
 
 def test_every_cli_field_has_an_option_and_every_option_a_field() -> None:
-    #: options about where the run writes, not how it trains
-    output_options = {"overwrite", "as_json"}
+    #: options about where the run reads and writes, not how it trains
+    output_options = {"overwrite", "as_json", "storage_options"}
     options = {k: v for k, v in _options().items() if k not in output_options}
     knob_names = {f.name for f in cli_fields(TrainConfig)}
     model_names = {f.name for f in fields(ModelConfig)}
