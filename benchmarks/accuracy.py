@@ -195,6 +195,7 @@ def main() -> int:
     ap.add_argument("--epochs", type=int, help="epochs (default: the mode's)")
     ap.add_argument("--steps", type=int, help="batches per epoch; 0: uncapped (train's default)")
     ap.add_argument("--default-only", action="store_true", help="only the default recipe")
+    ap.add_argument("--only-extra", action="store_true", help="only the --extra-run recipes")
     ap.add_argument(
         "--extra-run",
         action="append",
@@ -215,6 +216,8 @@ def main() -> int:
         mode["steps"] = args.steps or None
     mode["runs"] = [{}] if args.default_only else [{}, {"motifs": ["none"]}]
     mode["runs"] += [json.loads(text) for text in args.extra_run]
+    if args.only_extra:
+        mode["runs"] = [json.loads(text) for text in args.extra_run]
     if args.seeds:
         mode["seeds"] = [int(x) for x in args.seeds.split(",")]
         mode["top_k"] = min(mode["top_k"], len(mode["seeds"]))
