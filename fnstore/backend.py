@@ -232,7 +232,8 @@ def compiled_call(model: Any) -> Callable[..., np.ndarray]:
     batch shapes happen to arrive; a resumed run would then not reproduce an uninterrupted
     one bit for bit. JAX and PyTorch call the model eagerly (JAX compiles each layer);
     PyTorch under ``torch.no_grad()``, so no outputs require grad (the cause of "Can't call
-    numpy() on Tensor that requires grad", issue 18) and no graph is kept.
+    numpy() on Tensor that requires grad", issue 18) and no graph is kept, and without
+    oneDNN, so the fast and per-bin paths round alike (docs/backends.md).
 
     Parameters
     ----------
@@ -260,13 +261,30 @@ def compiled_call(model: Any) -> Callable[..., np.ndarray]:
 
         def run(*arrays: Any) -> np.ndarray:
             # no autograd graph: outputs do not require grad (``.numpy()`` works on them)
-            # and no activations are kept for a backward pass that never comes
-            with torch.no_grad():
+            # and no activations are kept for a backward pass that never comes. oneDNN off:
+            # its convolution rounds a position's last bit differently with the input's
+            # shape, so the fast path (long stretches) and the per-bin path (windows)
+            # differed in a few bins even without an LSTM; with ATen's own kernels they
+            # agreed bit for bit on 1,000-6,000-bin runs (the LSTM's GEMMs still round by
+            # batch shape: up to 1.2e-7 over the example, docs/backends.md)
+            with torch.no_grad(), _without_onednn(torch):
                 out = model(feed(arrays), training=False)
             return keras.ops.convert_to_numpy(out)
 
         return run
     return lambda *arrays: keras.ops.convert_to_numpy(model(feed(arrays), training=False))
+
+
+@contextlib.contextmanager
+def _without_onednn(torch: Any) -> Any:
+    """oneDNN (mkldnn) off inside; not ``torch.backends.mkldnn.flags``, which warns on
+    every call about TF32 on Intel GPUs."""
+    before = torch.backends.mkldnn.enabled
+    torch.backends.mkldnn.enabled = False
+    try:
+        yield
+    finally:
+        torch.backends.mkldnn.enabled = before
 
 
 def fused_stretch_scorer(
