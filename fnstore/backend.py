@@ -230,7 +230,10 @@ def compiled_call(model: Any) -> Callable[..., np.ndarray]:
     left unknown. With shape-specialised traces (what ``predict_on_batch`` does) the
     kernels picked, and so the last bits of the scores, would depend on the order in which
     batch shapes happen to arrive; a resumed run would then not reproduce an uninterrupted
-    one bit for bit. JAX and PyTorch call the model eagerly (JAX compiles each layer).
+    one bit for bit. JAX and PyTorch call the model eagerly (JAX compiles each layer);
+    PyTorch under ``torch.no_grad()``, so no outputs require grad (the cause of "Can't call
+    numpy() on Tensor that requires grad", issue 18) and no graph is kept, and without
+    oneDNN, so the fast and per-bin paths round alike (docs/backends.md).
 
     Parameters
     ----------
@@ -253,7 +256,35 @@ def compiled_call(model: Any) -> Callable[..., np.ndarray]:
         specs = [tf.TensorSpec([None, *t.shape[1:]], t.dtype) for t in model.inputs]
         fn = tf.function(lambda *xs: model(feed(xs), training=False), input_signature=specs)
         return lambda *arrays: fn(*arrays).numpy()
+    if keras.backend.backend() == "torch":
+        import torch
+
+        def run(*arrays: Any) -> np.ndarray:
+            # no autograd graph: outputs do not require grad (``.numpy()`` works on them)
+            # and no activations are kept for a backward pass that never comes. oneDNN off:
+            # its convolution rounds a position's last bit differently with the input's
+            # shape, so the fast path (long stretches) and the per-bin path (windows)
+            # differed in a few bins even without an LSTM; with ATen's own kernels they
+            # agreed bit for bit on 1,000-6,000-bin runs (the LSTM's GEMMs still round by
+            # batch shape: up to 1.2e-7 over the example, docs/backends.md)
+            with torch.no_grad(), _without_onednn(torch):
+                out = model(feed(arrays), training=False)
+            return keras.ops.convert_to_numpy(out)
+
+        return run
     return lambda *arrays: keras.ops.convert_to_numpy(model(feed(arrays), training=False))
+
+
+@contextlib.contextmanager
+def _without_onednn(torch: Any) -> Any:
+    """oneDNN (mkldnn) off inside; not ``torch.backends.mkldnn.flags``, which warns on
+    every call about TF32 on Intel GPUs."""
+    before = torch.backends.mkldnn.enabled
+    torch.backends.mkldnn.enabled = False
+    try:
+        yield
+    finally:
+        torch.backends.mkldnn.enabled = before
 
 
 def fused_stretch_scorer(
@@ -500,3 +531,29 @@ def unroll_fast_head() -> bool:
         True on TensorFlow.
     """
     return current_backend() == "tensorflow"
+
+
+# ---------------------------------------------------------------- data for PyTorch
+def torch_dataset_types() -> tuple[type, Callable[[], Any]]:
+    """``(IterableDataset, get_worker_info)`` of ``torch.utils.data``.
+
+    :meth:`fnstore.training.sampler.Sampler.as_torch` subclasses the first and asks the
+    second which DataLoader worker it runs in; PyTorch is imported only here, when called.
+
+    Returns
+    -------
+    tuple
+        The class and the function.
+
+    Raises
+    ------
+    InputError
+        When PyTorch is not installed.
+    """
+    try:
+        from torch.utils.data import IterableDataset, get_worker_info
+    except ImportError:
+        raise InputError(
+            "as_torch", 'needs PyTorch (pip install torch, or "fnstore[torch]")'
+        ) from None
+    return IterableDataset, get_worker_info

@@ -1,6 +1,7 @@
-"""Every Keras backend installed: train (2 epochs, codes fed to the device), predict (fast =
-naive), saliency; a model saved under TensorFlow predicts the same under the others;
-TensorFlow is never imported there; data parallel on two virtual devices equals one."""
+"""Every Keras backend installed (JAX, PyTorch): train (2 epochs, codes fed to the device),
+predict (fast = naive, to rounding); a model saved under TensorFlow predicts the
+same under the others and one saved under them the same under TensorFlow; TensorFlow is
+never imported there; data parallel on two virtual devices equals one."""
 
 from __future__ import annotations
 
@@ -25,6 +26,12 @@ import fnstore
 from fnstore.io.predictions import read_predictions
 from fnstore.predict import predict
 store, tf_model, out = sys.argv[1], sys.argv[2], sys.argv[3]
+import keras
+if keras.backend.backend() == "torch":
+    # a plain ``.numpy()``, as before the fix: raises "Can't call numpy() on Tensor that
+    # requires grad" unless inference runs under no_grad (issue 18 item 5)
+    plain = keras.ops.convert_to_numpy
+    keras.ops.convert_to_numpy = lambda t: t.numpy() if hasattr(t, "requires_grad") else plain(t)
 st = fnstore.open_store(store)
 res = fnstore.train(store, out + "/m", "YY1", ["GM12878"], epochs=2, feed="codes",
                     steps_per_epoch=2, valid_steps=1, verbose=0,
@@ -36,7 +43,6 @@ for name, model in (("own", out + "/m"), ("tf", tf_model)):
         predict(model, st, d, "GM12878", chroms=["chr20_slice"], method=method, progress=False)
         _, s = read_predictions(next(__import__("pathlib").Path(d).glob("F.YY1*.zarr")), st)
         np.save(f"{d}.npy", s)
-import keras
 print(json.dumps({"backend": keras.backend.backend(), "tensorflow": "tensorflow" in sys.modules,
                   "honest": res.honest["results"][0]["n"]}))
 """
@@ -69,13 +75,19 @@ def test_train_predict_and_cross_backend_equality(
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report == {"backend": backend, "tensorflow": False, "honest": report["honest"]}
     assert report["honest"] > 0
-    np.testing.assert_allclose(
-        np.load(out / "own-fast.npy"), np.load(out / "own-naive.npy"), atol=1e-5
-    )
-    np.testing.assert_allclose(
-        np.load(out / "tf-fast.npy"), np.load(out / "tf-naive.npy"), atol=1e-5
-    )
+    # fast = naive up to rounding (PyTorch: at most 1.2e-7 over the example, docs/backends.md)
+    _close(np.load(out / "own-fast.npy"), np.load(out / "own-naive.npy"))
+    _close(np.load(out / "tf-fast.npy"), np.load(out / "tf-naive.npy"))
+    # saved under TensorFlow, predicted under the other backend
     np.testing.assert_allclose(np.load(out / "tf-fast.npy"), on_tf, atol=1e-5)
+    # saved under the other backend, predicted here under TensorFlow
+    predict(out / "m", st, tmp_path / "back-run", "GM12878", chroms=["chr20_slice"], progress=False)
+    _, back = read_predictions(next((tmp_path / "back-run").glob("F.YY1*.zarr")), st)
+    np.testing.assert_allclose(back, np.load(out / "own-fast.npy"), atol=1e-5)
+
+
+def _close(a: np.ndarray, b: np.ndarray) -> None:
+    np.testing.assert_allclose(a, b, atol=1e-5)
 
 
 def test_backend_option_refuses_what_cannot_be(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ from typing import Any
 import keras
 from keras import layers, ops
 
+from fnstore.backend import keep_tensorflow_unloaded
 from fnstore.errors import InputError
 from fnstore.model.card import CONV_LAYER
 from fnstore.model.config import ModelConfig, model_config
@@ -290,6 +291,7 @@ def build_model(
         raise InputError(
             "model", f"bad sizes n_tracks={n_tracks} n_tasks={n_tasks} n_extra={n_extra}"
         )
+    keep_tensorflow_unloaded()  # Bidirectional's serializer would import TensorFlow to probe
     x_in = keras.Input(shape=(cfg.window, 4 + n_tracks), name="x")
     extra_in = keras.Input(shape=(n_extra,), name="extra") if n_extra else None
     x_rc = ReverseComplement(n_tracks, cfg.strand_pairs, name="reverse_complement")(x_in)

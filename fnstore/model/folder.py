@@ -126,6 +126,7 @@ def load_model_dir(path: str | os.PathLike, compile: bool = False) -> tuple[kera
     recorded = card.get(CHECKSUM_FIELD)
     if isinstance(recorded, dict) and recorded.get(MODEL_FILE) not in (None, sha256sum(model_path)):
         raise InputError(model_path, CHANGED)
+    keep_tensorflow_unloaded()  # Keras's loader would import TensorFlow to probe for it
     try:
         model = keras.saving.load_model(model_path, compile=compile, custom_objects=CUSTOM_OBJECTS)
     except (OSError, ValueError) as exc:

@@ -26,6 +26,7 @@ import numpy as np
 
 from fnstore.errors import InputError
 from fnstore.store.read import Store, open_store
+from fnstore.store.tensor_layout import check_layout
 from fnstore.training.config import SamplerConfig, TrainConfig, with_knob_signature
 from fnstore.training.result import TrainResult
 from fnstore.training.sampler import Sampler
@@ -180,7 +181,8 @@ def train(
         ``hyperparameters``, ``epochs``, ``learning_rate``, ``devices``, ``verbose``, ...)
         and the sampler knobs ``fnstore train`` has options for (``batch_size``,
         ``negatives``, ``seed``, ``tracks``, ``valid_chroms``, ``memory_budget``, ...),
-        overriding ``config``.
+        overriding ``config``. ``layout`` may only be ``"NLC"`` (Keras models take
+        batch x length x channels); ``"NCL"`` is refused with an :class:`InputError`.
 
     Returns
     -------
@@ -191,7 +193,11 @@ def train(
     from fnstore.backend import data_parallel
     from fnstore.model.folder import model_output
 
+    layout = check_layout(options.pop("layout", "NLC"), "layout")
     resolved = TrainConfig.from_keywords(config, **options)
+    if "NCL" in (layout, resolved.sampler.layout):
+        why = "fnstore.train needs NLC: Keras models take (batch, length, channels)"
+        raise InputError("layout", f"{why}; NCL is for Sampler batches fed to other frameworks")
     with model_output(model_dir, overwrite) as work:
         run = _resolve_inputs(store, work, tfs, cells, resolved)
         # one data-parallel scope (a null one on one device) for building AND fitting

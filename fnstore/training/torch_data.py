@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from fnstore.errors import InputError
+from fnstore.backend import torch_dataset_types
 
 
 def worker_batches(n_batches: int, worker: int, n_workers: int) -> range:
@@ -62,12 +62,7 @@ def as_torch_dataset(sampler: Any) -> Any:
     InputError
         When PyTorch is not installed.
     """
-    try:
-        from torch.utils.data import IterableDataset, get_worker_info
-    except ImportError:
-        raise InputError(
-            "as_torch", 'needs PyTorch (pip install torch, or "fnstore[torch]")'
-        ) from None
+    IterableDataset, get_worker_info = torch_dataset_types()
 
     class SamplerDataset(IterableDataset):  # type: ignore[misc, valid-type]
         """One epoch of the sampler's batches, split across DataLoader workers."""
@@ -84,6 +79,11 @@ def as_torch_dataset(sampler: Any) -> Any:
         def __len__(self) -> int:
             return len(self.sampler)
 
+        def __reduce__(self) -> tuple[Any, tuple[Any, int]]:
+            # a class made in a function does not pickle by name: rebuild it from the
+            # sampler, so DataLoader workers started by spawn or forkserver get it too
+            return _rebuild, (self.sampler, self.epoch)
+
         def __iter__(self) -> Iterator[Any]:
             info = get_worker_info()
             worker, n_workers = (0, 1) if info is None else (info.id, info.num_workers)
@@ -91,3 +91,10 @@ def as_torch_dataset(sampler: Any) -> Any:
                 yield self.sampler.batch(i, self.epoch)
 
     return SamplerDataset(sampler)
+
+
+def _rebuild(sampler: Any, epoch: int) -> Any:
+    """The dataset again, in a DataLoader worker process (see ``__reduce__``)."""
+    ds = as_torch_dataset(sampler)
+    ds.set_epoch(epoch)
+    return ds

@@ -77,3 +77,53 @@ def test_as_torch_workers_together_yield_the_epoch_once(example_store, monkeypat
     ds = sampler.as_torch()
     ds.set_epoch(2)
     assert len(ds) == len(sampler) and len(list(ds)) == len(sampler)
+
+
+@pytest.mark.parametrize("context", ["fork", "spawn"])
+def test_real_dataloader_with_two_workers_yields_each_batch_once(example_store, context) -> None:
+    """A real ``torch.utils.data.DataLoader(num_workers=2)``: each epoch's batches come out
+    exactly once across the workers, equal to the sampler's own (also when the workers are
+    spawned, which pickles the dataset)."""
+    torch = pytest.importorskip("torch")
+    from torch.utils.data import DataLoader
+
+    sampler = Sampler(example_store, "YY1", "GM12878", layout="NCL", dtype="float32", **OPTIONS)
+    ds = sampler.as_torch()
+    loader = DataLoader(ds, batch_size=None, num_workers=2, multiprocessing_context=context)
+    for epoch in (0, 1):
+        ds.set_epoch(epoch)
+        want = [sampler.batch(i, epoch) for i in range(len(sampler))]
+        seen = []
+        for inputs, y in loader:
+            assert isinstance(inputs["x"], torch.Tensor) and inputs["x"].dtype == torch.float32
+            x = inputs["x"].numpy()
+            match = [
+                i
+                for i, (w, wy) in enumerate(want)
+                if np.array_equal(w["x"], x) and np.array_equal(wy, y.numpy())
+            ]
+            assert len(match) == 1
+            seen.extend(match)
+        assert sorted(seen) == list(range(len(sampler)))
+    # epochs differ (fresh negatives and shifts), so matching by content is meaningful
+    assert not np.array_equal(sampler.batch(0, 0)[0]["x"], sampler.batch(0, 1)[0]["x"])
+
+
+@pytest.mark.parametrize("how", ["keyword", "config"])
+def test_train_refuses_ncl_with_one_input_error(example_store_path, tmp_path, how) -> None:
+    """Keras models take NLC; ``fnstore.train(..., layout="NCL")`` (or a config saying so)
+    is refused before anything is written, with one line naming the option."""
+    import fnstore
+    from fnstore.training.config import SamplerConfig, TrainConfig
+
+    if how == "keyword":
+        kw = {"layout": "ncl"}
+    else:
+        kw = {"config": TrainConfig(sampler=SamplerConfig(layout="NCL"))}
+    with pytest.raises(InputError) as caught:
+        fnstore.train(example_store_path, tmp_path / "m", "YY1", ["GM12878"], epochs=1, **kw)
+    assert str(caught.value).startswith("layout: fnstore.train needs NLC")
+    assert "\n" not in str(caught.value)
+    assert not (tmp_path / "m").exists()
+    with pytest.raises(InputError, match="NLC or NCL"):
+        fnstore.train(example_store_path, tmp_path / "m", "YY1", ["GM12878"], layout="CLN")
