@@ -8,7 +8,6 @@ finishes it; bad fragments are refused before anything is written.
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import signal
@@ -18,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 from click.testing import CliRunner
+from growing import DATA, assert_same_store, combined, write_yaml
 from synthetic import TOY_LENGTHS, narrowpeak_row, write_bigwig, write_gz
 
 from fnstore.build import build_store
@@ -30,46 +29,6 @@ from fnstore.store.read import open_store
 from fnstore.store.versions import current_version, versions
 
 REPO = Path(__file__).resolve().parents[2]
-DATA = ["sequence", "bin_chrom", "bin_start", "blacklist", "labels", "annotations", "metadata"]
-NAMES = ["chroms", "cells", "tracks", "annotation_names", "meta_feature_names"]
-
-
-def _assert_same_store(a: Path, b: Path) -> None:
-    """Every array (values, dtype, chunks), name list and the content hash agree."""
-    x, y = open_store(a), open_store(b)
-    for name in NAMES:
-        assert getattr(x, name) == getattr(y, name), name
-    assert [(t.tf, t.cell) for t in x.tasks] == [(t.tf, t.cell) for t in y.tasks]
-    arrays = DATA + [f"signals/{t}" for t in y.tracks]
-    for name in arrays:
-        p, q = x.root[name], y.root[name]
-        assert (p.shape, p.chunks, p.dtype) == (q.shape, q.chunks, q.dtype), name
-        np.testing.assert_array_equal(p[...], q[...], err_msg=name)
-    assert x.track_present == y.track_present
-    pairs = [[(s["tf"], s["cell"]) for s in st.attrs["task_sources"]] for st in (x, y)]
-    assert pairs[0] == pairs[1]
-    for key in ("annotation_sources", "metadata_sources", "labelling", "name"):
-        assert list(x.attrs[key]) == list(y.attrs[key]), key
-    assert current_version(x.attrs)["content_hash"] == current_version(y.attrs)["content_hash"]
-
-
-def _combined(spec: dict, *fragments: dict) -> dict:
-    """The toy spec with each fragment's entries appended (what ``add`` must equal)."""
-    out = copy.deepcopy(spec)
-    for frag in fragments:
-        for cell, entry in (frag.get("cells") or {}).items():
-            have = out.setdefault("cells", {}).setdefault(cell, {})
-            have.setdefault("tracks", {}).update(entry.get("tracks") or {})
-            if "metadata" in entry:
-                have["metadata"] = entry["metadata"]
-        out["labels"] = out.get("labels", []) + (frag.get("labels") or [])
-        out["annotations"] = {**out.get("annotations", {}), **(frag.get("annotations") or {})}
-    return out
-
-
-def _write(path: Path, doc: dict) -> Path:
-    path.write_text(yaml.safe_dump(doc))
-    return path
 
 
 @pytest.fixture
@@ -105,21 +64,21 @@ def grown(tmp_path: Path, toy: dict) -> dict:
 
 def test_add_a_tf_then_a_cell_equals_a_fresh_build(grown, tmp_path: Path) -> None:
     store, toy = grown["store"], grown["toy"]
-    first = add_to_store(store, _write(tmp_path / "tf.yaml", grown["tf"]))
+    first = add_to_store(store, write_yaml(tmp_path / "tf.yaml", grown["tf"]))
     assert first.version == 2 and first.added["tasks"] == ["JUND.W"]
     ref1 = tmp_path / "ref1.zarr"
-    build_store(_combined(toy, grown["tf"]), ref1)
-    _assert_same_store(store, ref1)
+    build_store(combined(toy, grown["tf"]), ref1)
+    assert_same_store(store, ref1)
 
     before = open_store(store)
-    second = add_to_store(store, _write(tmp_path / "cell.yaml", grown["cell"]))
+    second = add_to_store(store, write_yaml(tmp_path / "cell.yaml", grown["cell"]))
     assert second.version == 3
     ref2 = tmp_path / "ref2.zarr"
-    build_store(_combined(toy, grown["tf"], grown["cell"]), ref2)
+    build_store(combined(toy, grown["tf"], grown["cell"]), ref2)
     after = open_store(store)
     assert after.cells == ["X", "Y", "W"]  # Y lands before the label-only cell, as in a build
     assert after.store_id == before.store_id  # the same store, a new version
-    _assert_same_store(store, ref2)
+    assert_same_store(store, ref2)
     assert [v["version"] for v in versions(after.attrs)] == [1, 2, 3]
     assert not Path(f"{store}.adding").exists()
     assert CliRunner().invoke(main, ["validate", str(store)]).exit_code == 0
@@ -128,7 +87,7 @@ def test_add_a_tf_then_a_cell_equals_a_fresh_build(grown, tmp_path: Path) -> Non
 def test_adding_a_cell_writes_only_its_chunks(grown, tmp_path: Path) -> None:
     store = grown["store"]
     frag = {"cells": {"Y": grown["cell"]["cells"]["Y"]}}
-    result = add_to_store(store, _write(tmp_path / "y.yaml", frag))
+    result = add_to_store(store, write_yaml(tmp_path / "y.yaml", frag))
     assert result.added == {"cells": ["Y"], "cell_tracks": ["Y.DNase"]}
     st = open_store(store)
     n_signal = -(-st.root["signals/DNase"].shape[1] // st.position_chunk)
@@ -162,7 +121,7 @@ def _kill_after(store: Path, fragment: Path, units: int) -> None:
 @pytest.mark.faults
 def test_killed_add_keeps_the_old_version_and_resumes(grown, tmp_path: Path) -> None:
     store, toy = grown["store"], grown["toy"]
-    fragment = _write(tmp_path / "cell.yaml", grown["cell"])
+    fragment = write_yaml(tmp_path / "cell.yaml", grown["cell"])
     old = open_store(store)
     before = {n: old.root[n][...] for n in DATA + ["signals/DNase"]}
     _kill_after(store, fragment, 2)
@@ -182,8 +141,8 @@ def test_killed_add_keeps_the_old_version_and_resumes(grown, tmp_path: Path) -> 
     assert result.exit_code == 0, result.output
     assert not adding.exists()
     reference = tmp_path / "ref.zarr"
-    build_store(_combined(toy, grown["cell"]), reference)
-    _assert_same_store(store, reference)
+    build_store(combined(toy, grown["cell"]), reference)
+    assert_same_store(store, reference)
     assert open_store(store).provenance["resumed"] is True
 
 
@@ -207,7 +166,7 @@ def test_bad_fragments_are_refused_and_nothing_written(
     grown, tmp_path: Path, fragment, problem
 ) -> None:
     store = grown["store"]
-    frag = _write(tmp_path / "in" / "bad.yaml", fragment)  # relative paths: the toy inputs
+    frag = write_yaml(tmp_path / "in" / "bad.yaml", fragment)  # relative paths: the toy inputs
     if "dream_tsv" in json.dumps(fragment):
         (tmp_path / "in" / "d.tsv").write_text("chrom\tstart\tstop\tX\n")
     before = sorted(p.relative_to(store) for p in store.rglob("*"))
@@ -222,14 +181,14 @@ def test_bad_fragments_are_refused_and_nothing_written(
 def test_another_genome_is_refused(grown, tmp_path: Path) -> None:
     d = tmp_path / "in"
     bw = write_bigwig(d / "other.bw", {"chrA": 31_000, "chrB": 12_000})
-    frag = _write(d / "g.yaml", {"cells": {"Y": {"tracks": {"DNase": str(bw)}}}})
+    frag = write_yaml(d / "g.yaml", {"cells": {"Y": {"tracks": {"DNase": str(bw)}}}})
     with pytest.raises(FnstoreError, match="chrA"):
         add_to_store(grown["store"], frag)
 
 
 def test_log_lists_versions(grown, tmp_path: Path) -> None:
     store = grown["store"]
-    add_to_store(store, _write(tmp_path / "tf.yaml", grown["tf"]))
+    add_to_store(store, write_yaml(tmp_path / "tf.yaml", grown["tf"]))
     text = CliRunner().invoke(main, ["log", str(store)])
     assert text.exit_code == 0
     lines = text.output.strip().splitlines()
@@ -251,7 +210,7 @@ def test_a_store_built_before_versions_gets_version_1_first(grown, tmp_path: Pat
     del provenance["history"]
     root.attrs.update({"provenance": provenance})
     assert versions(open_store(store).attrs) == []
-    add_to_store(store, _write(tmp_path / "tf.yaml", grown["tf"]))
+    add_to_store(store, write_yaml(tmp_path / "tf.yaml", grown["tf"]))
     found = versions(open_store(store).attrs)
     assert [(v["version"], v["action"]) for v in found] == [(1, "build"), (2, "add")]
     assert found[0]["content_hash"] == hashed

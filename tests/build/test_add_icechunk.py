@@ -9,7 +9,6 @@ v2 and v3 that leave v1 readable. An add that fails or is killed mid-way commits
 
 from __future__ import annotations
 
-import copy
 import json
 import subprocess
 import sys
@@ -17,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 from click.testing import CliRunner
+from growing import assert_same_store, combined, write_yaml
 from synthetic import TOY_LENGTHS, narrowpeak_row, write_bigwig, write_gz
 
 from fnstore.build import build_store
@@ -31,41 +30,6 @@ from fnstore.store.versions import current_version, versions
 pytest.importorskip("icechunk")
 
 REPO = Path(__file__).resolve().parents[2]
-DATA = ["sequence", "bin_chrom", "bin_start", "blacklist", "labels", "annotations", "metadata"]
-NAMES = ["chroms", "cells", "tracks", "annotation_names", "meta_feature_names"]
-
-
-def _assert_same_store(a: str, b: str) -> None:
-    """Every array (values, dtype, chunks), name list and the content hash agree."""
-    x, y = open_store(a), open_store(b)
-    for name in NAMES:
-        assert getattr(x, name) == getattr(y, name), name
-    assert [(t.tf, t.cell) for t in x.tasks] == [(t.tf, t.cell) for t in y.tasks]
-    for name in DATA + [f"signals/{t}" for t in y.tracks]:
-        p, q = x.root[name], y.root[name]
-        assert (p.shape, p.chunks, p.dtype) == (q.shape, q.chunks, q.dtype), name
-        np.testing.assert_array_equal(p[...], q[...], err_msg=name)
-    assert x.track_present == y.track_present
-    assert current_version(x.attrs)["content_hash"] == current_version(y.attrs)["content_hash"]
-
-
-def _combined(spec: dict, *fragments: dict) -> dict:
-    """The toy spec with each fragment's entries appended (what ``add`` must equal)."""
-    out = copy.deepcopy(spec)
-    for frag in fragments:
-        for cell, entry in (frag.get("cells") or {}).items():
-            have = out.setdefault("cells", {}).setdefault(cell, {})
-            have.setdefault("tracks", {}).update(entry.get("tracks") or {})
-            if "metadata" in entry:
-                have["metadata"] = entry["metadata"]
-        out["labels"] = out.get("labels", []) + (frag.get("labels") or [])
-        out["annotations"] = {**out.get("annotations", {}), **(frag.get("annotations") or {})}
-    return out
-
-
-def _write(path: Path, doc: dict) -> Path:
-    path.write_text(yaml.safe_dump(doc))
-    return path
 
 
 @pytest.fixture
@@ -92,8 +56,8 @@ def grown(tmp_path: Path, toy: dict) -> dict:
     return {
         "toy": toy,
         "url": url,
-        "tf": _write(tmp_path / "tf.yaml", tf),
-        "cell": _write(tmp_path / "cell.yaml", cell),
+        "tf": write_yaml(tmp_path / "tf.yaml", tf),
+        "cell": write_yaml(tmp_path / "cell.yaml", cell),
         "tf_doc": tf,
         "cell_doc": cell,
     }
@@ -106,18 +70,18 @@ def test_add_a_tf_then_a_cell_equals_a_fresh_build(grown, tmp_path: Path) -> Non
     assert (first.version, first.tag, first.added["tasks"]) == (2, "v2", ["JUND.W"])
     assert first.snapshot_id == open_store(url).snapshot_id != v1.snapshot_id
     ref1 = f"icechunk://{tmp_path / 'ref1'}"
-    build_store(_combined(toy, grown["tf_doc"]), ref1)
-    _assert_same_store(url, ref1)
+    build_store(combined(toy, grown["tf_doc"]), ref1)
+    assert_same_store(url, ref1)
 
     second = add_to_store(url, grown["cell"])
     assert (second.version, second.tag) == (3, "v3")
     assert second.chunks_written < second.chunks_total  # sequence, bins, X's DNase untouched
     ref2 = f"icechunk://{tmp_path / 'ref2'}"
-    build_store(_combined(toy, grown["tf_doc"], grown["cell_doc"]), ref2)
+    build_store(combined(toy, grown["tf_doc"], grown["cell_doc"]), ref2)
     after = open_store(url)
     assert after.cells == ["X", "Y", "W"]  # Y lands before the label-only cell: W's row moved
     assert after.store_id == v1.store_id  # the same store, a new version
-    _assert_same_store(url, ref2)
+    assert_same_store(url, ref2)
     assert [v["version"] for v in versions(after.attrs)] == [1, 2, 3]
     old = open_store(f"{url}@v1")  # earlier versions stay readable, unchanged
     assert old.cells == v1.cells and old.snapshot_id == v1.snapshot_id
@@ -237,7 +201,7 @@ def test_a_model_trained_on_v1_reports_v2(tmp_path: Path) -> None:
     assert code == 0 and "Warning" not in out, out
 
     (tmp_path / "tss.bed").write_text("chrS\t100\t900\n")
-    frag = _write(tmp_path / "frag.yaml", {"annotations": {"tss": str(tmp_path / "tss.bed")}})
+    frag = write_yaml(tmp_path / "frag.yaml", {"annotations": {"tss": str(tmp_path / "tss.bed")}})
     v2 = add_to_store(url, frag)
     code, out = predict(url, "p1", "--strict")
     assert code == 1 and out.startswith("Error: ") and len(out.strip().splitlines()) == 1, out
