@@ -497,6 +497,9 @@ def open_store(
         root, checked = open_checked(zstore, p)
         meta = dict(root.attrs).get(FORMAT_NAME)
     except Exception as exc:  # zarr raises several types for "not a group"
+        if type(exc).__name__ in ("GroupNotFoundError", "FileNotFoundError"):
+            # a URL, a Store object or an empty folder with nothing at its root
+            raise StoreError(f"{p}: no such store (no zarr.json there)") from None
         raise StoreError(f"{p}: not a Zarr v3 store ({type(exc).__name__}: {exc})") from None
     if not meta:
         raise StoreError(f"{p}: not an fnstore store (no '{FORMAT_NAME}' attributes)")

@@ -150,3 +150,5 @@ def test_s3_wrong_endpoint_or_bucket_is_one_line(bucket, options, url, endpoint_
     assert done.returncode == 1 and done.stdout == ""
     lines = done.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"Error: {url}: "), done.stderr
+    if endpoint_of == "moto":  # the endpoint answers: nothing is there
+        assert lines[0] == f"Error: {url}: no such store (no zarr.json there)", lines[0]
