@@ -69,7 +69,7 @@ def select_backend(name: str) -> str:
     if name not in BACKENDS:
         raise InputError("--backend", f"must be one of {', '.join(BACKENDS)}, got {name!r}")
     module, extra = _MODULES[name]
-    if importlib.util.find_spec(module) is None:
+    if not _importable(module):
         raise InputError("--backend", f'{name} is not installed (pip install "{extra}")')
     if "keras" in sys.modules and current_backend() != name:
         raise InputError(
@@ -77,6 +77,37 @@ def select_backend(name: str) -> str:
         )
     os.environ["KERAS_BACKEND"] = name
     return name
+
+
+def _importable(module: str) -> bool:
+    """Whether ``module`` can be imported here, without importing it."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent package missing, or a broken spec
+        return False
+
+
+def require_framework(command: str) -> None:
+    """Refuse, in one line naming the extra to install, a Keras command on a light install.
+
+    Parameters
+    ----------
+    command : str
+        The command's name, for the message.
+
+    Raises
+    ------
+    InputError
+        When Keras or the selected backend's package cannot be imported.
+    """
+    backend = current_backend()
+    module, extra = _MODULES.get(backend, (backend, _MODULES[DEFAULT_BACKEND][1]))
+    if not (_importable("keras") and _importable(module)):
+        raise InputError(
+            f"fnstore {command}",
+            f"needs Keras and {backend}, not installed here "
+            f'(pip install "{extra}"; [jax] or [torch] for another backend)',
+        )
 
 
 def output_gradients(

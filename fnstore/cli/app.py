@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import importlib.util
 import os
 import sys
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from collections.abc import Iterator
 import click
 
 from fnstore import __version__
-from fnstore.errors import FnstoreError, InputError
+from fnstore.errors import FnstoreError
 from fnstore.progress import progress_mode, set_progress_mode
 
 
@@ -57,46 +56,14 @@ def load_keras_quietly() -> None:
         importlib.import_module("keras")
 
 
-#: the extra that installs Keras with each backend (``pip install fnstore`` has none)
-FRAMEWORK_EXTRAS = {"tensorflow": "fnstore[tf]", "jax": "fnstore[jax]", "torch": "fnstore[torch]"}
-
-
-def require_framework(command: str) -> None:
-    """Refuse, in one line naming the extra to install, a Keras command on a light install.
-
-    Parameters
-    ----------
-    command : str
-        The command's name, for the message.
-
-    Raises
-    ------
-    InputError
-        When Keras or the selected backend's package cannot be imported.
-    """
-    from fnstore.backend import current_backend
-
-    backend = current_backend()
-    for module in ("keras", backend):
-        try:
-            found = importlib.util.find_spec(module) is not None
-        except (ImportError, ValueError):
-            found = False
-        if not found:
-            extra = FRAMEWORK_EXTRAS.get(backend, "fnstore[tf]")
-            raise InputError(
-                f"fnstore {command}",
-                f"needs Keras and {backend}, not installed here "
-                f'(pip install "{extra}"; [jax] or [torch] for another backend)',
-            )
-
-
 class KerasCommand(click.Command):
     """A command that uses Keras: the framework is imported, its C++ start-up logging
     muted (unless ``--verbose``), once the command's arguments are parsed, so ``--help``
     and usage errors stay instant."""
 
     def invoke(self, ctx: click.Context) -> object:
+        from fnstore.backend import require_framework
+
         require_framework(ctx.info_name or "")
         if not ctx.find_root().params.get("verbose"):
             load_keras_quietly()
