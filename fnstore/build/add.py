@@ -26,19 +26,16 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from fnstore.build.add_units import AddResult, bins_unit, positions_unit
+from fnstore.build.add_units import AddResult, run_units
 from fnstore.build.fragment import AddPlan, load_fragment, plan_add
-from fnstore.build.units import handles
 from fnstore.errors import InputError, StoreError
 from fnstore.io.files import naming_os_errors, sweep_temporaries
 from fnstore.io.icechunk import is_icechunk
 from fnstore.io.lock import output_lock
 from fnstore.io.outputs import replace_folder, restore_backup
-from fnstore.progress import progress_bar
 from fnstore.store.backends import is_remote
 from fnstore.store.layout import (
     ANNOTATIONS,
@@ -233,33 +230,21 @@ def _resume(plan: AddPlan, staging: str) -> Any:
 def _run(
     plan: AddPlan, current: Any, staging: str, root: Any, workers: int | None, progress: bool
 ) -> None:
-    """Run the units still to do, on threads, each flagged done after its chunks.
-
-    The staging root and its signal arrays are opened once and shared: units write
-    disjoint chunks, and each open would re-read the root document (the provenance)."""
+    """Run the units still to do (:func:`run_units`), each flagged done after its chunks;
+    the ``link`` unit hard-links the unchanged chunk files into the staging folder."""
     done = units_done(root)
     todo = [i for i in range(len(plan.units)) if not done[i]]
-    old_root = current.root
-    signals = {track: root[SIGNALS][track] for track in {t for t, _, _ in plan.signal_jobs}}
-    bar = progress_bar(
-        len(plan.units), "add", "unit", enabled=progress, initial=len(plan.units) - len(todo)
+    run_units(
+        plan,
+        todo,
+        current.root,
+        root,
+        workers=workers,
+        progress=progress,
+        done=len(plan.units) - len(todo),
+        other=lambda kind, k: _link_unit(plan, staging),
+        after=lambda index: mark_unit_done(root, index),
     )
-
-    def run(index: int) -> None:
-        kind, k = plan.units[index]
-        if kind == "link":
-            _link_unit(plan, staging)
-        elif kind == "positions":
-            positions_unit(plan, signals, k)
-        else:
-            bins_unit(plan, old_root, root, k)
-        mark_unit_done(root, index)
-        bar.update(1)
-
-    with bar, ThreadPoolExecutor(max_workers=workers or min(4, os.cpu_count() or 1)) as pool:
-        for future in [pool.submit(run, i) for i in todo]:
-            future.result()
-    handles().clear()
 
 
 def _link(src: Path, dst: Path) -> int:

@@ -28,16 +28,14 @@ from __future__ import annotations
 
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from zarr.core.buffer import default_buffer_prototype
 from zarr.core.sync import sync
 from zarr.storage import MemoryStore
 
-from fnstore.build.add_units import AddResult, bins_unit, positions_unit
+from fnstore.build.add_units import AddResult, run_units
 from fnstore.build.fragment import AddPlan, load_fragment, plan_add
-from fnstore.build.units import handles
 from fnstore.errors import StoreError
 from fnstore.io.files import naming_os_errors
 from fnstore.io.icechunk import (
@@ -47,7 +45,6 @@ from fnstore.io.icechunk import (
     record_icechunk_version,
     write_transaction,
 )
-from fnstore.progress import progress_bar
 from fnstore.store.layout import (
     ANNOTATIONS,
     FORMAT_NAME,
@@ -224,24 +221,11 @@ def _move_rows(plan: AddPlan, current: Any, session: Any) -> None:
 
 def _run(plan: AddPlan, current: Any, root: Any, workers: int | None, progress: bool) -> None:
     """The units that compute new data (new signal rows; labels and annotations with new
-    columns), on threads: the session takes writes from any thread of this process. Old
-    label and annotation columns are read from the parent snapshot (``current``)."""
-    todo = [(kind, k) for kind, k in plan.units if kind != "link"]
-    signals = {track: root[SIGNALS][track] for track in {t for t, _, _ in plan.signal_jobs}}
-    bar = progress_bar(len(todo), "add", "unit", enabled=progress)
-
-    def run(unit: tuple[str, int]) -> None:
-        kind, k = unit
-        if kind == "positions":
-            positions_unit(plan, signals, k)
-        else:
-            bins_unit(plan, current.root, root, k)
-        bar.update(1)
-
-    with bar, ThreadPoolExecutor(max_workers=workers or min(4, os.cpu_count() or 1)) as pool:
-        for future in [pool.submit(run, u) for u in todo]:
-            future.result()
-    handles().clear()
+    columns), on threads (:func:`run_units`): the session takes writes from any thread of
+    this process. Old label and annotation columns are read from the parent snapshot
+    (``current``); unchanged chunks are simply left in place, so no ``link`` unit runs."""
+    todo = [i for i, (kind, _) in enumerate(plan.units) if kind != "link"]
+    run_units(plan, todo, current.root, root, workers=workers, progress=progress)
 
 
 def _count_chunks(session: Any) -> int:

@@ -9,18 +9,22 @@ same two units here, so both equal a fresh build of the combined spec.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
 from fnstore.build.fragment import AddPlan
-from fnstore.build.units import _bigwig_handle
+from fnstore.build.units import _bigwig_handle, handles
 from fnstore.io.bigwig import read_bigwig_values
+from fnstore.progress import progress_bar
 from fnstore.store.labels import MISSING, any_overlap, label_bins
-from fnstore.store.layout import ANNOTATIONS, LABELS
+from fnstore.store.layout import ANNOTATIONS, LABELS, SIGNALS
 
-__all__ = ["AddResult", "bins_unit", "positions_unit"]
+__all__ = ["AddResult", "bins_unit", "positions_unit", "run_units"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,64 @@ class AddResult:
             f"{self.store}: version {self.version}: added {what or 'nothing'}; wrote {self.chunks_written} of "
             f"{self.chunks_total} chunk files in {self.seconds:.1f} s{commit}"
         )
+
+
+def run_units(
+    plan: AddPlan,
+    todo: Sequence[int],
+    old_root: Any,
+    root: Any,
+    *,
+    workers: int | None,
+    progress: bool,
+    done: int = 0,
+    other: Callable[[str, int], None] | None = None,
+    after: Callable[[int], None] | None = None,
+) -> None:
+    """Run the units ``plan.units[i]`` for ``i`` in ``todo`` on threads.
+
+    The root and its signal arrays are opened once and shared: units write disjoint chunks,
+    and each open would re-read the root document (the provenance).
+
+    Parameters
+    ----------
+    plan : AddPlan
+        The add.
+    todo : sequence of int
+        Indices of the units to run.
+    old_root, root : zarr.Group
+        The store before the add (old label/annotation columns) and the one being written.
+    workers : int or None
+        Threads (default: up to 4).
+    progress : bool
+        Show a bar (``done`` units already counted).
+    done : int
+        Units finished before (a resumed add), for the bar.
+    other : callable, optional
+        ``other(kind, k)`` runs a unit that is neither ``positions`` nor ``bins`` (a
+        folder add's ``link``).
+    after : callable, optional
+        ``after(i)`` once unit ``i`` is written (a folder add flags it done).
+    """
+    signals = {track: root[SIGNALS][track] for track in {t for t, _, _ in plan.signal_jobs}}
+    bar = progress_bar(done + len(todo), "add", "unit", enabled=progress, initial=done)
+
+    def run(index: int) -> None:
+        kind, k = plan.units[index]
+        if kind == "positions":
+            positions_unit(plan, signals, k)
+        elif kind == "bins":
+            bins_unit(plan, old_root, root, k)
+        elif other is not None:
+            other(kind, k)
+        if after is not None:
+            after(index)
+        bar.update(1)
+
+    with bar, ThreadPoolExecutor(max_workers=workers or min(4, os.cpu_count() or 1)) as pool:
+        for future in [pool.submit(run, i) for i in todo]:
+            future.result()
+    handles().clear()
 
 
 def positions_unit(plan: AddPlan, signals: dict[str, Any], k: int) -> None:

@@ -91,12 +91,12 @@ def test_add_a_tf_then_a_cell_equals_a_fresh_build(grown, tmp_path: Path) -> Non
 def test_a_failed_add_commits_nothing(grown, monkeypatch: pytest.MonkeyPatch) -> None:
     url = grown["url"]
     before = open_store(url)
-    import fnstore.build.add_icechunk as ice
+    import fnstore.build.add_units as units  # where run_units finds the unit
 
     def broken(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(ice, "positions_unit", broken)
+    monkeypatch.setattr(units, "positions_unit", broken)
     result = CliRunner().invoke(main, ["add", url, str(grown["cell"]), "--quiet"])
     assert result.exit_code == 1 and result.output.startswith("Error: "), result.output
     assert "Traceback" not in result.output
@@ -114,12 +114,12 @@ def test_a_killed_add_leaves_the_previous_version(grown) -> None:
     labels = before.root["labels"][...]
     script = (
         "import os, sys\n"
-        "import fnstore.build.add_icechunk as a\n"
-        "real = a.positions_unit\n"
+        "import fnstore.build.add_icechunk as a, fnstore.build.add_units as u\n"
+        "real = u.positions_unit\n"
         "def dying(plan, signals, k):\n"
         "    if k == 1: os._exit(9)\n"
         "    return real(plan, signals, k)\n"
-        "a.positions_unit = dying\n"
+        "u.positions_unit = dying\n"
         "a.add_to_icechunk(sys.argv[1], sys.argv[2], workers=1)\n"
     )
     done = subprocess.run(
