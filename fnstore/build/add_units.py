@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from fnstore.build.fragment import AddPlan
-from fnstore.build.units import _bigwig_handle, handles
+from fnstore.build.units import bigwig_handle, handles
 from fnstore.io.bigwig import read_bigwig_values
 from fnstore.progress import progress_bar
 from fnstore.store.labels import MISSING, any_overlap, label_bins
@@ -150,7 +150,7 @@ def positions_unit(plan: AddPlan, signals: dict[str, Any], k: int) -> None:
         if path is None:
             arr[row, off + s : off + e] = 0
             continue
-        vals = read_bigwig_values(_bigwig_handle(path), chrom, s, e, plan.bigwig_chroms[path], path)
+        vals = read_bigwig_values(bigwig_handle(path), chrom, s, e, plan.bigwig_chroms[path], path)
         arr[row, off + s : off + e] = vals.astype(layout.signal_dtype)
 
 

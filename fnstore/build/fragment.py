@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from fnstore.build.plan import FLOAT16_MAX, _peaks
+from fnstore.build.plan import FLOAT16_MAX, usable_peaks
 from fnstore.build.provenance import portable
-from fnstore.build.spec import PeakTask, _label_sources, _read_raw, _schema_error_message
+from fnstore.build.spec import PeakTask, label_sources, read_raw_spec, schema_error_message
 from fnstore.errors import InputError
 from fnstore.io.bed import Intervals, check_interval_chroms, read_bed
 from fnstore.io.bigwig import bigwig_header, check_bigwig_chroms
@@ -125,16 +125,16 @@ def load_fragment(path: str | os.PathLike) -> Fragment:
     InputError
         When the file is missing, not YAML, fails the schema or repeats a TF x cell pair.
     """
-    raw, source, base = _read_raw(path)
+    raw, source, base = read_raw_spec(path)
     errors = sorted(_fragment_schema().iter_errors(raw), key=lambda e: list(e.absolute_path))
     if errors:
-        raise InputError(source, _schema_error_message(errors[0]).replace("spec", "fragment", 1))
+        raise InputError(source, schema_error_message(errors[0]).replace("spec", "fragment", 1))
 
     def resolve(p: str) -> str:
         q = Path(os.path.expanduser(p))
         return str(q if q.is_absolute() else (base / q).resolve())
 
-    peak_tasks, dream = _label_sources(raw.get("labels") or [], resolve)
+    peak_tasks, dream = label_sources(raw.get("labels") or [], resolve)
     if dream:
         raise InputError(source, "ENCODE-DREAM label TSVs cannot be added yet (rebuild the store)")
     cells = raw.get("cells") or {}
@@ -352,9 +352,9 @@ def plan_add(fragment: Fragment, store: Any) -> AddPlan:
     task_source = source(layout.tasks, old.tasks)
     peaks = {}
     for t in fragment.peak_tasks:
-        cons = _peaks(intervals(t.conservative, "narrowPeak"), old.chroms, t.allow_empty)
+        cons = usable_peaks(intervals(t.conservative, "narrowPeak"), old.chroms, t.allow_empty)
         rel = (
-            _peaks(intervals(t.relaxed, "narrowPeak"), old.chroms, t.allow_empty)
+            usable_peaks(intervals(t.relaxed, "narrowPeak"), old.chroms, t.allow_empty)
             if t.relaxed
             else None
         )

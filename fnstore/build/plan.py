@@ -116,7 +116,7 @@ def _signal_dtype(
     return bigwig_chroms, dtype, reason
 
 
-def _peaks(iv: Intervals, chroms: list[str], allow_empty: bool) -> Intervals:
+def usable_peaks(iv: Intervals, chroms: list[str], allow_empty: bool) -> Intervals:
     """Refuse a peak file with no row on the store's chromosomes unless the spec allows it."""
     if allow_empty or iv.chroms & set(chroms):
         return iv
@@ -135,9 +135,13 @@ def _tasks(spec: BuildSpec, read: Any, chroms: list[str]) -> _Tasks:
     out = _Tasks()
     for t in spec.peak_tasks:
         out.pairs.append((t.tf, t.cell))
-        out.conservative.append(_peaks(read(t.conservative, "narrowPeak"), chroms, t.allow_empty))
+        out.conservative.append(
+            usable_peaks(read(t.conservative, "narrowPeak"), chroms, t.allow_empty)
+        )
         out.relaxed.append(
-            _peaks(read(t.relaxed, "narrowPeak"), chroms, t.allow_empty) if t.relaxed else None
+            usable_peaks(read(t.relaxed, "narrowPeak"), chroms, t.allow_empty)
+            if t.relaxed
+            else None
         )
     for d in spec.dream:
         cells = dream_tsv_header(d.path)

@@ -109,12 +109,12 @@ class BuildSpec:
         return files
 
 
-def _schema_error_message(err: Any) -> str:
+def schema_error_message(err: Any) -> str:
     where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
     return f"spec does not match the schema at {where}: {err.message}"
 
 
-def _read_raw(spec: str | os.PathLike | dict[str, Any]) -> tuple[dict[str, Any], str, Path]:
+def read_raw_spec(spec: str | os.PathLike | dict[str, Any]) -> tuple[dict[str, Any], str, Path]:
     """The parsed spec, where it came from, and the folder its relative paths start from."""
     if isinstance(spec, dict):
         return spec, "<spec>", Path.cwd()
@@ -148,7 +148,7 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
     )
 
 
-def _label_sources(
+def label_sources(
     items: list[dict[str, Any]], resolve: Callable[[str], str]
 ) -> tuple[list[PeakTask], list[DreamSource]]:
     """Peak-file tasks (listed or found in folders) and DREAM TSVs; duplicates refused."""
@@ -208,11 +208,11 @@ def load_spec(spec: str | os.PathLike | dict[str, Any]) -> BuildSpec:
     """
     import jsonschema
 
-    raw, source, base = _read_raw(spec)
+    raw, source, base = read_raw_spec(spec)
     validator = jsonschema.Draft202012Validator(_spec_schema())
     errors = sorted(validator.iter_errors(raw), key=lambda e: list(e.absolute_path))
     if errors:
-        raise InputError(source, _schema_error_message(errors[0]))
+        raise InputError(source, schema_error_message(errors[0]))
 
     def resolve(p: str) -> str:
         q = Path(os.path.expanduser(p))
@@ -220,7 +220,7 @@ def load_spec(spec: str | os.PathLike | dict[str, Any]) -> BuildSpec:
 
     genome = raw["genome"]
     cells = raw.get("cells") or {}
-    peak_tasks, dream = _label_sources(raw.get("labels") or [], resolve)
+    peak_tasks, dream = label_sources(raw.get("labels") or [], resolve)
     bins = raw.get("bins") or {}
     chunks = raw.get("chunks") or {}
     return BuildSpec(

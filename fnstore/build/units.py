@@ -60,7 +60,8 @@ def _fasta_handle(info: FastaInfo) -> Any:
     return h[info.path]
 
 
-def _bigwig_handle(path: str) -> Any:
+def bigwig_handle(path: str) -> Any:
+    """This thread's open pyBigWig handle of ``path`` (opened once: opening reads the index)."""
     import pyBigWig
 
     h = handles()
@@ -128,7 +129,7 @@ def _run_positions_unit(plan: Plan, store: str, k: int) -> None:
                 arr[ci, g0:g1] = 0
                 continue
             vals = read_bigwig_values(
-                _bigwig_handle(path), chrom, s, e, plan.bigwig_chroms[path], path
+                bigwig_handle(path), chrom, s, e, plan.bigwig_chroms[path], path
             )
             arr[ci, g0:g1] = vals.astype(layout.signal_dtype)
 

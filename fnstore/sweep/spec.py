@@ -342,10 +342,10 @@ def load_sweep_spec(spec: str | os.PathLike | dict[str, Any]) -> SweepPlan:
     """
     import jsonschema
 
-    from fnstore.build.spec import _read_raw
+    from fnstore.build.spec import read_raw_spec
     from fnstore.store.read import open_store
 
-    raw, source, base = _read_raw(spec)
+    raw, source, base = read_raw_spec(spec)
     _check_reserved(raw, source)  # before the schema: its message names the key to use
     errors = sorted(
         jsonschema.Draft202012Validator(_schema()).iter_errors(raw),

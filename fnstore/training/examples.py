@@ -176,7 +176,8 @@ def split_masks(
         touches = np.zeros(b1 - b0, dtype=bool)
         for r in regions:
             if r.chrom == chrom:
-                in_valid |= (start >= r.start) & (start + store.bin_size <= r.end)
+                first, end = store.bins_within(chrom, r.start, r.end)  # the bins honest scores
+                in_valid[first - b0 : end - b0] = True
                 touches |= (hi > r.start) & (lo < r.end)
         train[b0:b1] = fits & ~touches
         valid[b0:b1] = fits & in_valid
