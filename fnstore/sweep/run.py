@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from fnstore.sweep.runs import (
     write_json,
 )
 from fnstore.sweep.spec import SweepPlan, load_sweep_spec
+from fnstore.training.honest import CLEAR_MARGIN
 
 
 @dataclass
@@ -98,16 +99,42 @@ class SweepResult:
             return "\n".join(lines + [f"{n} of {len(self.states)} runs would train"])
         skipped = sum(s == DONE for s in self.states.values())
         lines = [f"{len(self.trained)} trained, {skipped} already done, {len(self.failed)} failed"]
-        for row in self.leaderboard:
-            if row.get("best"):
-                lines.append(
-                    f"best {row['tf']}: {row['run']} (honest auPRC {row['honest_auprc']:.4f})"
-                )
+        best = [row for row in self.leaderboard if row.get("best")]
+        for row in best:
+            lines.append(f"best {row['tf']}: {row['run']} (honest auPRC {row['honest_auprc']:.4f})")
         for name in self.failed:
             err = next((r["error"] for r in self.leaderboard if r["run"] == name), "")
             lines.append(f"failed {name}: {err}")
         lines += [f"Wrote {p}" for p in self.files.values()]
+        lines += [f"Warning: {w}" for w in best_run_warnings(best)]
         return "\n".join(lines)
+
+
+def best_run_warnings(best: Sequence[Mapping[str, Any]]) -> list[str]:
+    """One line per TF whose best run does not clearly beat its motif scan on the honest bins
+    (the rule of :func:`fnstore.training.honest.baseline_warnings`, applied to the pick).
+
+    Parameters
+    ----------
+    best
+        The leaderboard's best rows.
+
+    Returns
+    -------
+    list of str
+        Plain sentences; empty when every best run clears its scan (or has none).
+    """
+    lines = []
+    for row in best:
+        model, scan = row.get("honest_auprc"), row.get(board.MOTIF_COLUMN)
+        if model is None or scan is None or model >= CLEAR_MARGIN * scan:
+            continue
+        lines.append(
+            f"{row['tf']}: even the best run, {row['run']} (honest auPRC {model:.3f}), is not "
+            f"clearly better than its motif scan (auPRC {scan:.3f}, needs {CLEAR_MARGIN:g}x); "
+            f"sweep more negatives, epochs or learning rates before trusting it in a new cell"
+        )
+    return lines
 
 
 def _stderr_line(text: str) -> None:

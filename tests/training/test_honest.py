@@ -124,15 +124,31 @@ def test_held_out_cell_is_scored_the_same_way(example_store_path: Path, tmp_path
     )
 
 
-def test_baseline_warnings_name_tfs_that_do_not_beat_their_motif() -> None:
-    from fnstore.training.honest import baseline_warnings
+def test_baseline_warnings_name_tfs_that_do_not_clearly_beat_their_motif() -> None:
+    from fnstore.training.honest import CLEAR_MARGIN, baseline_warnings
 
     def row(tf: str, auprc: float, motif: float) -> dict:
         return {"tf": tf, "auprc": auprc, "motif_baseline": {"motif": "MA1", "auprc": motif}}
 
-    lines = baseline_warnings([row("A", 0.2, 0.3), row("A", 0.4, 0.2), row("B", 0.1, 0.5)])
+    lines = baseline_warnings([row("A", 0.2, 0.3), row("A", 0.6, 0.2), row("B", 0.1, 0.5)])
     assert len(lines) == 1 and lines[0].startswith("B: ") and "MA1" in lines[0]
     assert baseline_warnings([{"tf": "C", "auprc": 0.1}]) == []
+    # better than the scan, but not by the margin: a training-cell figure overstates a model
+    assert CLEAR_MARGIN > 1
+    barely = 0.2 * (1 + CLEAR_MARGIN) / 2
+    [line] = baseline_warnings([row("D", barely, 0.2)])
+    assert line.startswith("D: ") and "not clearly better" in line
+    assert baseline_warnings([row("D", barely, 0.2)], margin=1.0) == []
+    assert baseline_warnings([row("D", 0.2 * CLEAR_MARGIN, 0.2)]) == []
+
+
+def test_a_tf_without_a_motif_is_reported_unchecked() -> None:
+    from fnstore.training.honest import baseline_warnings
+
+    rows = [{"tf": "E", "auprc": 0.3}, {"tf": "F", "auprc": 0.3}]
+    [line] = baseline_warnings(rows, {"E": None})
+    assert line.startswith("E: no motif for E") and "--motif-file" in line
+    assert baseline_warnings(rows) == []
 
 
 def test_motif_auto_initialises_and_the_card_carries_the_baseline(
@@ -140,6 +156,7 @@ def test_motif_auto_initialises_and_the_card_carries_the_baseline(
 ) -> None:
     import fnstore
     from fnstore.model.card import read_card
+    from fnstore.training.honest import CLEAR_MARGIN
 
     result = fnstore.train(
         example_store_path,
@@ -159,7 +176,7 @@ def test_motif_auto_initialises_and_the_card_carries_the_baseline(
     ]
     [row] = result.honest["results"]
     assert 0 < row["motif_baseline"]["auprc"] <= 1
-    warned = row["auprc"] <= row["motif_baseline"]["auprc"]
+    warned = row["auprc"] < CLEAR_MARGIN * row["motif_baseline"]["auprc"]
     assert bool(result.honest["warnings"]) == warned
     assert ("Warning: YY1" in result.summary()) == warned
 
