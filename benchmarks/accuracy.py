@@ -151,7 +151,8 @@ def recipe_rows(board: list[dict[str, Any]], tf: str) -> dict[str, dict[str, Any
 
 def _held_out(row: dict[str, Any]) -> dict[str, Any]:
     return {k: row.get(f"test_{k}") for k in ("auroc", "auprc", "recall_at_10_fdr")} | {
-        "honest_auprc": row.get("honest_auprc")
+        "honest_auprc": row.get("honest_auprc"),
+        "honest_motif": row.get("honest_motif_scan_auprc"),
     }
 
 
@@ -167,9 +168,12 @@ def _mean(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def table(results: dict[str, dict[str, dict[str, Any]]]) -> str:
     """Markdown: one row per TF x recipe."""
+    from fnstore.training.honest import CLEAR_MARGIN
+
     lines = [
-        "| TF | recipe | held-out auPRC | held-out auROC | recall@10%FDR | honest valid auPRC |",
-        "|---|---|---|---|---|---|",
+        "| TF | recipe | held-out auPRC | held-out auROC | recall@10%FDR | honest valid auPRC "
+        "| honest motif scan | train warns |",
+        "|---|---|---|---|---|---|---|---|",
     ]
 
     def fmt(v: Any) -> str:
@@ -177,9 +181,11 @@ def table(results: dict[str, dict[str, dict[str, Any]]]) -> str:
 
     for tf, rows in results.items():
         for recipe, r in rows.items():
+            model, scan = r.get("honest_auprc"), r.get("honest_motif")
+            warns = "" if model is None or scan is None else str(model < CLEAR_MARGIN * scan)
             lines.append(
                 f"| {tf} | {recipe} | {fmt(r.get('auprc'))} | {fmt(r.get('auroc'))} | "
-                f"{fmt(r.get('recall_at_10_fdr'))} | {fmt(r.get('honest_auprc'))} |"
+                f"{fmt(r.get('recall_at_10_fdr'))} | {fmt(model)} | {fmt(scan)} | {warns} |"
             )
     return "\n".join(lines)
 
