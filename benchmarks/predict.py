@@ -35,21 +35,18 @@ def synthetic_stretch(length: int, n_tracks: int, seed: int) -> np.ndarray:
 
 
 def head_windows_per_second(scorer: Any, batch: int, repeats: int) -> float | None:
-    """Windows/s of the fast path's per-window part alone (its head model on both strands of
-    ``batch`` windows of pooled features): the part no two windows share. None without one."""
-    head = getattr(scorer, "head_model", None)
-    if head is None or scorer.global_pool or scorer.n_extra:
+    """Windows/s of the fast path's per-window part alone (its head on both strands of
+    ``batch`` windows of pooled features, as the scorer runs it): the part no two windows
+    share. None for a model without one."""
+    if scorer.method != "fast" or scorer.global_pool or scorer.n_extra:
         return None
-    from fnstore.backend import compiled_call
-
-    run = compiled_call(head)
     rng = np.random.default_rng(0)
     pooled = rng.random((2 * batch, scorer.n_pool, scorer.n_features), dtype=np.float32)
-    run(pooled)
+    scorer._head_in_batches([pooled])
     best = 0.0
     for _ in range(repeats):
         t0 = time.perf_counter()
-        run(pooled)
+        scorer._head_in_batches([pooled])
         best = max(best, batch / (time.perf_counter() - t0))
     return best
 

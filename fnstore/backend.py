@@ -318,28 +318,28 @@ def _without_onednn(torch: Any) -> Any:
         torch.backends.mkldnn.enabled = before
 
 
-def fused_stretch_scorer(
-    trunk: Any, head: Any, geometry: dict[str, Any]
-) -> Callable[..., np.ndarray] | None:
-    """The fast scorer's whole step as ONE traced function (TensorFlow), else None.
+def fused_window_features(trunk: Any, geometry: dict[str, Any]) -> Callable[..., np.ndarray] | None:
+    """The fast scorer's shared part as ONE traced function (TensorFlow), else None.
 
-    Reverse strand, trunk, per-window gather, head and strand average run in one graph, so
-    the large feature maps never leave it. Other backends take the NumPy route in
-    :mod:`fnstore.predict.scoring` (same numbers).
+    Reverse strand, trunk and the per-window gather of pooled features run in one graph, so
+    the large feature maps never leave it; the per-window head then runs in batches of the
+    per-bin path's own size (:class:`fnstore.predict.scoring.WindowScorer`). Other backends
+    take the NumPy route in :mod:`fnstore.predict.scoring` (same numbers).
 
     Parameters
     ----------
-    trunk, head
-        The fast path's two Keras models (:class:`fnstore.predict.scoring.WindowScorer`).
+    trunk
+        The fast path's trunk model (:class:`fnstore.predict.scoring.WindowScorer`).
     geometry
-        ``step``, ``window``, ``pool``, ``n_pool``, ``n_features``, ``n_tasks``,
-        ``n_channels``, ``n_extra`` (ints) and ``rc_order`` (channel permutation).
+        ``step``, ``window``, ``pool``, ``n_pool``, ``n_features``, ``n_channels`` (ints) and
+        ``rc_order`` (channel permutation).
 
     Returns
     -------
     callable or None
-        ``run(stretches, [extra]) -> (s * n, n_tasks)`` NumPy scores (``extra`` rows
-        ``(s * n, n_extra)`` when the model has them); None off TensorFlow.
+        ``run(stretches) -> (2 * s * n, n_pool, n_features)`` NumPy features of the ``n``
+        windows of each of the ``s`` stretches: every forward-strand window, then every
+        reverse-strand one; None off TensorFlow.
     """
     import keras
 
@@ -350,11 +350,8 @@ def fused_stretch_scorer(
     g = geometry
     step, window, pool, n_pool = g["step"], g["window"], g["pool"], g["n_pool"]
     order = tf.constant(np.asarray(g["rc_order"]), dtype=tf.int32)
-    specs = [tf.TensorSpec([None, None, g["n_channels"]], tf.float32)]
-    if g["n_extra"]:
-        specs.append(tf.TensorSpec([None, g["n_extra"]], tf.float32))
 
-    def fused(x: Any, *extra: Any) -> Any:
+    def features(x: Any) -> Any:
         s = tf.shape(x)[0]
         length = tf.shape(x)[1]
         n = (length - window) // step + 1
@@ -364,13 +361,11 @@ def fused_stretch_scorer(
         j = tf.range(n_pool)[None, :] * pool
         fwd = tf.gather(feat[:s], k + j, axis=1)  # (s, n, n_pool, F)
         rev = tf.gather(feat[s:], length - k - window + j, axis=1)
-        pooled = tf.reshape(tf.concat([fwd, rev], 0), [-1, n_pool, g["n_features"]])
-        feed = [pooled, tf.concat([extra[0], extra[0]], 0)] if extra else pooled
-        probs = tf.reshape(head(feed, training=False), [2, -1, g["n_tasks"]])
-        return (probs[0] + probs[1]) / 2.0
+        return tf.reshape(tf.concat([fwd, rev], 0), [-1, n_pool, g["n_features"]])
 
-    fn = tf.function(fused, input_signature=specs)
-    return lambda *arrays: fn(*arrays).numpy()
+    spec = tf.TensorSpec([None, None, g["n_channels"]], tf.float32)
+    fn = tf.function(features, input_signature=[spec])
+    return lambda x: fn(x).numpy()
 
 
 # ---------------------------------------------------------------- threads

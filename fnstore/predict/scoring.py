@@ -31,7 +31,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from fnstore.backend import compiled_call, fused_stretch_scorer, unroll_fast_head
+from fnstore.backend import compiled_call, fused_window_features, unroll_fast_head
 from fnstore.errors import InputError
 from fnstore.model.architecture import model_input_sizes
 from fnstore.model.bag import bag_members
@@ -179,20 +179,16 @@ class WindowScorer:
             post[0].set_weights(bilstm.get_weights())  # the unrolled copy: the same weights
         self._run_trunk = compiled_call(self.trunk_model)
         self._run_head = compiled_call(self.head_model)
-        # one traced graph for the whole step where the backend has one (TensorFlow)
-        self._fused = None
+        # one traced graph for the shared part where the backend has one (TensorFlow)
+        self._features = None
         if not self.global_pool:
-            self._fused = fused_stretch_scorer(self.trunk_model, self.head_model, self._geometry())
+            self._features = fused_window_features(self.trunk_model, self._geometry())
         self._index_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def _geometry(self) -> dict[str, Any]:
-        """The sizes a fused scorer needs (:func:`fnstore.backend.fused_stretch_scorer`)."""
-        names = ("step", "window", "pool", "n_pool", "n_features", "n_tasks", "n_channels")
-        return {
-            **{k: getattr(self, k) for k in names},
-            "n_extra": self.n_extra,
-            "rc_order": self.rc_order,
-        }
+        """The sizes the fused features need (:func:`fnstore.backend.fused_window_features`)."""
+        names = ("step", "window", "pool", "n_pool", "n_features", "n_channels")
+        return {**{k: getattr(self, k) for k in names}, "rc_order": self.rc_order}
 
     def _indices(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Positions in the (pooled) feature maps read by each of ``n`` windows: forward
@@ -264,19 +260,22 @@ class WindowScorer:
         for size, group in pieces.items():
             per_call = max(1, self.batch_size // size)
             for g in range(0, len(group), per_call):
-                self._fast_batch(items, outs, size, group[g : g + per_call])
+                job = group[g : g + per_call]
+                feed = self._shared_part(items, size, job)
+                both = self._head_in_batches(feed).reshape(2, len(job), size, self.n_tasks)
+                mean = (both[0] + both[1]) / 2.0
+                for p, (i, a, m) in enumerate(job):
+                    outs[i][a : a + m] = mean[p, :m]
         return outs
 
-    def _fast_batch(
-        self,
-        items: Sequence[Item],
-        outs: list[np.ndarray],
-        size: int,
-        group: list[tuple[int, int, int]],
-    ) -> None:
+    def _shared_part(
+        self, items: Sequence[Item], size: int, group: list[tuple[int, int, int]]
+    ) -> list[np.ndarray]:
+        """The head's feed for one job: pooled features of its windows, forward strand then
+        reverse (and the extra rows, repeated for the reverse strand)."""
         length = (size - 1) * self.step + self.window
         s = len(group)
-        x = np.zeros((s if self._fused else 2 * s, length, self.n_channels), dtype=np.float32)
+        x = np.zeros((s if self._features else 2 * s, length, self.n_channels), dtype=np.float32)
         extra = np.zeros((s, size, self.n_extra), dtype=np.float32) if self.n_extra else None
         for p, (i, a, m) in enumerate(group):
             stretch, _, ex = items[i]
@@ -284,34 +283,40 @@ class WindowScorer:
             x[p, : part.shape[0]] = part
             if extra is not None and ex is not None:
                 extra[p, :m] = ex[a : a + m]
-        if self._fused is not None:
-            feed = [x] if extra is None else [x, extra.reshape(s * size, self.n_extra)]
-            mean = self._fused(*feed).reshape(s, size, self.n_tasks)
-            for p, (i, a, m) in enumerate(group):
-                outs[i][a : a + m] = mean[p, :m]
-            return
-        # reverse strand of the whole padded stretch: flip length, permute channels
-        x[s:] = x[:s, ::-1][:, :, self.rc_order]
+        if self._features is not None:
+            pooled = self._features(x)
+        else:
+            pooled = self._numpy_features(x, s, size)
+        if extra is None:
+            return [pooled]
+        flat = extra.reshape(s * size, self.n_extra)
+        return [pooled, np.concatenate([flat, flat])]
+
+    def _numpy_features(self, x: np.ndarray, s: int, size: int) -> np.ndarray:
+        """Per-window pooled features, forward windows then reverse ones, where the backend
+        has no fused graph: ``x`` holds ``s`` stretches, then room for their reverse strands."""
+        x[s:] = x[:s, ::-1][:, :, self.rc_order]  # flip length, permute channels
         feat = self._run_trunk(x)
         fwd_idx, rev_idx = self._indices(size)
         if self.global_pool:
             win = np.lib.stride_tricks.sliding_window_view(feat, self.conv_len, axis=1)
             fwd = win[:s, fwd_idx[:, 0]].max(axis=-1)
             rev = win[s:, rev_idx[:, 0]].max(axis=-1)
-            pooled = np.concatenate([fwd, rev]).reshape(2 * s * size, 1, self.n_features)
-        else:
-            fwd = feat[:s][:, fwd_idx]
-            rev = feat[s:][:, rev_idx]
-            pooled = np.concatenate([fwd, rev]).reshape(2 * s * size, self.n_pool, self.n_features)
-        feed: list[np.ndarray] = [pooled]
-        if extra is not None:
-            flat = extra.reshape(s * size, self.n_extra)
-            feed.append(np.concatenate([flat, flat]))
-        probs = self._run_head(*feed)
-        both = probs.reshape(2, s, size, self.n_tasks)
-        mean = (both[0] + both[1]) / 2.0
-        for p, (i, a, m) in enumerate(group):
-            outs[i][a : a + m] = mean[p, :m]
+            return np.concatenate([fwd, rev]).reshape(2 * s * size, 1, self.n_features)
+        fwd = feat[:s][:, fwd_idx]
+        rev = feat[s:][:, rev_idx]
+        return np.concatenate([fwd, rev]).reshape(2 * s * size, self.n_pool, self.n_features)
+
+    def _head_in_batches(self, feed: list[np.ndarray]) -> np.ndarray:
+        """The head on ``batch_size`` rows at a time: the batch the per-bin path's strands run
+        at, so the LSTM's kernels see the same shapes (and, on a 2-core CPU, 1.1-1.35x faster
+        than twice as many rows, whose state no longer fits the cache)."""
+        rows = feed[0].shape[0]
+        parts = [
+            self._run_head(*[f[a : a + self.batch_size] for f in feed])
+            for a in range(0, rows, self.batch_size)
+        ]
+        return np.concatenate(parts)
 
 
 def make_scorer(
