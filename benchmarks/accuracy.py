@@ -226,7 +226,7 @@ def main() -> int:
         mode["runs"] = [json.loads(text) for text in args.extra_run]
     if args.seeds:
         mode["seeds"] = [int(x) for x in args.seeds.split(",")]
-        mode["top_k"] = min(mode["top_k"], len(mode["seeds"]))
+    mode["top_k"] = min(mode["top_k"], len(mode["seeds"]) * len(mode["runs"]))
     tfs = [t for t in args.tfs.split(",") if t]
     t0 = time.perf_counter()
     results: dict[str, dict[str, dict[str, Any]]] = {}
