@@ -168,7 +168,7 @@ def _mean(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def table(results: dict[str, dict[str, dict[str, Any]]]) -> str:
     """Markdown: one row per TF x recipe."""
-    from fnstore.training.honest import CLEAR_MARGIN
+    from fnstore.training.honest import clearly_better
 
     lines = [
         "| TF | recipe | held-out auPRC | held-out auROC | recall@10%FDR | honest valid auPRC "
@@ -182,7 +182,7 @@ def table(results: dict[str, dict[str, dict[str, Any]]]) -> str:
     for tf, rows in results.items():
         for recipe, r in rows.items():
             model, scan = r.get("honest_auprc"), r.get("honest_motif")
-            warns = "" if model is None or scan is None else str(model < CLEAR_MARGIN * scan)
+            warns = "" if model is None or scan is None else str(not clearly_better(model, scan))
             lines.append(
                 f"| {tf} | {recipe} | {fmt(r.get('auprc'))} | {fmt(r.get('auroc'))} | "
                 f"{fmt(r.get('recall_at_10_fdr'))} | {fmt(model)} | {fmt(scan)} | {warns} |"

@@ -33,7 +33,7 @@ from fnstore.sweep.runs import (
     write_json,
 )
 from fnstore.sweep.spec import SweepPlan, load_sweep_spec
-from fnstore.training.honest import CLEAR_MARGIN
+from fnstore.training.honest import CLEAR_DIFFERENCE, CLEAR_MARGIN, clearly_better
 
 
 @dataclass
@@ -127,11 +127,12 @@ def best_run_warnings(best: Sequence[Mapping[str, Any]]) -> list[str]:
     lines = []
     for row in best:
         model, scan = row.get("honest_auprc"), row.get(board.MOTIF_COLUMN)
-        if model is None or scan is None or model >= CLEAR_MARGIN * scan:
+        if model is None or scan is None or clearly_better(model, scan):
             continue
         lines.append(
             f"{row['tf']}: even the best run, {row['run']} (honest auPRC {model:.3f}), is not "
-            f"clearly better than its motif scan (auPRC {scan:.3f}, needs {CLEAR_MARGIN:g}x); "
+            f"clearly better than its motif scan (auPRC {scan:.3f}, needs {CLEAR_MARGIN:g}x and "
+            f"+{CLEAR_DIFFERENCE:g}); "
             f"sweep more negatives, epochs or learning rates before trusting it in a new cell"
         )
     return lines
