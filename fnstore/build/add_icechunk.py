@@ -115,8 +115,7 @@ def add_to_icechunk(
         written = sum(len(list(c)) for c in tx.session.status().updated_chunks.values())
         entry = record_version(root, "add", plan.added, written)
         finish_build(root, resumed=False)
-        record_icechunk_version(tx)
-        commit_meta = {"fnstore_store_id": current.store_id, "fnstore_version": entry["version"]}
+        commit_meta = record_icechunk_version(tx)
         snapshot = tx.commit(f"fnstore add {os.path.basename(str(fragment))}", commit_meta)
     return AddResult(
         store=url,

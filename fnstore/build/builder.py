@@ -322,8 +322,8 @@ def _build_icechunk(
         raise InputError(store, "an icechunk build runs on the threads or sync scheduler")
     with write_transaction(store) as tx:
         result = _build(spec, store, overwrite=overwrite, resume=resume, swap=False, **options)
-        record_icechunk_version(tx)
-        snapshot = tx.commit(f"fnstore build of {result.store}")
+        commit_meta = record_icechunk_version(tx)
+        snapshot = tx.commit(f"fnstore build of {result.store}", commit_meta or None)
     return dataclasses.replace(result, snapshot_id=snapshot, tag=tx.tag if snapshot else None)
 
 

@@ -324,7 +324,7 @@ def write_transaction(url: str, storage_options: dict | None = None) -> Iterator
         _ACTIVE.pop(url, None)
 
 
-def record_icechunk_version(tx: Transaction) -> None:
+def record_icechunk_version(tx: Transaction) -> dict[str, Any]:
     """Record the version a build is about to commit in the store's ``provenance.icechunk``.
 
     A snapshot's id is only known once it is committed, so no snapshot can hold its own
@@ -338,11 +338,20 @@ def record_icechunk_version(tx: Transaction) -> None:
     ----------
     tx : Transaction
         The open build transaction; nothing is recorded when it wrote nothing.
+
+    Returns
+    -------
+    dict
+        The commit metadata that names this store and version (``fnstore_store_id``,
+        ``fnstore_version``; :func:`version_snapshots` looks for it), empty when nothing
+        was written.
     """
     import zarr
 
+    from fnstore.store.layout import FORMAT_NAME
+
     if not tx.session.has_uncommitted_changes:
-        return
+        return {}
     root = zarr.open_group(tx.store, mode="r+", use_consolidated=False)
     provenance = dict(root.attrs.get("provenance", {}))
     provenance["icechunk"] = {"branch": tx.branch, "tag": tx.tag, "parent_snapshot": tx.parent}
@@ -351,6 +360,10 @@ def record_icechunk_version(tx: Transaction) -> None:
         history[-1]["tag"] = tx.tag
         provenance["history"] = history
     root.attrs["provenance"] = provenance
+    meta = {"fnstore_store_id": dict(root.attrs.get(FORMAT_NAME, {})).get("store_id")}
+    if history:
+        meta["fnstore_version"] = history[-1].get("version")
+    return meta
 
 
 def copy_to_icechunk(source: Any, url: str, message: str | None = None) -> str:

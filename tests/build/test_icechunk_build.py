@@ -35,6 +35,11 @@ def test_versions_are_commits_and_a_failed_build_changes_nothing(
     v1 = open_store(url)
     _arrays_equal(v1, example_store)
     assert v1.snapshot_id == first.snapshot_id and v1.provenance["icechunk"]["tag"] == "v1"
+    # the commit names the store and version it holds, as an add's does
+    from fnstore.io.icechunk import open_repository
+
+    [info] = [i for i in open_repository(url).ancestry(tag="v1") if i.id == first.snapshot_id]
+    assert info.metadata == {"fnstore_store_id": v1.store_id, "fnstore_version": 1}
     with pytest.raises(InputError, match="already exists"):
         build_store(str(EXAMPLE_SPEC), url)
 
