@@ -190,6 +190,34 @@ def table(results: dict[str, dict[str, dict[str, Any]]]) -> str:
     return "\n".join(lines)
 
 
+def goals(results: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
+    """Issue 21's two goals, read off the table: does the default recipe beat the motif scan
+    for every TF, and how far do the sweep's best and ensemble get from the scan to the label
+    frequency for CTCF (goal: 60 %)?"""
+    lines = []
+    for tf, rows in results.items():
+        motif = next((r for k, r in rows.items() if k.startswith("motif ")), None)
+        default = rows.get("default")
+        if motif is None or default is None or default.get("auprc") is None:
+            continue
+        beats = default["auprc"] > motif["auprc"]
+        lines.append(
+            f"{tf}: default {default['auprc']:.3f} vs motif scan {motif['auprc']:.3f}: "
+            f"{'beats it' if beats else 'DOES NOT beat it'}"
+        )
+        freq = rows.get("label frequency")
+        span = None if freq is None else freq["auprc"] - motif["auprc"]
+        for recipe in ("sweep best", "top-k ensemble"):
+            r = rows.get(recipe)
+            if r and r.get("auprc") is not None and span and span > 0:
+                share = (r["auprc"] - motif["auprc"]) / span
+                lines.append(
+                    f"{tf}: {recipe} {r['auprc']:.3f} is {share:.0%} of the way from the motif "
+                    f"scan to the label frequency ({freq['auprc']:.3f})"
+                )
+    return lines
+
+
 def main() -> int:
     """Run the benchmark; returns the exit status."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -251,7 +279,14 @@ def main() -> int:
         f"({mode['epochs']} epochs x {mode['steps']} batches, seeds {mode['seeds']}); "
         f"{minutes:.1f} min on this machine"
     )
-    text = header + "\n\n" + table(results) + "\n"
+    text = (
+        header
+        + "\n\n"
+        + table(results)
+        + "\n\n"
+        + "\n".join(f"- {g}" for g in goals(results))
+        + "\n"
+    )
     print(text)
     suffix = ("-quick" if args.quick else "") + (
         "-" + "-".join(tfs) if args.tfs != ",".join(TASKS) else ""
