@@ -24,6 +24,7 @@ saves it under benchmarks/results/accuracy[-quick].md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import tempfile
@@ -50,8 +51,11 @@ QUICK = {"seeds": [0, 1], "steps": 4, "epochs": 1, "top_k": 2}
 
 
 def build(tmp: Path, tfs: list[str]) -> Path:
-    """The chr20 store of the chosen TFs (every cell with metadata; no signal tracks)."""
+    """The chr20 store of the chosen TFs (every cell with metadata; no signal tracks); one
+    already complete there is reused, a partial one finished."""
     from fnstore.build import build_store
+    from fnstore.errors import FnstoreError
+    from fnstore.store.read import open_store
 
     sys.path.insert(0, str(REPO / "tests"))
     from conftest import ANNOTATIONS  # the tests' real chr20 annotation files
@@ -73,7 +77,13 @@ def build(tmp: Path, tfs: list[str]) -> Path:
         "annotations": {k: str(SHARED / "annotations" / v) for k, v in ANNOTATIONS.items()},
     }
     path = tmp / "chr20.zarr"
-    build_store(spec, path, progress=False)
+    if path.exists():
+        try:
+            open_store(path)
+            return path
+        except FnstoreError:  # not complete: finish it
+            pass
+    build_store(spec, path, progress=False, resume=path.exists())
     return path
 
 
@@ -242,6 +252,11 @@ def main() -> int:
     ap.add_argument("--baselines-only", action="store_true", help="no training: baselines only")
     ap.add_argument("--epochs", type=int, help="epochs (default: the mode's)")
     ap.add_argument("--steps", type=int, help="batches per epoch; 0: uncapped (train's default)")
+    ap.add_argument(
+        "--workdir",
+        help="keep the store (every TF) and the sweeps here: a rerun with more seeds or recipes "
+        "trains only the runs not done yet, and the ensemble draws on them all",
+    )
     ap.add_argument("--default-only", action="store_true", help="only the default recipe")
     ap.add_argument("--only-extra", action="store_true", help="only the --extra-run recipes")
     ap.add_argument(
@@ -272,8 +287,15 @@ def main() -> int:
     tfs = [t for t in args.tfs.split(",") if t]
     t0 = time.perf_counter()
     results: dict[str, dict[str, dict[str, Any]]] = {}
-    with tempfile.TemporaryDirectory(prefix="fnstore-accuracy-") as tmp:
-        path = build(Path(tmp), tfs)
+    if args.workdir:
+        Path(args.workdir).mkdir(parents=True, exist_ok=True)
+    place = (
+        contextlib.nullcontext(args.workdir)
+        if args.workdir
+        else tempfile.TemporaryDirectory(prefix="fnstore-accuracy-")
+    )
+    with place as tmp:
+        path = build(Path(tmp), list(TASKS) if args.workdir else tfs)
         store = fnstore.open_store(path)
         valid, heldout = regions(store)
         for tf in tfs:
