@@ -117,7 +117,27 @@ def _signal_dtype(
 
 
 def usable_peaks(iv: Intervals, chroms: list[str], allow_empty: bool) -> Intervals:
-    """Refuse a peak file with no row on the store's chromosomes unless the spec allows it."""
+    """Refuse a peak file with no row on the store's chromosomes unless the spec allows it.
+
+    Parameters
+    ----------
+    iv : Intervals
+        The peaks read.
+    chroms : list of str
+        The store's chromosomes.
+    allow_empty : bool
+        The labels entry's ``allow_empty``.
+
+    Returns
+    -------
+    Intervals
+        ``iv`` itself, when usable.
+
+    Raises
+    ------
+    InputError
+        When it has no row on those chromosomes and empty is not allowed.
+    """
     if allow_empty or iv.chroms & set(chroms):
         return iv
     if iv.n_rows == 0:

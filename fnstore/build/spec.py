@@ -110,12 +110,43 @@ class BuildSpec:
 
 
 def schema_error_message(err: Any) -> str:
+    """One line for the first schema violation (a build spec's, or an add fragment's).
+
+    Parameters
+    ----------
+    err : jsonschema.ValidationError
+        The violation.
+
+    Returns
+    -------
+    str
+        ``spec does not match the schema at <path>: <message>``.
+    """
     where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
     return f"spec does not match the schema at {where}: {err.message}"
 
 
 def read_raw_spec(spec: str | os.PathLike | dict[str, Any]) -> tuple[dict[str, Any], str, Path]:
-    """The parsed spec, where it came from, and the folder its relative paths start from."""
+    """The parsed spec, where it came from, and the folder its relative paths start from.
+
+    Shared by build specs, sweep specs and add fragments, so all three refuse the same bad
+    files (missing, not UTF-8, not YAML, duplicate keys, not a mapping) in the same words.
+
+    Parameters
+    ----------
+    spec : str, os.PathLike or dict
+        A YAML file, or an already parsed mapping.
+
+    Returns
+    -------
+    tuple
+        ``(raw mapping, source name for errors, base folder of relative paths)``.
+
+    Raises
+    ------
+    InputError
+        When the file cannot be read as a YAML mapping.
+    """
     if isinstance(spec, dict):
         return spec, "<spec>", Path.cwd()
     path = Path(spec)
@@ -151,7 +182,20 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
 def label_sources(
     items: list[dict[str, Any]], resolve: Callable[[str], str]
 ) -> tuple[list[PeakTask], list[DreamSource]]:
-    """Peak-file tasks (listed or found in folders) and DREAM TSVs; duplicates refused."""
+    """Peak-file tasks (listed or found in folders) and DREAM TSVs; duplicates refused.
+
+    Parameters
+    ----------
+    items : list of dict
+        The spec's (or fragment's) ``labels`` entries.
+    resolve : callable
+        Turns a path as written into one relative to the spec's folder.
+
+    Returns
+    -------
+    tuple
+        ``(peak tasks, DREAM label sources)``.
+    """
     peak_tasks: list[PeakTask] = []
     dream: list[DreamSource] = []
     for item in items:

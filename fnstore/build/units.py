@@ -61,7 +61,18 @@ def _fasta_handle(info: FastaInfo) -> Any:
 
 
 def bigwig_handle(path: str) -> Any:
-    """This thread's open pyBigWig handle of ``path`` (opened once: opening reads the index)."""
+    """This thread's open pyBigWig handle of ``path`` (opened once: opening reads the index).
+
+    Parameters
+    ----------
+    path : str
+        The bigWig file.
+
+    Returns
+    -------
+    pyBigWig.bigWigFile
+        The handle, kept for the thread's later units.
+    """
     import pyBigWig
 
     h = handles()
