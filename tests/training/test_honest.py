@@ -145,6 +145,24 @@ def test_baseline_warnings_name_tfs_that_do_not_clearly_beat_their_motif() -> No
     assert baseline_warnings([row("J", 0.006 + CLEAR_DIFFERENCE, 0.006)]) == []
 
 
+def test_a_held_out_cell_alone_decides_the_warning() -> None:
+    from fnstore.training.honest import baseline_warnings
+
+    def row(role: str, auprc: float, motif: float) -> dict:
+        base = {"motif": "MA1", "auprc": motif}
+        return {"tf": "R", "role": role, "auprc": auprc, "motif_baseline": base}
+
+    # clears the scan in its training cells, ties it in the held-out cell
+    rows = [
+        row("train-cell", 0.16, 0.07),
+        row("train-cell", 0.15, 0.07),
+        row("valid-cell", 0.26, 0.25),
+    ]
+    [line] = baseline_warnings(rows)
+    assert line.startswith("R: ") and "0.260" in line and "0.250" in line
+    assert baseline_warnings(rows[:2]) == []  # without a held-out cell the training cells decide
+
+
 def test_a_tf_without_a_motif_is_reported_unchecked() -> None:
     from fnstore.training.honest import baseline_warnings
 
