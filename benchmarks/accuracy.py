@@ -176,10 +176,16 @@ def _mean(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def table(results: dict[str, dict[str, dict[str, Any]]]) -> str:
-    """Markdown: one row per TF x recipe."""
+def train_warned(row: dict[str, Any]) -> bool | None:
+    """Whether ``fnstore train``'s rule warns for a recipe row (None without honest figures)."""
     from fnstore.training.honest import clearly_better
 
+    model, scan = row.get("honest_auprc"), row.get("honest_motif")
+    return None if model is None or scan is None else not clearly_better(model, scan)
+
+
+def table(results: dict[str, dict[str, dict[str, Any]]]) -> str:
+    """Markdown: one row per TF x recipe."""
     lines = [
         "| TF | recipe | held-out auPRC | held-out auROC | recall@10%FDR | honest valid auPRC "
         "| honest motif scan | train warns |",
@@ -191,11 +197,11 @@ def table(results: dict[str, dict[str, dict[str, Any]]]) -> str:
 
     for tf, rows in results.items():
         for recipe, r in rows.items():
-            model, scan = r.get("honest_auprc"), r.get("honest_motif")
-            warns = "" if model is None or scan is None else str(not clearly_better(model, scan))
+            warned = train_warned(r)
             lines.append(
                 f"| {tf} | {recipe} | {fmt(r.get('auprc'))} | {fmt(r.get('auroc'))} | "
-                f"{fmt(r.get('recall_at_10_fdr'))} | {fmt(model)} | {fmt(scan)} | {warns} |"
+                f"{fmt(r.get('recall_at_10_fdr'))} | {fmt(r.get('honest_auprc'))} | "
+                f"{fmt(r.get('honest_motif'))} | {'' if warned is None else warned} |"
             )
     return "\n".join(lines)
 
@@ -205,8 +211,6 @@ def goals(results: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
     every TF, did train warn for every model that loses to the scan in the new cell, and how far
     do the sweep's best and ensemble get from the scan to the label frequency for CTCF (goal:
     60 %)?"""
-    from fnstore.training.honest import clearly_better
-
     lines = []
     for tf, rows in results.items():
         motif = next((r for k, r in rows.items() if k.startswith("motif ")), None)
@@ -219,10 +223,9 @@ def goals(results: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
             f"{'beats it' if beats else 'DOES NOT beat it'}"
         )
         for recipe, r in rows.items():
-            model, scan = r.get("honest_auprc"), r.get("honest_motif")
-            if r.get("auprc") is None or model is None or scan is None:
+            warned = train_warned(r)
+            if r.get("auprc") is None or warned is None:
                 continue
-            warned = not clearly_better(model, scan)
             if r["auprc"] <= motif["auprc"] and not warned:
                 lines.append(
                     f"{tf}: {recipe} loses to the scan in the new cell and train DID NOT warn"
