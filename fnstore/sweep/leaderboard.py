@@ -26,6 +26,7 @@ from fnstore.sweep.runs import (
     run_dir,
 )
 from fnstore.sweep.spec import SweepPlan
+from fnstore.training.honest import deciding_rows
 
 #: honest metrics shown, as (card key, column)
 HONEST = (
@@ -44,7 +45,10 @@ MOTIF_COLUMN = "honest_motif_scan_auprc"
 
 
 def honest_for_tf(honest: Mapping[str, Any] | None, tf: str) -> dict[str, float | None]:
-    """The honest metrics of one TF: the mean over its results (cells, roles) that have them.
+    """The honest metrics of one TF: the mean over its deciding results
+    (:func:`fnstore.training.honest.deciding_rows`: the cells it never trained on where
+    scored, else every cell), so a sweep ranks and warns by the cells ``fnstore train``
+    warns by.
 
     Parameters
     ----------
@@ -59,7 +63,7 @@ def honest_for_tf(honest: Mapping[str, Any] | None, tf: str) -> dict[str, float 
         Card metric key -> value (None when no result has it), and the motif scan's mean
         auPRC under :data:`MOTIF_KEY`.
     """
-    results = [r for r in (honest or {}).get("results", []) if r.get("tf") == tf]
+    results = deciding_rows((honest or {}).get("results", []), tf)
     out: dict[str, float | None] = {}
     for key, _ in HONEST:
         values = [float(r[key]) for r in results if r.get(key) is not None]

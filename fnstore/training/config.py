@@ -346,8 +346,9 @@ class TrainConfig:
         (:mod:`fnstore.model.bag`), as FactorNet bagged its single-task models.
     honest
         Score the finished model on every non-blacklisted, non-ambiguous bin of the
-        validation regions (see :mod:`fnstore.training.honest`); the balanced validation
-        sample alone cannot tell good models from bad ones.
+        validation regions (see :mod:`fnstore.training.honest`), in the training cells and
+        in up to three cells the store labels but training never used; the balanced
+        validation sample alone cannot tell good models from bad ones.
     sampler
         How examples are drawn (:class:`SamplerConfig`; its ``seed`` seeds Keras too).
     """
@@ -391,7 +392,8 @@ class TrainConfig:
     seeds: int = knob(1, "Bag this many seeds (seed, seed+1, ...) into one averaged model.", lo=1)
     honest: bool = knob(
         True,
-        "Score the finished model on every labelled bin of the validation regions.",
+        "Score the finished model on every labelled bin of the validation regions, in the "
+        "training cells and up to 3 other labelled cells.",
         option="--honest/--no-honest",
     )
     sampler: SamplerConfig = field(default_factory=SamplerConfig, metadata={"cli": False})

@@ -486,14 +486,17 @@ def _write_outputs(
 
 def _honest(model: Any, run: _Run) -> dict[str, Any]:
     """Honest validation (:mod:`fnstore.training.honest`) of the finished model: every
-    countable bin of the validation regions, in the training cells and the held-out cell."""
+    countable bin of the validation regions, in the training cells, the held-out cell and
+    up to a few other cells the store labels for the TFs (never trained on: a new cell's
+    view, which the warning trusts over the training cells')."""
     from fnstore.io.motif_db import find_tf_motif
-    from fnstore.training.honest import honest_validation
+    from fnstore.training import honest as h
 
     sampler, valid_cell = run.sampler, run.config.sampler.valid_cell
-    cells = {cell: "train-cell" for cell in run.cells}
+    cells = {cell: h.TRAIN_CELL for cell in run.cells}
     if valid_cell:
-        cells[valid_cell] = "valid-cell"
+        cells[valid_cell] = h.VALID_CELL
+    cells.update(dict.fromkeys(h.unseen_cells(run.store, run.tfs, list(cells)), h.UNSEEN_CELL))
     feeds = {
         "window": run.model_config.window,
         "tracks": sampler.tracks,
@@ -501,6 +504,6 @@ def _honest(model: Any, run: _Run) -> dict[str, Any]:
         "meta_features": sampler.meta_features,
     }
     motifs = {tf: find_tf_motif(tf, run.config.motif_file) for tf in run.tfs}
-    return honest_validation(
+    return h.honest_validation(
         model, run.store, feeds, run.tfs, cells, run.valid.valid_regions, motifs=motifs
     )

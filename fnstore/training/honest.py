@@ -46,6 +46,13 @@ CLEAR_MARGIN = 1.25
 CLEAR_DIFFERENCE = 0.02
 #: metrics averaged over the (TF, cell) results into ``mean``
 MEAN_KEYS = ("auroc", "auprc", "average_precision")
+#: the roles a cell plays in honest validation: trained on, held out with ``--valid-cell``,
+#: or labelled in the store for the TF but never trained on (scored only)
+TRAIN_CELL, VALID_CELL, UNSEEN_CELL = "train-cell", "valid-cell", "unseen-cell"
+#: roles whose rows judge a model when a TF has any: cells it never trained on
+NEW_CELL_ROLES = (VALID_CELL, UNSEEN_CELL)
+#: at most this many unseen cells are scored (each costs one pass over the validation bins)
+MAX_UNSEEN_CELLS = 3
 
 
 def region_bins(store: Store, regions: Sequence[Region]) -> np.ndarray:
@@ -120,6 +127,58 @@ def mean_metrics(results: Sequence[Mapping[str, Any]], fdrs: Sequence[float]) ->
     return out
 
 
+def unseen_cells(
+    store: Store, tfs: Sequence[str], seen: Sequence[str], limit: int = MAX_UNSEEN_CELLS
+) -> list[str]:
+    """Cells with labels for any of ``tfs`` that are not in ``seen``, in store order.
+
+    Scoring them on the validation regions is the cheapest look at a new cell: the
+    training cells can flatter a model (REST on chr20 cleared its scan 2.1x there and tied
+    it in a held-out cell; docs/design.md "Defaults").
+
+    Parameters
+    ----------
+    store
+        The store.
+    tfs
+        The model's TFs.
+    seen
+        Cells trained on or already scored.
+    limit
+        The most cells returned.
+
+    Returns
+    -------
+    list of str
+        Up to ``limit`` cell names.
+    """
+    cells = [t.cell for t in store.tasks if t.tf in tfs and t.cell not in seen]
+    return list(dict.fromkeys(cells))[:limit]
+
+
+def deciding_rows(results: Sequence[Mapping[str, Any]], tf: str) -> list[Mapping[str, Any]]:
+    """The honest rows that judge a TF's model: those of cells it never trained on
+    (:data:`NEW_CELL_ROLES`) when there are any with metrics, else every row with metrics.
+
+    One rule for ``fnstore train``'s warning and the sweep's ranking and warning, so the two
+    never judge a model by different cells.
+
+    Parameters
+    ----------
+    results
+        Honest-validation rows (``tf``, ``role``, metrics).
+    tf
+        The TF.
+
+    Returns
+    -------
+    list of dict
+        The rows, in their order.
+    """
+    rows = [r for r in results if r.get("tf") == tf and "auprc" in r]
+    return [r for r in rows if r.get("role") in NEW_CELL_ROLES] or rows
+
+
 def honest_validation(
     model: Any,
     store: Store,
@@ -145,7 +204,10 @@ def honest_validation(
     tfs
         The model's TFs, in output order.
     cells
-        Cell name -> role (``"train-cell"`` or ``"valid-cell"``), in report order.
+        Cell name -> role (:data:`TRAIN_CELL`, :data:`VALID_CELL` or :data:`UNSEEN_CELL`), in
+        report order. An unseen cell the model cannot read (a track or metadata value
+        missing for it) is skipped and named under ``skipped``; any other cell that cannot
+        be read is an error.
     regions
         The validation regions.
     fdrs
@@ -162,8 +224,10 @@ def honest_validation(
         ``description``, ``regions``, ``fdrs``, ``n_bins``, ``results`` (one dict per TF
         and cell with a task in the store: ``tf``, ``cell``, ``role``, the metrics and
         ``motif_baseline``), ``mean`` (see :func:`mean_metrics`), ``motif_baseline`` (what
-        the baseline is, the motif per TF) and ``warnings`` (:func:`baseline_warnings`).
+        the baseline is, the motif per TF), ``skipped`` (unseen cell -> why) and ``warnings``
+        (:func:`baseline_warnings`).
     """
+    from fnstore.errors import InputError
     from fnstore.predict.inputs import resolve_inputs
     from fnstore.predict.run import score_bins
     from fnstore.predict.scoring import make_scorer
@@ -173,12 +237,18 @@ def honest_validation(
     scorer, _ = make_scorer(model, store.stride, "fast", batch_size)
     motifs = dict(motifs or {})
     scans = {tf: bin_motif_scores(store, bins, m.pwm) for tf, m in motifs.items() if m is not None}
-    results = []
+    results, skipped = [], {}
     for cell, role in cells.items():
-        tasks = {t.tf: t.index for t in store.tasks_for(cell=cell) if t.tf in tfs}
+        tasks = {t.tf: t.index for t in store.tasks if t.cell == cell and t.tf in tfs}
         if not tasks or bins.size == 0:
             continue
-        inputs = resolve_inputs(store, card, cell, source="the model being trained")
+        try:
+            inputs = resolve_inputs(store, card, cell, source="the model being trained")
+        except InputError as exc:
+            if role != UNSEEN_CELL:
+                raise
+            skipped[cell] = str(exc)
+            continue
         scores = score_bins(store, inputs, scorer, bins)
         labels = np.asarray(store.labels(list(tasks.values()), bins))
         for j, (tf, _) in enumerate(tasks.items()):
@@ -200,6 +270,7 @@ def honest_validation(
             "description": BASELINE,
             "motifs": {tf: (m.name if m is not None else None) for tf, m in motifs.items()},
         },
+        "skipped": skipped,
         "warnings": baseline_warnings(results, motifs),
     }
 
@@ -234,10 +305,11 @@ def baseline_warnings(
     Parameters
     ----------
     results
-        Honest-validation rows, with ``motif_baseline`` where a motif was found. Where a TF
-        has rows of a held-out cell (role ``valid-cell``), only those are compared: the
-        training cells' rows can clear the scan while a new cell ties it (REST on chr20:
-        2.1x the scan in its training cells, 1.0x in a held-out cell; docs/design.md).
+        Honest-validation rows, with ``motif_baseline`` where a motif was found. Only a TF's
+        :func:`deciding_rows` are compared: where it has rows of cells it never trained on,
+        those alone, since the training cells' rows can clear the scan while a new cell ties
+        it (REST on chr20: 2.1x the scan in its training cells, 1.0x in a held-out cell;
+        docs/design.md).
     motifs
         TF -> the motif searched for its baseline (None where none was found); a TF with
         None gets a line saying it went unchecked.
@@ -253,9 +325,7 @@ def baseline_warnings(
     lines = []
     unchecked = {tf for tf, m in (motifs or {}).items() if m is None}
     for tf in dict.fromkeys(r["tf"] for r in results):
-        rows = [r for r in results if r["tf"] == tf and "auprc" in r]
-        # a held-out cell (--valid-cell) is the honest test of a new cell: judge by it alone
-        rows = [r for r in rows if r.get("role") == "valid-cell"] or rows
+        rows = deciding_rows(results, tf)
         base = [r["motif_baseline"] for r in rows if "auprc" in r.get("motif_baseline", {})]
         model_auprc = float(np.mean([r["auprc"] for r in rows])) if rows else float("nan")
         if tf in unchecked and rows:
@@ -269,8 +339,9 @@ def baseline_warnings(
             continue
         motif_auprc = float(np.mean([b["auprc"] for b in base]))
         if not clearly_better(model_auprc, motif_auprc, margin):
+            where = _where(rows)
             lines.append(
-                f"{tf}: the model (honest auPRC {model_auprc:.3f}) is not clearly better than "
+                f"{tf}: the model (honest auPRC {model_auprc:.3f}{where}) is not clearly better than "
                 f"scanning for motif {base[0]['motif']} (auPRC {motif_auprc:.3f}, needs "
                 f"{margin:g}x and +{CLEAR_DIFFERENCE:g}) on the same bins, so it may not beat the "
                 f"scan in a new cell; try "
@@ -278,3 +349,8 @@ def baseline_warnings(
                 f"--patience, or a lower --learning-rate"
             )
     return lines
+
+
+def _where(rows: Sequence[Mapping[str, Any]]) -> str:
+    new = [r["cell"] for r in rows if r.get("role") in NEW_CELL_ROLES and "cell" in r]
+    return f" in {', '.join(new)}, never trained on" if new else ""

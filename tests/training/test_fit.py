@@ -112,6 +112,7 @@ def test_chr20_ctcf_cli_writes_every_artefact(chr20_store_path: Path, tmp_path: 
     assert [(r["cell"], r["role"]) for r in honest["results"]] == [
         ("K562", "train-cell"),
         ("HepG2", "train-cell"),
+        ("A549", "unseen-cell"),  # CTCF-labelled with DNase, never trained on
     ]
     # the true bin distribution of the validation tail, not the balanced sample
     assert honest["results"][0]["n"] > 50 * card["validation"]["n_examples"]

@@ -117,11 +117,42 @@ def test_held_out_cell_is_scored_the_same_way(example_store_path: Path, tmp_path
         verbose=0,
     )
     rows = {(r["cell"], r["role"]): r for r in result.honest["results"]}
-    assert set(rows) == {("GM12878", "train-cell"), ("H1-hESC", "valid-cell")}
+    # HepG2 has YY1 labels too: scored as a cell the model never saw
+    expected = {("GM12878", "train-cell"), ("H1-hESC", "valid-cell"), ("HepG2", "unseen-cell")}
+    assert set(rows) == expected and result.honest["skipped"] == {}
     assert all(r["n_positive"] > 0 and "auprc" in r for r in rows.values())
     assert result.honest["mean"]["auprc"] == pytest.approx(
         np.mean([r["auprc"] for r in rows.values()])
     )
+    assert "HepG2 (unseen-cell)" in result.summary()
+
+
+def test_unseen_cells_without_the_models_tracks_are_skipped_with_the_reason(
+    example_store_path: Path, tmp_path: Path
+) -> None:
+    import fnstore
+    from fnstore.training.honest import unseen_cells
+
+    st = fnstore.open_store(example_store_path)
+    assert unseen_cells(st, ["YY1"], ["GM12878"]) == ["H1-hESC", "HepG2"]
+    assert unseen_cells(st, ["YY1"], ["GM12878"], limit=1) == ["H1-hESC"]
+    assert unseen_cells(st, ["YY1"], st.cells) == []
+    # only GM12878 has ATAC: a model reading it cannot be scored in the other cells
+    result = fnstore.train(
+        example_store_path,
+        tmp_path / "m",
+        "YY1",
+        ["GM12878"],
+        tracks=["ATAC"],
+        hyperparameters={"window": 400, "lstm_units": 0},
+        epochs=1,
+        steps_per_epoch=2,
+        valid_steps=1,
+        verbose=0,
+    )
+    assert [r["cell"] for r in result.honest["results"]] == ["GM12878"]
+    assert set(result.honest["skipped"]) == {"HepG2", "H1-hESC"}
+    assert all("ATAC" in why for why in result.honest["skipped"].values())
 
 
 def test_baseline_warnings_name_tfs_that_do_not_clearly_beat_their_motif() -> None:
@@ -161,6 +192,27 @@ def test_a_held_out_cell_alone_decides_the_warning() -> None:
     [line] = baseline_warnings(rows)
     assert line.startswith("R: ") and "0.260" in line and "0.250" in line
     assert baseline_warnings(rows[:2]) == []  # without a held-out cell the training cells decide
+    # a cell the store labels but training never used judges the same way
+    unseen = [*rows[:2], {**row("unseen-cell", 0.26, 0.25), "cell": "MCF-7"}]
+    [line] = baseline_warnings(unseen)
+    assert "in MCF-7, never trained on" in line
+    both = [*rows, {**row("unseen-cell", 0.40, 0.05), "cell": "MCF-7"}]
+    # the new cells' means decide: (0.26 + 0.40) / 2 = 0.33 vs (0.25 + 0.05) / 2 = 0.15
+    assert baseline_warnings(both) == []
+
+
+def test_deciding_rows_prefer_cells_never_trained_on() -> None:
+    from fnstore.training.honest import deciding_rows
+
+    rows = [
+        {"tf": "A", "role": "train-cell", "auprc": 0.5},
+        {"tf": "A", "role": "unseen-cell", "auprc": 0.2},
+        {"tf": "A", "role": "unseen-cell", "note": "one class"},
+        {"tf": "B", "role": "train-cell", "auprc": 0.3},
+    ]
+    assert deciding_rows(rows, "A") == [rows[1]]
+    assert deciding_rows(rows, "B") == [rows[3]]
+    assert deciding_rows(rows, "C") == []
 
 
 def test_a_tf_without_a_motif_is_reported_unchecked() -> None:
