@@ -163,6 +163,7 @@ def _held_out(row: dict[str, Any]) -> dict[str, Any]:
     return {k: row.get(f"test_{k}") for k in ("auroc", "auprc", "recall_at_10_fdr")} | {
         "honest_auprc": row.get("honest_auprc"),
         "honest_motif": row.get("honest_motif_scan_auprc"),
+        "honest_margin": row.get("honest_margin"),
     }
 
 
@@ -178,10 +179,12 @@ def _mean(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def train_warned(row: dict[str, Any]) -> bool | None:
     """Whether ``fnstore train``'s rule warns for a recipe row (None without honest figures)."""
-    from fnstore.training.honest import clearly_better
+    from fnstore.training.honest import CLEAR_MARGIN, clearly_better
 
     model, scan = row.get("honest_auprc"), row.get("honest_motif")
-    return None if model is None or scan is None else not clearly_better(model, scan)
+    if model is None or scan is None:
+        return None
+    return not clearly_better(model, scan, row.get("honest_margin") or CLEAR_MARGIN)
 
 
 def table(results: dict[str, dict[str, dict[str, Any]]]) -> str:

@@ -26,7 +26,7 @@ from fnstore.sweep.runs import (
     run_dir,
 )
 from fnstore.sweep.spec import SweepPlan
-from fnstore.training.honest import deciding_rows
+from fnstore.training.honest import deciding_rows, required_margin
 
 #: honest metrics shown, as (card key, column)
 HONEST = (
@@ -42,6 +42,9 @@ HELDOUT = ("auroc", "auprc", "recall_at_10_fdr", "recall_at_50_fdr")
 #: the motif scan's auPRC on the same bins (the floor a model must clear)
 MOTIF_KEY = "motif_baseline_auprc"
 MOTIF_COLUMN = "honest_motif_scan_auprc"
+#: the multiple of the scan a run must reach (fnstore.training.honest.required_margin): lower
+#: where the honest rows are cells it never trained on, higher for its training cells only
+MARGIN_KEY = MARGIN_COLUMN = "honest_margin"
 
 
 def honest_for_tf(honest: Mapping[str, Any] | None, tf: str) -> dict[str, float | None]:
@@ -60,8 +63,9 @@ def honest_for_tf(honest: Mapping[str, Any] | None, tf: str) -> dict[str, float 
     Returns
     -------
     dict
-        Card metric key -> value (None when no result has it), and the motif scan's mean
-        auPRC under :data:`MOTIF_KEY`.
+        Card metric key -> value (None when no result has it), the motif scan's mean
+        auPRC under :data:`MOTIF_KEY` and the margin it must clear under :data:`MARGIN_KEY`
+        (None without results).
     """
     results = deciding_rows((honest or {}).get("results", []), tf)
     out: dict[str, float | None] = {}
@@ -74,6 +78,7 @@ def honest_for_tf(honest: Mapping[str, Any] | None, tf: str) -> dict[str, float 
         if r.get("motif_baseline", {}).get("auprc") is not None
     ]
     out[MOTIF_KEY] = sum(motif) / len(motif) if motif else None
+    out[MARGIN_KEY] = required_margin(results) if results else None
     return out
 
 
@@ -114,6 +119,7 @@ def run_rows(out: Path, plan: SweepPlan) -> list[dict[str, Any]]:
             honest = honest_for_tf((card or {}).get("honest_validation"), tf)
             row.update({col: honest[key] for key, col in HONEST})
             row[MOTIF_COLUMN] = honest[MOTIF_KEY]
+            row[MARGIN_COLUMN] = honest[MARGIN_KEY]
             balanced = ((card or {}).get("validation", {}).get("tasks", {})).get(tf, {})
             row["balanced_valid_auprc"] = balanced.get("auprc")
             row.update(epochs_run=training.get("epochs_run"), best_epoch=training.get("best_epoch"))
@@ -182,7 +188,7 @@ def columns(plan: SweepPlan) -> list[str]:
         Column names.
     """
     cols = ["run", "status", "best", "tf", "cells", *plan.param_keys, "seed"]
-    cols += [col for _, col in HONEST] + [MOTIF_COLUMN]
+    cols += [col for _, col in HONEST] + [MOTIF_COLUMN, MARGIN_COLUMN]
     cols += [f"{t.name}_{m}" for t in plan.heldout for m in HELDOUT]
     cols += ["balanced_valid_auprc", "epochs_run", "best_epoch", "seconds", "members", "error"]
     return cols

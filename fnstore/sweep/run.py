@@ -112,7 +112,8 @@ class SweepResult:
 
 def best_run_warnings(best: Sequence[Mapping[str, Any]]) -> list[str]:
     """One line per TF whose best run does not clearly beat its motif scan on the honest bins
-    (the rule of :func:`fnstore.training.honest.baseline_warnings`, applied to the pick).
+    (the rule of :func:`fnstore.training.honest.baseline_warnings`, applied to the pick: the
+    row's ``honest_margin``, :data:`~fnstore.training.honest.CLEAR_MARGIN` where absent).
 
     Parameters
     ----------
@@ -127,11 +128,12 @@ def best_run_warnings(best: Sequence[Mapping[str, Any]]) -> list[str]:
     lines = []
     for row in best:
         model, scan = row.get("honest_auprc"), row.get(board.MOTIF_COLUMN)
-        if model is None or scan is None or clearly_better(model, scan):
+        margin = row.get(board.MARGIN_COLUMN) or CLEAR_MARGIN
+        if model is None or scan is None or clearly_better(model, scan, margin):
             continue
         lines.append(
             f"{row['tf']}: even the best run, {row['run']} (honest auPRC {model:.3f}), is not "
-            f"clearly better than its motif scan (auPRC {scan:.3f}, needs {CLEAR_MARGIN:g}x and "
+            f"clearly better than its motif scan (auPRC {scan:.3f}, needs {margin:g}x and "
             f"+{CLEAR_DIFFERENCE:g}); "
             f"sweep more negatives, epochs or learning rates before trusting it in a new cell"
         )

@@ -159,7 +159,8 @@ def test_baseline_warnings_name_tfs_that_do_not_clearly_beat_their_motif() -> No
     from fnstore.training.honest import CLEAR_DIFFERENCE, CLEAR_MARGIN, baseline_warnings
 
     def row(tf: str, auprc: float, motif: float) -> dict:
-        return {"tf": tf, "auprc": auprc, "motif_baseline": {"motif": "MA1", "auprc": motif}}
+        base = {"motif": "MA1", "auprc": motif}
+        return {"tf": tf, "role": "valid-cell", "auprc": auprc, "motif_baseline": base}
 
     lines = baseline_warnings([row("A", 0.2, 0.3), row("A", 0.6, 0.2), row("B", 0.1, 0.5)])
     assert len(lines) == 1 and lines[0].startswith("B: ") and "MA1" in lines[0]
@@ -177,7 +178,12 @@ def test_baseline_warnings_name_tfs_that_do_not_clearly_beat_their_motif() -> No
 
 
 def test_a_held_out_cell_alone_decides_the_warning() -> None:
-    from fnstore.training.honest import baseline_warnings
+    from fnstore.training.honest import (
+        CLEAR_MARGIN,
+        TRAINING_CELLS_MARGIN,
+        baseline_warnings,
+        required_margin,
+    )
 
     def row(role: str, auprc: float, motif: float) -> dict:
         base = {"motif": "MA1", "auprc": motif}
@@ -191,7 +197,15 @@ def test_a_held_out_cell_alone_decides_the_warning() -> None:
     ]
     [line] = baseline_warnings(rows)
     assert line.startswith("R: ") and "0.260" in line and "0.250" in line
-    assert baseline_warnings(rows[:2]) == []  # without a held-out cell the training cells decide
+    # without a held-out cell the training cells decide, by the higher bar: 2.2x is not enough
+    assert 0.155 / 0.07 < TRAINING_CELLS_MARGIN
+    [line] = baseline_warnings(rows[:2])
+    assert "in its training cells" in line and f"needs {TRAINING_CELLS_MARGIN:g}x" in line
+    assert "no labelled cell outside training" in line
+    clear = [row("train-cell", 0.2, 0.07), row("train-cell", 0.19, 0.07)]
+    assert baseline_warnings(clear) == []
+    assert required_margin(clear) == TRAINING_CELLS_MARGIN
+    assert required_margin(rows) == CLEAR_MARGIN < TRAINING_CELLS_MARGIN
     # a cell the store labels but training never used judges the same way
     unseen = [*rows[:2], {**row("unseen-cell", 0.26, 0.25), "cell": "MCF-7"}]
     [line] = baseline_warnings(unseen)
