@@ -94,8 +94,21 @@ def regions(store: Any) -> tuple[str, str]:
     return f"chr20:{start - VALID_BP}-{start}", f"chr20:{start}-{length}"
 
 
-def sweep_spec(store: Path, tf: str, valid: str, heldout: str, mode: dict) -> dict[str, Any]:
-    """One TF's sweep: the default and random-kernel recipes x seeds, scored on the test cell."""
+def other_cells(store: Any, tf: str, limit: int = 3) -> list[str]:
+    """Cells labelled for ``tf`` that are neither trained on nor the test cell (up to
+    ``limit``, store order): honest validation's unseen cells, named so that the test cell's
+    labels never judge or rank a model (``fnstore train --unseen-cell``)."""
+    from fnstore.training.honest import unseen_cells
+
+    train_cells, test_cell = TASKS[tf]
+    return unseen_cells(store, [tf], [*train_cells, test_cell], limit)
+
+
+def sweep_spec(
+    store: Path, tf: str, valid: str, heldout: str, mode: dict, unseen: list[str]
+) -> dict[str, Any]:
+    """One TF's sweep: the default and random-kernel recipes x seeds, scored on the test cell;
+    ``unseen``: the cells honest validation scores besides the training ones."""
     train_cells, test_cell = TASKS[tf]
     return {
         "store": str(store),
@@ -106,6 +119,7 @@ def sweep_spec(store: Path, tf: str, valid: str, heldout: str, mode: dict) -> di
             "tracks": [],
             "epochs": mode["epochs"],
             "exclude": [heldout],
+            "unseen_cells": unseen or ["none"],
         }
         | ({"steps_per_epoch": mode["steps"]} if mode["steps"] else {}),
         "runs": mode.get("runs", [{}, {"motifs": ["none"]}]),
@@ -307,7 +321,7 @@ def main() -> int:
         for tf in tfs:
             results[tf] = {}
             if not args.baselines_only:
-                spec = sweep_spec(path, tf, valid, heldout, mode)
+                spec = sweep_spec(path, tf, valid, heldout, mode, other_cells(store, tf))
                 result = fnstore.sweep(spec, Path(tmp) / tf, workers=args.workers, echo=None)
                 results[tf] = recipe_rows(list(result.leaderboard), tf)
             results[tf] |= baselines(store, tf, heldout)

@@ -49,6 +49,7 @@ KNOB_ORDER = (
     "seeds",
     "memory_budget",
     "honest",
+    "unseen_cells",
     "verbose",
 )
 

@@ -347,8 +347,13 @@ class TrainConfig:
     honest
         Score the finished model on every non-blacklisted, non-ambiguous bin of the
         validation regions (see :mod:`fnstore.training.honest`), in the training cells and
-        in up to three cells the store labels but training never used; the balanced
+        in cells the store labels but training never used (``unseen_cells``); the balanced
         validation sample alone cannot tell good models from bad ones.
+    unseen_cells
+        Cells never trained on that honest validation scores too, whose rows then decide
+        its warning: ``("auto",)`` up to three the store labels for the TFs, ``("none",)``
+        or ``()`` none, else these names (keep a test cell out of model selection by
+        naming the others).
     sampler
         How examples are drawn (:class:`SamplerConfig`; its ``seed`` seeds Keras too).
     """
@@ -393,13 +398,21 @@ class TrainConfig:
     honest: bool = knob(
         True,
         "Score the finished model on every labelled bin of the validation regions, in the "
-        "training cells and up to 3 other labelled cells.",
+        "training cells and the --unseen-cell cells.",
         option="--honest/--no-honest",
+    )
+    unseen_cells: tuple[str, ...] = knob(
+        ("auto",),
+        "A cell never trained on that honest validation also scores (and judges by); "
+        "'auto' (default): up to 3 the store labels for the TF; 'none': no such cell.",
+        option="--unseen-cell",
+        multiple=True,
     )
     sampler: SamplerConfig = field(default_factory=SamplerConfig, metadata={"cli": False})
 
     def __post_init__(self) -> None:
         _set(self, "motifs", _names(self.motifs) or ())
+        _set(self, "unseen_cells", _names(self.unseen_cells) or ())
         if self.motif_file is not None:
             _set(self, "motif_file", str(self.motif_file))
         for f in fields(self):

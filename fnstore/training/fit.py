@@ -263,6 +263,7 @@ def _resolve_inputs(
     if world > 1:  # several processes: each feeds its part of every global batch
         sampler.shard_by_rank(rank, world)
     motifs = _resolve_motifs(list(config.motifs), config.motif_file, sampler.tfs)
+    _check_unseen_cells(st, config.unseen_cells, sampler.tfs)
     valid = sampler.validation(max_batches=config.valid_steps)
     model_cfg.strand_pairs = list(sampler.strand_pairs)
     model_cfg.validate()
@@ -484,6 +485,33 @@ def _write_outputs(
     )
 
 
+def _unseen(run: _Run, seen: list[str]) -> list[str]:
+    """The ``unseen_cells`` to score: chosen by :func:`fnstore.training.honest.unseen_cells`
+    for ``auto``, none for ``none``, else the named ones not already scored."""
+    from fnstore.training.honest import unseen_cells
+
+    chosen = list(run.config.unseen_cells)
+    if chosen == ["auto"]:
+        return unseen_cells(run.store, run.tfs, seen)
+    return [c for c in chosen if c != "none" and c not in seen]
+
+
+def _check_unseen_cells(st: Store, names: Sequence[str], tfs: Sequence[str]) -> None:
+    """Fail before training on an ``--unseen-cell`` the store does not label for the TFs."""
+    for name in names:
+        if name in ("auto", "none"):
+            if len(names) > 1:
+                raise InputError("--unseen-cell", f"{name!r} cannot be combined with cell names")
+            continue
+        labelled = sorted({t.cell for t in st.tasks if t.tf in tfs})
+        if name not in labelled:
+            raise InputError(
+                "--unseen-cell",
+                f"the store has no labels for {', '.join(tfs)} in cell {name!r} "
+                f"(labelled cells: {', '.join(labelled) or 'none'})",
+            )
+
+
 def _honest(model: Any, run: _Run) -> dict[str, Any]:
     """Honest validation (:mod:`fnstore.training.honest`) of the finished model: every
     countable bin of the validation regions, in the training cells, the held-out cell and
@@ -496,7 +524,7 @@ def _honest(model: Any, run: _Run) -> dict[str, Any]:
     cells = {cell: h.TRAIN_CELL for cell in run.cells}
     if valid_cell:
         cells[valid_cell] = h.VALID_CELL
-    cells.update(dict.fromkeys(h.unseen_cells(run.store, run.tfs, list(cells)), h.UNSEEN_CELL))
+    cells.update(dict.fromkeys(_unseen(run, list(cells)), h.UNSEEN_CELL))
     feeds = {
         "window": run.model_config.window,
         "tracks": sampler.tracks,

@@ -285,3 +285,46 @@ def test_kernels_start_from_the_motif_by_default(example_store_path: Path, tmp_p
     fnstore.train(example_store_path, tmp_path / "b", "YY1", ["GM12878"], motifs=["none"], **quick)
     assert read_card(tmp_path / "a")["training"]["motifs"] == [find_tf_motif("YY1").name]
     assert read_card(tmp_path / "b")["training"]["motifs"] == []
+
+
+@pytest.mark.parametrize(
+    ("chosen", "expected"),
+    [(["HepG2"], ["GM12878", "HepG2"]), (["none"], ["GM12878"]), ((), ["GM12878"])],
+)
+def test_named_unseen_cells_replace_the_automatic_choice(
+    example_store_path: Path, tmp_path: Path, chosen: list[str], expected: list[str]
+) -> None:
+    import fnstore
+
+    result = fnstore.train(
+        example_store_path,
+        tmp_path / "m",
+        "YY1",
+        ["GM12878"],
+        tracks=[],
+        unseen_cells=chosen,
+        hyperparameters={"window": 400, "lstm_units": 0},
+        epochs=1,
+        steps_per_epoch=1,
+        valid_steps=1,
+        verbose=0,
+    )
+    assert [r["cell"] for r in result.honest["results"]] == expected
+
+
+@pytest.mark.parametrize(
+    ("chosen", "problem"),
+    [(["K562"], "no labels for YY1 in cell 'K562'"), (["auto", "HepG2"], "cannot be combined")],
+)
+def test_a_bad_unseen_cell_fails_before_training(
+    example_store_path: Path, tmp_path: Path, chosen: list[str], problem: str
+) -> None:
+    import fnstore
+    from fnstore.errors import InputError
+
+    with pytest.raises(InputError, match=problem) as info:
+        fnstore.train(
+            example_store_path, tmp_path / "m", "YY1", ["GM12878"], unseen_cells=chosen, verbose=0
+        )
+    assert "--unseen-cell" in str(info.value)
+    assert not (tmp_path / "m").exists()
