@@ -485,15 +485,17 @@ def _write_outputs(
     )
 
 
-def _unseen(run: _Run, seen: list[str]) -> list[str]:
-    """The ``unseen_cells`` to score: chosen by :func:`fnstore.training.honest.unseen_cells`
-    for ``auto``, none for ``none``, else the named ones not already scored."""
-    from fnstore.training.honest import unseen_cells
+def _unseen(run: _Run, seen: list[str]) -> tuple[list[str], int | None]:
+    """The ``unseen_cells`` to score and how many at most: for ``auto`` every labelled cell
+    not in ``seen`` (:func:`fnstore.training.honest.unseen_cells`) of which the first
+    :data:`~fnstore.training.honest.MAX_UNSEEN_CELLS` the model can read; none for ``none``;
+    else the named ones not already scored."""
+    from fnstore.training.honest import MAX_UNSEEN_CELLS, unseen_cells
 
     chosen = list(run.config.unseen_cells)
     if chosen == ["auto"]:
-        return unseen_cells(run.store, run.tfs, seen)
-    return [c for c in chosen if c != "none" and c not in seen]
+        return unseen_cells(run.store, run.tfs, seen), MAX_UNSEEN_CELLS
+    return [c for c in chosen if c != "none" and c not in seen], None
 
 
 def _check_unseen_cells(st: Store, names: Sequence[str], tfs: Sequence[str]) -> None:
@@ -524,7 +526,8 @@ def _honest(model: Any, run: _Run) -> dict[str, Any]:
     cells = {cell: h.TRAIN_CELL for cell in run.cells}
     if valid_cell:
         cells[valid_cell] = h.VALID_CELL
-    cells.update(dict.fromkeys(_unseen(run, list(cells)), h.UNSEEN_CELL))
+    unseen, max_unseen = _unseen(run, list(cells))
+    cells.update(dict.fromkeys(unseen, h.UNSEEN_CELL))
     feeds = {
         "window": run.model_config.window,
         "tracks": sampler.tracks,
@@ -533,5 +536,12 @@ def _honest(model: Any, run: _Run) -> dict[str, Any]:
     }
     motifs = {tf: find_tf_motif(tf, run.config.motif_file) for tf in run.tfs}
     return h.honest_validation(
-        model, run.store, feeds, run.tfs, cells, run.valid.valid_regions, motifs=motifs
+        model,
+        run.store,
+        feeds,
+        run.tfs,
+        cells,
+        run.valid.valid_regions,
+        motifs=motifs,
+        max_unseen=max_unseen,
     )

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from fnstore.errors import InputError
 from fnstore.evaluate.baselines import bin_motif_scores
 from fnstore.evaluate.metrics import DEFAULT_FDRS, fdr_key, score_all
 from fnstore.io.meme import Motif
@@ -53,7 +54,8 @@ MEAN_KEYS = ("auroc", "auprc", "average_precision")
 TRAIN_CELL, VALID_CELL, UNSEEN_CELL = "train-cell", "valid-cell", "unseen-cell"
 #: roles whose rows judge a model when a TF has any: cells it never trained on
 NEW_CELL_ROLES = (VALID_CELL, UNSEEN_CELL)
-#: at most this many unseen cells are scored (each costs one pass over the validation bins)
+#: ``fnstore train`` scores at most this many unseen cells of its own choosing (each costs one
+#: pass over the validation bins)
 MAX_UNSEEN_CELLS = 3
 
 
@@ -130,7 +132,7 @@ def mean_metrics(results: Sequence[Mapping[str, Any]], fdrs: Sequence[float]) ->
 
 
 def unseen_cells(
-    store: Store, tfs: Sequence[str], seen: Sequence[str], limit: int = MAX_UNSEEN_CELLS
+    store: Store, tfs: Sequence[str], seen: Sequence[str], limit: int | None = None
 ) -> list[str]:
     """Cells with labels for any of ``tfs`` that are not in ``seen``, in store order.
 
@@ -147,12 +149,12 @@ def unseen_cells(
     seen
         Cells trained on or already scored.
     limit
-        The most cells returned.
+        The most cells returned (None: all).
 
     Returns
     -------
     list of str
-        Up to ``limit`` cell names.
+        Cell names.
     """
     cells = [t.cell for t in store.tasks if t.tf in tfs and t.cell not in seen]
     return list(dict.fromkeys(cells))[:limit]
@@ -210,6 +212,7 @@ def honest_validation(
     fdrs: Sequence[float] = DEFAULT_FDRS,
     batch_size: int = 1024,
     motifs: Mapping[str, Motif | None] | None = None,
+    max_unseen: int | None = None,
 ) -> dict[str, Any]:
     """Score ``model`` on every countable bin of ``regions`` in each of ``cells``.
 
@@ -238,6 +241,9 @@ def honest_validation(
     motifs
         TF -> motif whose scan (:func:`fnstore.evaluate.baselines.bin_motif_scores`) is
         scored on the same bins as the model's ``motif_baseline``; None or missing: none.
+    max_unseen
+        Score at most this many unseen cells, in order, passing over those skipped (None:
+        every one).
 
     Returns
     -------
@@ -248,7 +254,6 @@ def honest_validation(
         the baseline is, the motif per TF), ``skipped`` (unseen cell -> why) and ``warnings``
         (:func:`baseline_warnings`).
     """
-    from fnstore.errors import InputError
     from fnstore.predict.inputs import resolve_inputs
     from fnstore.predict.run import score_bins
     from fnstore.predict.scoring import make_scorer
@@ -258,10 +263,12 @@ def honest_validation(
     scorer, _ = make_scorer(model, store.stride, "fast", batch_size)
     motifs = dict(motifs or {})
     scans = {tf: bin_motif_scores(store, bins, m.pwm) for tf, m in motifs.items() if m is not None}
-    results, skipped = [], {}
+    results, skipped, n_unseen = [], {}, 0
     for cell, role in cells.items():
         tasks = {t.tf: t.index for t in store.tasks if t.cell == cell and t.tf in tfs}
         if not tasks or bins.size == 0:
+            continue
+        if role == UNSEEN_CELL and max_unseen is not None and n_unseen >= max_unseen:
             continue
         try:
             inputs = resolve_inputs(store, card, cell, source="the model being trained")
@@ -270,6 +277,7 @@ def honest_validation(
                 raise
             skipped[cell] = str(exc)
             continue
+        n_unseen += role == UNSEEN_CELL
         scores = score_bins(store, inputs, scorer, bins)
         labels = np.asarray(store.labels(list(tasks.values()), bins))
         for j, (tf, _) in enumerate(tasks.items()):

@@ -328,3 +328,28 @@ def test_a_bad_unseen_cell_fails_before_training(
         )
     assert "--unseen-cell" in str(info.value)
     assert not (tmp_path / "m").exists()
+
+
+def test_auto_scores_at_most_max_unseen_cells(
+    example_store_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fnstore
+    from fnstore.training import honest
+
+    monkeypatch.setattr(honest, "MAX_UNSEEN_CELLS", 1)
+    result = fnstore.train(
+        example_store_path,
+        tmp_path / "m",
+        "YY1",
+        ["GM12878"],
+        tracks=[],
+        hyperparameters={"window": 400, "lstm_units": 0},
+        epochs=1,
+        steps_per_epoch=1,
+        valid_steps=1,
+        verbose=0,
+    )
+    assert [(r["cell"], r["role"]) for r in result.honest["results"]] == [
+        ("GM12878", "train-cell"),
+        ("H1-hESC", "unseen-cell"),
+    ]
