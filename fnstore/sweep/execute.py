@@ -30,6 +30,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -226,30 +227,39 @@ def _train_and_score(task: dict[str, Any], out: Path) -> dict[str, Any]:
     return {"status": "done", "trained": bool(task["train"]), "error": None}
 
 
-def _client(
-    n_tasks: int,
-    workers: int | None,
-    threads_per_worker: int,
-    memory_limit: str | int | None,
-    scheduler: str | None,
-    scheduler_file: str | None,
-    tf_threads: int | None,
-) -> tuple[Any, Any, int]:
-    """(client, cluster or None, TF threads per run) for the options given."""
+@dataclass(frozen=True)
+class Cluster:
+    """Where and how a sweep's runs execute: a ``LocalCluster`` of ``workers`` processes
+    (default half the cores, one run each) with ``threads_per_worker`` task slots and
+    ``memory_limit`` each, or an existing cluster (``scheduler`` address or
+    ``scheduler_file``); ``tf_threads`` TensorFlow threads per run (default cores /
+    workers); ``run_timeout`` seconds per run (None: no limit)."""
+
+    workers: int | None = None
+    threads_per_worker: int = 1
+    memory_limit: str | int | None = None
+    scheduler: str | None = None
+    scheduler_file: str | None = None
+    tf_threads: int | None = None
+    run_timeout: float | None = None
+
+
+def _client(n_tasks: int, c: Cluster) -> tuple[Any, Any, int]:
+    """(client, cluster or None, TF threads per run) for ``c``."""
     from distributed import Client, LocalCluster
 
     cores = os.cpu_count() or 1
-    if scheduler or scheduler_file:
-        client = Client(scheduler, scheduler_file=scheduler_file, timeout="60s")
+    if c.scheduler or c.scheduler_file:
+        client = Client(c.scheduler, scheduler_file=c.scheduler_file, timeout="60s")
         n = max(1, len(client.scheduler_info().get("workers", {})))
-        return client, None, tf_threads or max(1, cores // n)
-    n = workers or max(1, min(n_tasks, cores // 2))
-    threads = tf_threads or max(1, cores // n)
+        return client, None, c.tf_threads or max(1, cores // n)
+    n = c.workers or max(1, min(n_tasks, cores // 2))
+    threads = c.tf_threads or max(1, cores // n)
     cluster = LocalCluster(
         n_workers=n,
-        threads_per_worker=threads_per_worker,
+        threads_per_worker=c.threads_per_worker,
         processes=True,
-        memory_limit=memory_limit if memory_limit is not None else "auto",
+        memory_limit=c.memory_limit if c.memory_limit is not None else "auto",
         dashboard_address=None,
         silence_logs=logging.ERROR,
     )
@@ -258,14 +268,7 @@ def _client(
 
 def execute(
     tasks: Sequence[dict[str, Any]],
-    *,
-    workers: int | None = None,
-    threads_per_worker: int = 1,
-    memory_limit: str | int | None = None,
-    scheduler: str | None = None,
-    scheduler_file: str | None = None,
-    tf_threads: int | None = None,
-    run_timeout: float | None = None,
+    cluster: Cluster | None = None,
     echo: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Run ``tasks`` (see :func:`run_one`) on dask.distributed; outcomes in task order.
@@ -274,16 +277,11 @@ def execute(
     ----------
     tasks
         One dict per run.
-    workers, threads_per_worker, memory_limit
-        The LocalCluster (default: half the cores as workers, one task each).
-    scheduler, scheduler_file
-        Use an existing cluster instead.
-    tf_threads
-        TensorFlow threads per run (default: cores / workers).
-    run_timeout
-        Seconds a run may take (training and held-out scoring); past it the worker process
-        is stopped and dask retries the run on a fresh one, up to
-        ``distributed.scheduler.allowed-failures`` times, then it is ``failed``.
+    cluster
+        Where the runs execute (default :class:`Cluster`'s defaults). A run past
+        ``run_timeout`` (training and held-out scoring) has its worker process stopped and
+        dask retries it on a fresh one, up to ``distributed.scheduler.allowed-failures``
+        times; then it is ``failed``.
     echo
         Called with a progress line after each run ends (``3/8 done, 2 running, 1 failed``).
 
@@ -296,13 +294,12 @@ def execute(
         return []
     from distributed import as_completed
 
-    client, cluster, threads = _client(
-        len(tasks), workers, threads_per_worker, memory_limit, scheduler, scheduler_file, tf_threads
-    )
+    options = cluster or Cluster()
+    client, local, threads = _client(len(tasks), options)
     try:
         futures = {}
         for task in tasks:
-            task_args = {**task, "tf_threads": threads, "timeout": run_timeout}
+            task_args = {**task, "tf_threads": threads, "timeout": options.run_timeout}
             fut = client.submit(run_one, task_args, pure=False)
             futures[fut] = task
         outcomes: dict[str, dict[str, Any]] = {}
@@ -321,8 +318,8 @@ def execute(
         return [outcomes[t["name"]] for t in tasks]
     finally:
         client.close()
-        if cluster is not None:
-            cluster.close()
+        if local is not None:
+            local.close()
 
 
 def _recorded_timeout(task: dict[str, Any]) -> str | None:

@@ -21,6 +21,7 @@ from fnstore.errors import InputError
 from fnstore.io.lock import output_lock
 from fnstore.notebook import html_repr
 from fnstore.sweep import leaderboard as board
+from fnstore.sweep.execute import Cluster
 from fnstore.sweep.heldout import ensemble_top_k, prepare_targets, targets_done
 from fnstore.sweep.runs import (
     CHANGED,
@@ -219,11 +220,16 @@ def sweep(
         tasks, targets, store = _tasks(out, plan, states)
         n_train = sum(t["train"] for t in tasks)
         say(f"{len(plan.runs)} runs: {n_train} to train, {len(tasks) - n_train} to score")
-        options = {"workers": workers, "threads_per_worker": threads_per_worker}
-        options.update(memory_limit=memory_limit, scheduler=scheduler)
-        options.update(scheduler_file=scheduler_file, tf_threads=tf_threads)
-        options.update(run_timeout=run_timeout)
-        outcomes = _execute(tasks, options, say if echo else None)
+        cluster = Cluster(
+            workers=workers,
+            threads_per_worker=threads_per_worker,
+            memory_limit=memory_limit,
+            scheduler=scheduler,
+            scheduler_file=scheduler_file,
+            tf_threads=tf_threads,
+            run_timeout=run_timeout,
+        )
+        outcomes = _execute(tasks, cluster, say if echo else None)
         rows = board.run_rows(out, plan)
         ens = plan.ensemble or {}
         ensembles = (
@@ -247,11 +253,11 @@ def sweep(
 
 
 def _execute(
-    tasks: list[dict[str, Any]], options: dict[str, Any], echo: Callable[[str], None] | None
+    tasks: list[dict[str, Any]], cluster: Cluster, echo: Callable[[str], None] | None
 ) -> list[dict[str, Any]]:
     from fnstore.sweep.execute import execute
 
-    return execute(tasks, echo=echo, **options)
+    return execute(tasks, cluster, echo)
 
 
 def _write_record(out: Path, plan: SweepPlan) -> None:
