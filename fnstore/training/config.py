@@ -235,7 +235,7 @@ class SamplerConfig:
     split: str = knob("train", "Which split to draw.", cli=False, choices=("train", "valid"))
     window: int = knob(1000, "Window length L.", cli=False, lo=1)
     batch_size: int = knob(128, "Global batch size.", lo=1)
-    negatives: float = knob(4.0, "Negatives per positive.", lo=0)
+    negatives: float = knob(10.0, "Negatives per positive.", lo=0)
     seed: int = knob(0, "")
     valid_chroms: tuple[str, ...] | None = knob(
         None,
