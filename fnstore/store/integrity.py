@@ -20,6 +20,7 @@ Stores built before the manifest existed read as before (fill values for absent 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import os
@@ -305,7 +306,9 @@ def stored_files(zstore: Store) -> dict[str, int]:
         return {k[len(base) + 1 :]: int(sizes.get(k, found[k]["size"])) for k in files}
 
     async def listing() -> dict[str, int]:
-        return {k: await inner.getsize(k) async for k in inner.list()}
+        keys = [k async for k in inner.list()]
+        sizes = await asyncio.gather(*(inner.getsize(k) for k in keys))  # all asked at once
+        return dict(zip(keys, sizes, strict=True))
 
     return sync(listing())
 
