@@ -76,6 +76,12 @@ class TrainResult(Mapping[str, Any]):
             for row in self.honest["results"]:
                 lines.append(f"{row['tf']} in {row['cell']} ({row['role']}): {_honest_text(row)}")
             lines.append(f"(honest: every non-ambiguous, non-blacklisted bin of {where})")
+            skipped = self.honest.get("skipped") or {}
+            if skipped:
+                lines.append(
+                    f"(not scored, lacking an input the model reads: {', '.join(skipped)}; "
+                    f"the card's honest_validation.skipped says which)"
+                )
         lines.append(f"Wrote {self.model_dir} ({self.seconds:.0f} s)")
         lines += [f"Warning: {w}" for w in (self.honest or {}).get("warnings", [])]
         return "\n".join(lines)

@@ -146,6 +146,7 @@ def test_unseen_cells_without_the_models_tracks_are_skipped_with_the_reason(
     assert [r["cell"] for r in result.honest["results"]] == ["GM12878"]
     assert set(result.honest["skipped"]) == {"HepG2", "H1-hESC"}
     assert all("ATAC" in why for why in result.honest["skipped"].values())
+    assert "not scored, lacking an input the model reads: H1-hESC, HepG2" in result.summary()
 
 
 def test_baseline_warnings_name_tfs_that_do_not_clearly_beat_their_motif() -> None:
