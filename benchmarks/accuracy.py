@@ -94,14 +94,14 @@ def regions(store: Any) -> tuple[str, str]:
     return f"chr20:{start - VALID_BP}-{start}", f"chr20:{start}-{length}"
 
 
-def other_cells(store: Any, tf: str, limit: int = 3) -> list[str]:
-    """Cells labelled for ``tf`` that are neither trained on nor the test cell (up to
-    ``limit``, store order): honest validation's unseen cells, named so that the test cell's
-    labels never judge or rank a model (``fnstore train --unseen-cell``)."""
-    from fnstore.training.honest import unseen_cells
+def other_cells(store: Any, tf: str) -> list[str]:
+    """Cells labelled for ``tf`` that are neither trained on nor the test cell (as many as
+    ``fnstore train`` would pick itself, store order): honest validation's unseen cells,
+    named so that the test cell's labels never judge or rank a model (``--unseen-cell``)."""
+    from fnstore.training.honest import MAX_UNSEEN_CELLS, unseen_cells
 
     train_cells, test_cell = TASKS[tf]
-    return unseen_cells(store, [tf], [*train_cells, test_cell], limit)
+    return unseen_cells(store, [tf], [*train_cells, test_cell], MAX_UNSEEN_CELLS)
 
 
 def sweep_spec(

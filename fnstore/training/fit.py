@@ -500,12 +500,14 @@ def _unseen(run: _Run, seen: list[str]) -> tuple[list[str], int | None]:
 
 def _check_unseen_cells(st: Store, names: Sequence[str], tfs: Sequence[str]) -> None:
     """Fail before training on an ``--unseen-cell`` the store does not label for the TFs."""
+    from fnstore.training.honest import unseen_cells
+
+    labelled = sorted(unseen_cells(st, tfs, seen=[]))
     for name in names:
         if name in ("auto", "none"):
             if len(names) > 1:
                 raise InputError("--unseen-cell", f"{name!r} cannot be combined with cell names")
             continue
-        labelled = sorted({t.cell for t in st.tasks if t.tf in tfs})
         if name not in labelled:
             raise InputError(
                 "--unseen-cell",
