@@ -318,28 +318,35 @@ def _without_onednn(torch: Any) -> Any:
         torch.backends.mkldnn.enabled = before
 
 
-def fused_window_features(trunk: Any, geometry: dict[str, Any]) -> Callable[..., np.ndarray] | None:
-    """The fast scorer's shared part as ONE traced function (TensorFlow), else None.
+def fused_window_scores(
+    trunk: Any, head: Any, geometry: dict[str, Any], batch_size: int
+) -> Callable[..., np.ndarray] | None:
+    """The fast scorer's whole job as ONE traced function (TensorFlow), else None.
 
-    Reverse strand, trunk and the per-window gather of pooled features run in one graph, so
-    the large feature maps never leave it; the per-window head then runs in batches of the
-    per-bin path's own size (:class:`fnstore.predict.scoring.WindowScorer`). Other backends
-    take the NumPy route in :mod:`fnstore.predict.scoring` (same numbers).
+    Reverse strand, trunk, the per-window gather of pooled features, the head (in batches of
+    ``batch_size`` rows, one after the other: the per-bin path's own batch, so the LSTM's
+    kernels see the same shapes and its state stays in cache) and the strand average run in
+    one graph. The large feature maps never leave it: handing them to NumPy and back
+    between the shared part and the head cost ~10 % of the fast path on a 2-core CPU
+    (benchmarks/predict.py, docs/backends.md). Other backends take the NumPy route in
+    :mod:`fnstore.predict.scoring` (same numbers).
 
     Parameters
     ----------
-    trunk
-        The fast path's trunk model (:class:`fnstore.predict.scoring.WindowScorer`).
+    trunk, head
+        The fast path's trunk and head models (:class:`fnstore.predict.scoring.WindowScorer`).
     geometry
-        ``step``, ``window``, ``pool``, ``n_pool``, ``n_features``, ``n_channels`` (ints) and
-        ``rc_order`` (channel permutation).
+        ``step``, ``window``, ``pool``, ``n_pool``, ``n_features``, ``n_channels``,
+        ``n_extra`` (ints) and ``rc_order`` (channel permutation).
+    batch_size
+        Rows of the head per call.
 
     Returns
     -------
     callable or None
-        ``run(stretches) -> (2 * s * n, n_pool, n_features)`` NumPy features of the ``n``
-        windows of each of the ``s`` stretches: every forward-strand window, then every
-        reverse-strand one; None off TensorFlow.
+        ``run(stretches[, extra]) -> (s, n, n_tasks)`` NumPy scores of the ``n`` windows of
+        each of the ``s`` stretches (``extra``: their ``(s, n, n_extra)`` rows, only for a
+        model with an extra input); None off TensorFlow.
     """
     import keras
 
@@ -349,9 +356,10 @@ def fused_window_features(trunk: Any, geometry: dict[str, Any]) -> Callable[...,
 
     g = geometry
     step, window, pool, n_pool = g["step"], g["window"], g["pool"], g["n_pool"]
+    n_extra = int(g["n_extra"])
     order = tf.constant(np.asarray(g["rc_order"]), dtype=tf.int32)
 
-    def features(x: Any) -> Any:
+    def pooled_features(x: Any) -> Any:
         s = tf.shape(x)[0]
         length = tf.shape(x)[1]
         n = (length - window) // step + 1
@@ -363,9 +371,34 @@ def fused_window_features(trunk: Any, geometry: dict[str, Any]) -> Callable[...,
         rev = tf.gather(feat[s:], length - k - window + j, axis=1)
         return tf.reshape(tf.concat([fwd, rev], 0), [-1, n_pool, g["n_features"]])
 
-    spec = tf.TensorSpec([None, None, g["n_channels"]], tf.float32)
-    fn = tf.function(features, input_signature=[spec])
-    return lambda x: fn(x).numpy()
+    def scores(x: Any, *extra: Any) -> Any:
+        s = tf.shape(x)[0]
+        n = (tf.shape(x)[1] - window) // step + 1
+        feed = [pooled_features(x)]
+        if extra:
+            flat = tf.reshape(extra[0], [-1, n_extra])
+            feed.append(tf.concat([flat, flat], 0))  # the reverse strand's rows
+        rows = tf.shape(feed[0])[0]
+        n_calls = (rows + batch_size - 1) // batch_size
+        parts = tf.TensorArray(tf.float32, size=n_calls, infer_shape=False)
+
+        def one_call(i: Any, parts: Any) -> tuple[Any, Any]:
+            rows_i = [f[i * batch_size : (i + 1) * batch_size] for f in feed]
+            out = head(rows_i if extra else rows_i[0], training=False)
+            return i + 1, parts.write(i, tf.cast(out, tf.float32))
+
+        # one call at a time (parallel_iterations=1): two at once would share the cache
+        _, parts = tf.while_loop(
+            lambda i, _: i < n_calls, one_call, [tf.constant(0), parts], parallel_iterations=1
+        )
+        both = tf.reshape(parts.concat(), [2, s, n, -1])
+        return (both[0] + both[1]) / 2.0
+
+    specs = [tf.TensorSpec([None, None, g["n_channels"]], tf.float32)]
+    if n_extra:
+        specs.append(tf.TensorSpec([None, None, n_extra], tf.float32))
+    fn = tf.function(scores, input_signature=specs)
+    return lambda *arrays: fn(*arrays).numpy()
 
 
 # ---------------------------------------------------------------- threads

@@ -31,7 +31,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from fnstore.backend import compiled_call, fused_window_features, unroll_fast_head
+from fnstore.backend import compiled_call, fused_window_scores, unroll_fast_head
 from fnstore.errors import InputError
 from fnstore.model.architecture import model_input_sizes
 from fnstore.model.bag import bag_members
@@ -179,15 +179,17 @@ class WindowScorer:
             post[0].set_weights(bilstm.get_weights())  # the unrolled copy: the same weights
         self._run_trunk = compiled_call(self.trunk_model)
         self._run_head = compiled_call(self.head_model)
-        # one traced graph for the shared part where the backend has one (TensorFlow)
-        self._features = None
+        # the whole job as one traced graph where the backend has one (TensorFlow)
+        self._fused = None
         if not self.global_pool:
-            self._features = fused_window_features(self.trunk_model, self._geometry())
+            self._fused = fused_window_scores(
+                self.trunk_model, self.head_model, self._geometry(), self.batch_size
+            )
         self._index_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def _geometry(self) -> dict[str, Any]:
-        """The sizes the fused features need (:func:`fnstore.backend.fused_window_features`)."""
-        names = ("step", "window", "pool", "n_pool", "n_features", "n_channels")
+        """The sizes the fused job needs (:func:`fnstore.backend.fused_window_scores`)."""
+        names = ("step", "window", "pool", "n_pool", "n_features", "n_channels", "n_extra")
         return {**{k: getattr(self, k) for k in names}, "rc_order": self.rc_order}
 
     def _indices(self, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -261,21 +263,19 @@ class WindowScorer:
             per_call = max(1, self.batch_size // size)
             for g in range(0, len(group), per_call):
                 job = group[g : g + per_call]
-                feed = self._shared_part(items, size, job)
-                both = self._head_in_batches(feed).reshape(2, len(job), size, self.n_tasks)
-                mean = (both[0] + both[1]) / 2.0
+                mean = self._score_job(items, size, job)
                 for p, (i, a, m) in enumerate(job):
                     outs[i][a : a + m] = mean[p, :m]
         return outs
 
-    def _shared_part(
+    def _score_job(
         self, items: Sequence[Item], size: int, group: list[tuple[int, int, int]]
-    ) -> list[np.ndarray]:
-        """The head's feed for one job: pooled features of its windows, forward strand then
-        reverse (and the extra rows, repeated for the reverse strand)."""
+    ) -> np.ndarray:
+        """Scores ``(s, size, n_tasks)`` of one job's ``s`` pieces, strands averaged."""
         length = (size - 1) * self.step + self.window
         s = len(group)
-        x = np.zeros((s if self._features else 2 * s, length, self.n_channels), dtype=np.float32)
+        # the NumPy route needs room for the reverse strands after the forward ones
+        x = np.zeros((s if self._fused else 2 * s, length, self.n_channels), dtype=np.float32)
         extra = np.zeros((s, size, self.n_extra), dtype=np.float32) if self.n_extra else None
         for p, (i, a, m) in enumerate(group):
             stretch, _, ex = items[i]
@@ -283,14 +283,14 @@ class WindowScorer:
             x[p, : part.shape[0]] = part
             if extra is not None and ex is not None:
                 extra[p, :m] = ex[a : a + m]
-        if self._features is not None:
-            pooled = self._features(x)
-        else:
-            pooled = self._numpy_features(x, s, size)
-        if extra is None:
-            return [pooled]
-        flat = extra.reshape(s * size, self.n_extra)
-        return [pooled, np.concatenate([flat, flat])]
+        if self._fused is not None:
+            return self._fused(x) if extra is None else self._fused(x, extra)
+        feed = [self._numpy_features(x, s, size)]
+        if extra is not None:
+            flat = extra.reshape(s * size, self.n_extra)
+            feed.append(np.concatenate([flat, flat]))
+        both = self._head_in_batches(feed).reshape(2, s, size, self.n_tasks)
+        return (both[0] + both[1]) / 2.0
 
     def _numpy_features(self, x: np.ndarray, s: int, size: int) -> np.ndarray:
         """Per-window pooled features, forward windows then reverse ones, where the backend
