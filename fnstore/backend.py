@@ -323,13 +323,9 @@ def fused_window_scores(
 ) -> Callable[..., np.ndarray] | None:
     """The fast scorer's whole job as ONE traced function (TensorFlow), else None.
 
-    Reverse strand, trunk, the per-window gather of pooled features, the head (in batches of
-    ``batch_size`` rows, one after the other: the per-bin path's own batch, so the LSTM's
-    kernels see the same shapes and its state stays in cache) and the strand average run in
-    one graph. The large feature maps never leave it: handing them to NumPy and back
-    between the shared part and the head cost ~10 % of the fast path on a 2-core CPU
-    (benchmarks/predict.py, docs/backends.md). Other backends take the NumPy route in
-    :mod:`fnstore.predict.scoring` (same numbers).
+    Reverse strand, trunk, gather, head (``batch_size`` rows a call, one call at a time, as
+    the per-bin path) and strand average: feature maps handed to NumPy and back cost ~10 %
+    (docs/backends.md). Other backends take the NumPy route of the scorer (same numbers).
 
     Parameters
     ----------
@@ -344,9 +340,8 @@ def fused_window_scores(
     Returns
     -------
     callable or None
-        ``run(stretches[, extra]) -> (s, n, n_tasks)`` NumPy scores of the ``n`` windows of
-        each of the ``s`` stretches (``extra``: their ``(s, n, n_extra)`` rows, only for a
-        model with an extra input); None off TensorFlow.
+        ``run(stretches[, extra]) -> (s, n, n_tasks)`` scores of the ``n`` windows of each
+        of ``s`` stretches (``extra`` ``(s, n, n_extra)``: models with one); None off TF.
     """
     import keras
 
@@ -360,8 +355,7 @@ def fused_window_scores(
     order = tf.constant(np.asarray(g["rc_order"]), dtype=tf.int32)
 
     def pooled_features(x: Any) -> Any:
-        s = tf.shape(x)[0]
-        length = tf.shape(x)[1]
+        s, length = tf.shape(x)[0], tf.shape(x)[1]
         n = (length - window) // step + 1
         both = tf.concat([x, tf.gather(tf.reverse(x, [1]), order, axis=2)], 0)
         feat = trunk(both, training=False)
@@ -378,8 +372,7 @@ def fused_window_scores(
         if extra:
             flat = tf.reshape(extra[0], [-1, n_extra])
             feed.append(tf.concat([flat, flat], 0))  # the reverse strand's rows
-        rows = tf.shape(feed[0])[0]
-        n_calls = (rows + batch_size - 1) // batch_size
+        n_calls = (tf.shape(feed[0])[0] + batch_size - 1) // batch_size
         parts = tf.TensorArray(tf.float32, size=n_calls, infer_shape=False)
 
         def one_call(i: Any, parts: Any) -> tuple[Any, Any]:
@@ -387,17 +380,13 @@ def fused_window_scores(
             out = head(rows_i if extra else rows_i[0], training=False)
             return i + 1, parts.write(i, tf.cast(out, tf.float32))
 
-        # one call at a time (parallel_iterations=1): two at once would share the cache
-        _, parts = tf.while_loop(
-            lambda i, _: i < n_calls, one_call, [tf.constant(0), parts], parallel_iterations=1
-        )
+        loop = [tf.constant(0), parts]
+        _, parts = tf.while_loop(lambda i, _: i < n_calls, one_call, loop, parallel_iterations=1)
         both = tf.reshape(parts.concat(), [2, s, n, -1])
         return (both[0] + both[1]) / 2.0
 
-    specs = [tf.TensorSpec([None, None, g["n_channels"]], tf.float32)]
-    if n_extra:
-        specs.append(tf.TensorSpec([None, None, n_extra], tf.float32))
-    fn = tf.function(scores, input_signature=specs)
+    widths = [g["n_channels"]] + ([n_extra] if n_extra else [])
+    fn = tf.function(scores, input_signature=[tf.TensorSpec([None, None, w]) for w in widths])
     return lambda *arrays: fn(*arrays).numpy()
 
 
@@ -414,11 +403,8 @@ def limit_threads(threads: int) -> None:
         Intra-op threads (and BLAS/OpenMP).
     """
     n = str(max(1, threads))
-    for key, value in {
-        "TF_NUM_INTRAOP_THREADS": n,
-        "TF_NUM_INTEROP_THREADS": "1",
-        "OMP_NUM_THREADS": n,
-    }.items():
+    pools = {"TF_NUM_INTRAOP_THREADS": n, "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": n}
+    for key, value in pools.items():
         os.environ.setdefault(key, value)
     if "tensorflow" not in sys.modules and current_backend() == "tensorflow":
         import tensorflow as tf
@@ -576,13 +562,9 @@ def peak_device_memory() -> int | None:
     return int(torch.cuda.max_memory_allocated())
 
 
-def unroll_fast_head() -> bool:
-    """Whether the fast scorer's per-window LSTM runs unrolled.
-
-    On TensorFlow the BiLSTM of the per-window head is ~85 % of the fast path's time on a
-    CPU; unrolled (57 steps for ``factornet-2017``) it ran 10 % faster than TensorFlow's
-    while loop, bit for bit the same scores (same ops per step). JAX already compiles the
-    loop; unrolling there only lengthens compiles.
+def rewrite_fast_head() -> bool:
+    """Whether the fast scorer runs :class:`fnstore.predict.head_lstm.InferenceBiLSTM`:
+    on TensorFlow (~15 % faster, bit-identical); JAX compiles Keras's own loop already.
 
     Returns
     -------

@@ -163,29 +163,3 @@ def test_data_parallel_on_two_virtual_devices_equals_one(
     assert report["seen"] == [None, 2]
     assert report["refused"] == ["--devices", "--batch-size"]
     assert report["diff"] < 1e-5
-
-
-def test_unrolled_fast_head_scores_exactly_as_the_model() -> None:
-    """The fast path's unrolled BiLSTM copy (TensorFlow) carries the model's weights and
-    gives the per-bin path's scores bit for bit."""
-    import keras
-
-    from fnstore.backend import unroll_fast_head
-    from fnstore.model.architecture import build_model
-    from fnstore.predict.scoring import WindowScorer
-
-    keras.utils.set_random_seed(3)
-    model = build_model(1, 1, 0, "paper", window=300)
-    rng = np.random.default_rng(0)
-    n = 40
-    x = np.zeros(((n - 1) * 50 + 300, 5), dtype=np.float32)
-    x[np.arange(len(x)), rng.integers(0, 4, len(x))] = 1.0
-    x[:, 4] = rng.gamma(0.5, 2.0, len(x))
-    fast = WindowScorer(model, 50, "fast")
-    naive = WindowScorer(model, 50, "naive")
-    head_lstm = fast.head_model.layers[1]
-    assert (head_lstm.name == "fast_bilstm") == unroll_fast_head()
-    for a, b in zip(head_lstm.get_weights(), model.get_layer("bilstm").get_weights(), strict=True):
-        np.testing.assert_array_equal(a, b)
-    diff = np.abs(fast.score([(x, n, None)])[0] - naive.score([(x, n, None)])[0]).max()
-    assert diff <= (0.0 if unroll_fast_head() else 1e-6)

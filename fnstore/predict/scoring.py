@@ -31,11 +31,12 @@ import keras
 import numpy as np
 from keras import layers
 
-from fnstore.backend import compiled_call, fused_window_scores, unroll_fast_head
+from fnstore.backend import compiled_call, fused_window_scores, rewrite_fast_head
 from fnstore.errors import InputError
 from fnstore.model.architecture import model_input_sizes
 from fnstore.model.bag import bag_members
 from fnstore.model.card import CONV_LAYER
+from fnstore.predict.head_lstm import InferenceBiLSTM, rewritable
 from fnstore.predict.inputs import stretch_windows
 
 METHODS = ("fast", "naive")
@@ -61,17 +62,12 @@ def _layer(model: keras.Model, name: str, required: bool = True) -> Any:
         return None
 
 
-def _unrolled(bilstm: Any) -> Any:
-    """``bilstm`` itself, or an unrolled copy where that is faster and exact
-    (:func:`fnstore.backend.unroll_fast_head`); the caller copies the weights once built."""
-    if not unroll_fast_head():
-        return bilstm
-    config = bilstm.get_config()
-    config["name"] = "fast_bilstm"
-    for key in ("layer", "backward_layer"):
-        if key in config:
-            config[key]["config"]["unroll"] = True
-    return layers.Bidirectional.from_config(config)
+def _inference_bilstm(bilstm: Any) -> Any:
+    """``bilstm`` itself, or the same maths rewritten for inference where that is faster
+    and exact (:mod:`fnstore.predict.head_lstm`, :func:`fnstore.backend.rewrite_fast_head`)."""
+    if rewrite_fast_head() and rewritable(bilstm):
+        return InferenceBiLSTM(bilstm, name="fast_bilstm")
+    return bilstm
 
 
 class WindowScorer:
@@ -133,7 +129,7 @@ class WindowScorer:
             self.pool = size
             self.n_pool = self.conv_len // size
             bilstm = _layer(m, "bilstm")
-            post = [_unrolled(bilstm), _layer(m, "recurrent_dropout"), _layer(m, "flatten")]
+            post = [_inference_bilstm(bilstm), _layer(m, "recurrent_dropout"), _layer(m, "flatten")]
             self.global_pool = False
         else:
             _layer(m, "global_pool")
@@ -175,8 +171,6 @@ class WindowScorer:
         for lay in head:
             h = lay(h)
         self.head_model = keras.Model(inputs, h, name="fast_head")
-        if not self.global_pool and post[0] is not bilstm:
-            post[0].set_weights(bilstm.get_weights())  # the unrolled copy: the same weights
         self._run_trunk = compiled_call(self.trunk_model)
         self._run_head = compiled_call(self.head_model)
         # the whole job as one traced graph where the backend has one (TensorFlow)
