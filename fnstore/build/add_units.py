@@ -10,6 +10,7 @@ same two units here, so both equal a fresh build of the combined spec.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -18,13 +19,13 @@ from typing import Any
 import numpy as np
 
 from fnstore.build.fragment import AddPlan
-from fnstore.build.units import bigwig_handle, handles
+from fnstore.build.units import bigwig_handle, fill_dream_columns, handles
 from fnstore.io.bigwig import read_bigwig_values
 from fnstore.progress import progress_bar
 from fnstore.store.labels import MISSING, any_overlap, label_bins
 from fnstore.store.layout import ANNOTATIONS, LABELS, SIGNALS
 
-__all__ = ["AddResult", "bins_unit", "positions_unit", "run_units"]
+__all__ = ["AddResult", "bins_unit", "positions_unit", "run_units", "staged_dream_labels"]
 
 
 @dataclass(frozen=True)
@@ -108,24 +109,58 @@ def run_units(
         ``after(i)`` once unit ``i`` is written (a folder add flags it done).
     """
     signals = {track: root[SIGNALS][track] for track in {t for t, _, _ in plan.signal_jobs}}
-    bar = progress_bar(done + len(todo), "add", "unit", enabled=progress, initial=done)
+    with tempfile.TemporaryDirectory(prefix="fnstore-dream-") as scratch:
+        needs_dream = plan.dream_columns and any(plan.units[i][0] == "bins" for i in todo)
+        dream = staged_dream_labels(plan, scratch) if needs_dream else None
+        bar = progress_bar(done + len(todo), "add", "unit", enabled=progress, initial=done)
 
-    def run(index: int) -> None:
-        kind, k = plan.units[index]
-        if kind == "positions":
-            positions_unit(plan, signals, k)
-        elif kind == "bins":
-            bins_unit(plan, old_root, root, k)
-        elif other is not None:
-            other(kind, k)
-        if after is not None:
-            after(index)
-        bar.update(1)
+        def run(index: int) -> None:
+            kind, k = plan.units[index]
+            if kind == "positions":
+                positions_unit(plan, signals, k)
+            elif kind == "bins":
+                bins_unit(plan, old_root, root, k, dream)
+            elif other is not None:
+                other(kind, k)
+            if after is not None:
+                after(index)
+            bar.update(1)
 
-    with bar, ThreadPoolExecutor(max_workers=workers or min(4, os.cpu_count() or 1)) as pool:
-        for future in [pool.submit(run, i) for i in todo]:
-            future.result()
+        with bar, ThreadPoolExecutor(max_workers=workers or min(4, os.cpu_count() or 1)) as pool:
+            for future in [pool.submit(run, i) for i in todo]:
+                future.result()
     handles().clear()
+
+
+def staged_dream_labels(plan: AddPlan, folder: str) -> np.ndarray:
+    """The new DREAM TSVs' label codes for every bin, on disk in ``folder``.
+
+    A TSV lists the whole genome row by row, while bin units each want one chunk of every
+    column: reading it once into a memmap keeps memory bounded, as a build does
+    (:func:`fnstore.build.units.prepare_dream_labels`).
+
+    Parameters
+    ----------
+    plan : AddPlan
+        The add; its ``dream_columns`` name the TSVs.
+    folder : str
+        Scratch folder for the memmap.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_bins, new DREAM columns)`` int8 memmap, -1 where a TSV has no row.
+    """
+    n_cols = sum(n for _, _, n in plan.dream_columns)
+    shape = (plan.layout.n_bins, n_cols)
+    mm = np.lib.format.open_memmap(os.path.join(folder, "dream.npy"), "w+", np.int8, shape)
+    mm[:] = MISSING
+    col = 0
+    for path, _, n in plan.dream_columns:
+        fill_dream_columns(mm, col, plan.layout, path, n)
+        col += n
+    mm.flush()
+    return mm
 
 
 def positions_unit(plan: AddPlan, signals: dict[str, Any], k: int) -> None:
@@ -154,7 +189,9 @@ def positions_unit(plan: AddPlan, signals: dict[str, Any], k: int) -> None:
         arr[row, off + s : off + e] = vals.astype(layout.signal_dtype)
 
 
-def bins_unit(plan: AddPlan, old_root: Any, root: Any, j: int) -> None:
+def bins_unit(
+    plan: AddPlan, old_root: Any, root: Any, j: int, dream: np.ndarray | None = None
+) -> None:
     """Labels and annotations of one bin chunk: existing columns copied, new ones computed.
 
     Parameters
@@ -167,6 +204,8 @@ def bins_unit(plan: AddPlan, old_root: Any, root: Any, j: int) -> None:
         The writable grown store.
     j : int
         The bin chunk.
+    dream : numpy.ndarray, optional
+        The new DREAM TSV columns of every bin (:func:`staged_dream_labels`).
     """
     layout = plan.layout
     bin_chunk = min(layout.bin_chunk, max(layout.n_bins, 1))
@@ -190,6 +229,11 @@ def bins_unit(plan: AddPlan, old_root: Any, root: Any, j: int) -> None:
             if lo < hi:
                 starts = (np.arange(lo, hi, dtype=np.int64) - first[c]) * layout.stride
                 _fill_new(plan, name, out[lo - b0 : hi - b0], chrom, starts)
+        if name == LABELS and dream is not None:
+            col = 0
+            for _, first, n in plan.dream_columns:
+                out[:, first : first + n] = dream[b0:b1, col : col + n]
+                col += n
         root[name][b0:b1, :] = out
 
 

@@ -24,10 +24,17 @@ import numpy as np
 
 from fnstore.build.plan import FLOAT16_MAX, usable_peaks
 from fnstore.build.provenance import portable
-from fnstore.build.spec import PeakTask, label_sources, read_raw_spec, schema_error_message
+from fnstore.build.spec import (
+    DreamSource,
+    PeakTask,
+    label_sources,
+    read_raw_spec,
+    schema_error_message,
+)
 from fnstore.errors import InputError
 from fnstore.io.bed import Intervals, check_interval_chroms, read_bed
 from fnstore.io.bigwig import bigwig_header, check_bigwig_chroms
+from fnstore.io.dream import dream_tsv_header
 from fnstore.io.fasta import inspect_fasta
 from fnstore.io.files import sha256sum
 from fnstore.io.meta import read_meta
@@ -46,6 +53,17 @@ class Fragment:
     cell_meta: dict[str, str]
     peak_tasks: list[PeakTask]
     annotations: dict[str, str]
+    dream: list[DreamSource] = field(default_factory=list)
+
+    def dream_tasks(self) -> list[tuple[str, str]]:
+        """The (TF, cell) pairs of the fragment's DREAM TSVs (their header lines).
+
+        Returns
+        -------
+        list of tuple
+            In TSV then column order: where a fresh build puts them, after every peak task.
+        """
+        return [(d.tf, cell) for d in self.dream for cell in dream_tsv_header(d.path)]
 
     def input_files(self) -> list[str]:
         """Every input file the fragment names.
@@ -59,6 +77,7 @@ class Fragment:
         files += list(self.cell_meta.values())
         for t in self.peak_tasks:
             files += [t.conservative] + ([t.relaxed] if t.relaxed else [])
+        files += [d.path for d in self.dream]
         return list(dict.fromkeys(files + list(self.annotations.values())))
 
 
@@ -74,6 +93,7 @@ class AddPlan:
     task_source: list[int | None]
     annotation_source: list[int | None]
     peaks: dict[int, tuple[Intervals, Intervals | None]]  # per new task column
+    dream_columns: list[tuple[str, int, int]]  # per new DREAM TSV: (path, first column, cells)
     annotation_intervals: dict[int, Intervals]
     metadata: np.ndarray
     signal_jobs: list[tuple[str, int, str | None]]  # (track, cell row, bigWig or None: zeros)
@@ -135,8 +155,6 @@ def load_fragment(path: str | os.PathLike) -> Fragment:
         return str(q if q.is_absolute() else (base / q).resolve())
 
     peak_tasks, dream = label_sources(raw.get("labels") or [], resolve)
-    if dream:
-        raise InputError(source, "ENCODE-DREAM label TSVs cannot be added yet (rebuild the store)")
     cells = raw.get("cells") or {}
     return Fragment(
         raw=raw,
@@ -147,6 +165,7 @@ def load_fragment(path: str | os.PathLike) -> Fragment:
         cell_meta={c: resolve(v["metadata"]) for c, v in cells.items() if v.get("metadata")},
         peak_tasks=peak_tasks,
         annotations={k: resolve(v) for k, v in (raw.get("annotations") or {}).items()},
+        dream=dream,
     )
 
 
@@ -200,11 +219,18 @@ def _refuse_existing(fragment: Fragment, store: Any, spec_cells: dict[str, list[
     for t in fragment.peak_tasks:
         if (t.tf, t.cell) in have:
             raise InputError(t.conservative, f"task {t.tf}.{t.cell} already exists in the store")
+        have.add((t.tf, t.cell))
+    for d in fragment.dream:
+        for cell in dream_tsv_header(d.path):
+            if (d.tf, cell) in have:
+                raise InputError(d.path, f"task {d.tf}.{cell} already exists in the store")
+            have.add((d.tf, cell))
     for name in fragment.annotations:
         if name in store.annotation_names:
             raise InputError(src, f"annotation {name!r} already exists in the store")
     if not (
         fragment.peak_tasks
+        or fragment.dream
         or fragment.annotations
         or any(fragment.cell_tracks.values())
         or fragment.cell_meta
@@ -220,9 +246,12 @@ def _combined_names(
     dream = {(s["tf"], s["cell"]) for s in sources if "dream_tsv" in s}
     old_tasks = [(t.tf, t.cell) for t in store.tasks]
     new_tasks = [(t.tf, t.cell) for t in fragment.peak_tasks]
-    tasks = (
-        [p for p in old_tasks if p not in dream] + new_tasks + [p for p in old_tasks if p in dream]
-    )
+    tasks = [
+        *(p for p in old_tasks if p not in dream),
+        *new_tasks,
+        *(p for p in old_tasks if p in dream),
+        *fragment.dream_tasks(),
+    ]
     cell_tracks = {c: list(v) for c, v in spec_cells.items()}
     for cell, tracks in fragment.cell_tracks.items():
         cell_tracks.setdefault(cell, []).extend(tracks)
@@ -369,6 +398,7 @@ def plan_add(fragment: Fragment, store: Any) -> AddPlan:
         task_source=task_source,
         annotation_source=source(layout.annotations, old.annotations),
         peaks=peaks,
+        dream_columns=_dream_columns(fragment, layout),
         annotation_intervals={
             n_old + i: intervals(p) for i, p in enumerate(fragment.annotations.values())
         },
@@ -386,6 +416,15 @@ def plan_add(fragment: Fragment, store: Any) -> AddPlan:
     plan.units = _units(plan)
     plan.fingerprint = _fingerprint(plan, store, checksums)
     return plan
+
+
+def _dream_columns(fragment: Fragment, layout: Layout) -> list[tuple[str, int, int]]:
+    """Per DREAM TSV of the fragment: its path, first label column and number of cells."""
+    out = []
+    for d in fragment.dream:
+        cells = dream_tsv_header(d.path)
+        out.append((d.path, layout.tasks.index((d.tf, cells[0])), len(cells)))
+    return out
 
 
 def _layout_of(store: Any, params: dict[str, Any]) -> Layout:
@@ -503,10 +542,16 @@ def merged_attributes(
     ]
     attrs["track_present"] = present
     attrs["track_sources"] = track_sources
+    new_dream = [
+        {"tf": layout.tasks[first + i][0], "cell": layout.tasks[first + i][1], "dream_tsv": src(p)}
+        for p, first, n in plan.dream_columns
+        for i in range(n)
+    ]
     attrs["task_sources"] = (
         [s for s in old_tasks if "dream_tsv" not in s]
         + new_tasks
         + [s for s in old_tasks if "dream_tsv" in s]
+        + new_dream
     )
     attrs["annotation_sources"] = {
         **(attrs.get("annotation_sources") or {}),
@@ -544,6 +589,7 @@ def _merged_spec(spec: dict[str, Any], frag: Fragment, base: str) -> dict[str, A
         if t.allow_empty:
             item["allow_empty"] = True
         labels.append(item)
+    labels += [{"dream_tsv": portable(d.path, base), "tf": d.tf} for d in frag.dream]
     if frag.annotations:
         spec.setdefault("annotations", {}).update(
             {k: portable(v, base) for k, v in frag.annotations.items()}

@@ -34,6 +34,7 @@ from fnstore.store.layout import (
     LABELS,
     SEQUENCE,
     SIGNALS,
+    Layout,
 )
 from fnstore.store.write import mark_unit_done, open_for_writing
 
@@ -195,15 +196,33 @@ def prepare_dream_labels(plan: Plan, store: str) -> np.memmap | None:
     mm[:] = MISSING
     col0 = 0
     for path, _, n in plan.dream_columns:
-        _fill_dream_columns(mm, col0, plan, path, n)
+        fill_dream_columns(mm, col0, plan.layout, path, n)
         col0 += n
     mm.flush()
     return mm
 
 
-def _fill_dream_columns(mm: np.ndarray, col0: int, plan: Plan, path: str, n: int) -> None:
-    """Place the rows of one DREAM TSV (``n`` cells) into columns ``col0:col0 + n``."""
-    layout = plan.layout
+def fill_dream_columns(mm: np.ndarray, col0: int, layout: Layout, path: str, n: int) -> None:
+    """Place the rows of one DREAM TSV (``n`` cells) into columns ``col0:col0 + n``.
+
+    Parameters
+    ----------
+    mm : numpy.ndarray
+        ``(n_bins, columns)`` int8 label codes (a memmap: bounded memory), filled in place.
+    col0 : int
+        The TSV's first column in ``mm``.
+    layout : Layout
+        The store's bin grid.
+    path : str
+        The TSV (its header gives ``n`` cells).
+    n : int
+        Its cell columns.
+
+    Raises
+    ------
+    InputError
+        For rows off the bin grid, past a chromosome's end, or with another letter.
+    """
     chrom_index = {c: i for i, c in enumerate(layout.chroms)}
     first, counts = layout.first_bins, layout.bins_per_chrom
     for chroms, starts, stops, letters in iter_dream_tsv(path, n):

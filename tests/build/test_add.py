@@ -84,6 +84,47 @@ def test_add_a_tf_then_a_cell_equals_a_fresh_build(grown, tmp_path: Path) -> Non
     assert CliRunner().invoke(main, ["validate", str(store)]).exit_code == 0
 
 
+def _dream_tsv(path: Path, cells: list[str]) -> str:
+    """An ENCODE-DREAM label TSV over part of chrA: B, A and U rows, differing by cell."""
+    rows = [
+        "\t".join(
+            ["chrA", str(s), str(s + 200)] + ["BAU"[(s // 50 + i) % 3] for i in range(len(cells))]
+        )
+        for s in range(0, 5000, 50)
+    ]
+    return str(
+        write_gz(path, "\t".join(["chr", "start", "stop", *cells]) + "\n" + "\n".join(rows) + "\n")
+    )
+
+
+def test_add_dream_tsv_labels_then_peaks_equals_a_fresh_build(grown, tmp_path: Path) -> None:
+    """A DREAM TSV's tasks go after every peak task, as in a build; a later peak task is
+    placed before them."""
+    store, toy = grown["store"], grown["toy"]
+    d = tmp_path / "in"
+    dream = {"labels": [{"dream_tsv": _dream_tsv(d / "MAX.train.labels.tsv.gz", ["X", "W"])}]}
+    first = add_to_store(store, write_yaml(tmp_path / "dream.yaml", dream))
+    assert first.added["tasks"] == ["MAX.X", "MAX.W"]
+    ref1 = tmp_path / "ref1.zarr"
+    build_store(combined(toy, dream), ref1)
+    assert_same_store(store, ref1)
+    st = open_store(store)
+    lo, _ = st.bin_range("chrA")
+    col = [(t.tf, t.cell) for t in st.tasks].index(("MAX", "X"))
+    assert set(np.unique(st.labels()[lo : lo + 97, col])) == {0, 1, 2}
+    assert (st.labels()[lo + 100 :, col] == -1).all()  # past the TSV's rows: no data
+
+    add_to_store(store, write_yaml(tmp_path / "tf.yaml", grown["tf"]))
+    ref2 = tmp_path / "ref2.zarr"
+    build_store(combined(toy, dream, grown["tf"]), ref2)
+    assert_same_store(store, ref2)
+    assert [(t.tf, t.cell) for t in open_store(store).tasks][-3:] == [
+        ("JUND", "W"), ("MAX", "X"), ("MAX", "W"),
+    ]  # fmt: skip
+    again = CliRunner().invoke(main, ["add", str(store), str(tmp_path / "dream.yaml")])
+    assert again.exit_code == 1 and "task MAX.X already exists" in again.output
+
+
 def test_adding_a_cell_writes_only_its_chunks(grown, tmp_path: Path) -> None:
     store = grown["store"]
     frag = {"cells": {"Y": grown["cell"]["cells"]["Y"]}}
@@ -159,7 +200,7 @@ def test_killed_add_keeps_the_old_version_and_resumes(grown, tmp_path: Path) -> 
         ({"assembly": "hg38", "annotations": {"a2": "cpg.bed.gz"}}, "assembly 'hg38'"),
         ({"cells": {"Z": {"trakcs": {}}}}, "does not match the schema"),
         ({"name": "x"}, "does not match the schema"),
-        ({"labels": [{"dream_tsv": "d.tsv"}]}, "cannot be added"),
+        ({"labels": [{"dream_tsv": "CTCF.d.tsv"}]}, "task CTCF.X already exists"),
     ],
 )
 def test_bad_fragments_are_refused_and_nothing_written(
@@ -168,7 +209,7 @@ def test_bad_fragments_are_refused_and_nothing_written(
     store = grown["store"]
     frag = write_yaml(tmp_path / "in" / "bad.yaml", fragment)  # relative paths: the toy inputs
     if "dream_tsv" in json.dumps(fragment):
-        (tmp_path / "in" / "d.tsv").write_text("chrom\tstart\tstop\tX\n")
+        (tmp_path / "in" / "CTCF.d.tsv").write_text("chr\tstart\tstop\tX\n")
     before = sorted(p.relative_to(store) for p in store.rglob("*"))
     result = CliRunner().invoke(main, ["add", str(store), str(frag)])
     assert result.exit_code == 1
