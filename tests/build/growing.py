@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from synthetic import write_gz
 
 from fnstore.store.read import open_store
 from fnstore.store.versions import current_version
@@ -47,6 +48,19 @@ def combined(spec: dict, *fragments: dict) -> dict:
         out["labels"] = out.get("labels", []) + (frag.get("labels") or [])
         out["annotations"] = {**out.get("annotations", {}), **(frag.get("annotations") or {})}
     return out
+
+
+def dream_tsv(path: Path, cells: list[str]) -> str:
+    """An ENCODE-DREAM label TSV over part of chrA: B, A and U rows, differing by cell."""
+    rows = [
+        "\t".join(
+            ["chrA", str(s), str(s + 200)] + ["BAU"[(s // 50 + i) % 3] for i in range(len(cells))]
+        )
+        for s in range(0, 5000, 50)
+    ]
+    return str(
+        write_gz(path, "\t".join(["chr", "start", "stop", *cells]) + "\n" + "\n".join(rows) + "\n")
+    )
 
 
 def write_yaml(path: Path, doc: dict) -> Path:

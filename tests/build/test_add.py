@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from growing import DATA, assert_same_store, combined, write_yaml
+from growing import DATA, assert_same_store, combined, dream_tsv, write_yaml
 from synthetic import TOY_LENGTHS, narrowpeak_row, write_bigwig, write_gz
 
 from fnstore.build import build_store
@@ -84,25 +84,12 @@ def test_add_a_tf_then_a_cell_equals_a_fresh_build(grown, tmp_path: Path) -> Non
     assert CliRunner().invoke(main, ["validate", str(store)]).exit_code == 0
 
 
-def _dream_tsv(path: Path, cells: list[str]) -> str:
-    """An ENCODE-DREAM label TSV over part of chrA: B, A and U rows, differing by cell."""
-    rows = [
-        "\t".join(
-            ["chrA", str(s), str(s + 200)] + ["BAU"[(s // 50 + i) % 3] for i in range(len(cells))]
-        )
-        for s in range(0, 5000, 50)
-    ]
-    return str(
-        write_gz(path, "\t".join(["chr", "start", "stop", *cells]) + "\n" + "\n".join(rows) + "\n")
-    )
-
-
 def test_add_dream_tsv_labels_then_peaks_equals_a_fresh_build(grown, tmp_path: Path) -> None:
     """A DREAM TSV's tasks go after every peak task, as in a build; a later peak task is
     placed before them."""
     store, toy = grown["store"], grown["toy"]
     d = tmp_path / "in"
-    dream = {"labels": [{"dream_tsv": _dream_tsv(d / "MAX.train.labels.tsv.gz", ["X", "W"])}]}
+    dream = {"labels": [{"dream_tsv": dream_tsv(d / "MAX.train.labels.tsv.gz", ["X", "W"])}]}
     first = add_to_store(store, write_yaml(tmp_path / "dream.yaml", dream))
     assert first.added["tasks"] == ["MAX.X", "MAX.W"]
     ref1 = tmp_path / "ref1.zarr"

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from growing import assert_same_store, combined, write_yaml
+from growing import assert_same_store, combined, dream_tsv, write_yaml
 from synthetic import TOY_LENGTHS, narrowpeak_row, write_bigwig, write_gz
 
 from fnstore.build import build_store
@@ -61,6 +61,16 @@ def grown(tmp_path: Path, toy: dict) -> dict:
         "tf_doc": tf,
         "cell_doc": cell,
     }
+
+
+def test_add_dream_tsv_labels_equals_a_fresh_build(grown, tmp_path: Path) -> None:
+    url, toy = grown["url"], grown["toy"]
+    doc = {"labels": [{"dream_tsv": dream_tsv(tmp_path / "in" / "MAX.tsv.gz", ["X", "W"])}]}
+    result = add_to_store(url, write_yaml(tmp_path / "dream.yaml", doc))
+    assert (result.version, result.added["tasks"]) == (2, ["MAX.X", "MAX.W"])
+    ref = f"icechunk://{tmp_path / 'ref'}"
+    build_store(combined(toy, doc), ref)
+    assert_same_store(url, ref)
 
 
 def test_add_a_tf_then_a_cell_equals_a_fresh_build(grown, tmp_path: Path) -> None:
