@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from fnstore.build.fragment import AddPlan
-from fnstore.build.units import bigwig_handle, fill_dream_columns, handles
+from fnstore.build.units import bigwig_handle, dream_label_memmap, handles
 from fnstore.io.bigwig import read_bigwig_values
 from fnstore.progress import progress_bar
 from fnstore.store.labels import MISSING, any_overlap, label_bins
@@ -133,11 +133,8 @@ def run_units(
 
 
 def staged_dream_labels(plan: AddPlan, folder: str) -> np.ndarray:
-    """The new DREAM TSVs' label codes for every bin, on disk in ``folder``.
-
-    A TSV lists the whole genome row by row, while bin units each want one chunk of every
-    column: reading it once into a memmap keeps memory bounded, as a build does
-    (:func:`fnstore.build.units.prepare_dream_labels`).
+    """The new DREAM TSVs' label codes for every bin, in a memmap in ``folder``
+    (:func:`fnstore.build.units.dream_label_memmap`).
 
     Parameters
     ----------
@@ -149,18 +146,9 @@ def staged_dream_labels(plan: AddPlan, folder: str) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        ``(n_bins, new DREAM columns)`` int8 memmap, -1 where a TSV has no row.
+        ``(n_bins, new DREAM columns)`` int8, -1 where a TSV has no row.
     """
-    n_cols = sum(n for _, _, n in plan.dream_columns)
-    shape = (plan.layout.n_bins, n_cols)
-    mm = np.lib.format.open_memmap(os.path.join(folder, "dream.npy"), "w+", np.int8, shape)
-    mm[:] = MISSING
-    col = 0
-    for path, _, n in plan.dream_columns:
-        fill_dream_columns(mm, col, plan.layout, path, n)
-        col += n
-    mm.flush()
-    return mm
+    return dream_label_memmap(os.path.join(folder, "dream.npy"), plan.layout, plan.dream_columns)
 
 
 def positions_unit(plan: AddPlan, signals: dict[str, Any], k: int) -> None:

@@ -186,43 +186,46 @@ def prepare_dream_labels(plan: Plan, store: str) -> np.memmap | None:
     """
     if not plan.dream_columns:
         return None
-    layout = plan.layout
     scratch = dream_scratch(store)
     scratch.mkdir(parents=True, exist_ok=True)
-    n_cols = sum(n for _, _, n in plan.dream_columns)
-    mm = np.lib.format.open_memmap(
-        scratch / "dream_labels.npy", mode="w+", dtype=np.int8, shape=(layout.n_bins, n_cols)
-    )
+    return dream_label_memmap(scratch / "dream_labels.npy", plan.layout, plan.dream_columns)
+
+
+def dream_label_memmap(
+    file: str | os.PathLike, layout: Layout, dream_columns: list[tuple[str, int, int]]
+) -> np.memmap:
+    """Every bin's codes from DREAM TSVs, in an on-disk array (memory stays bounded).
+
+    A TSV lists the whole genome row by row, while bin units each want one chunk of every
+    column: reading it once into a memmap serves them all (build and ``add`` alike).
+
+    Parameters
+    ----------
+    file : str or os.PathLike
+        Where the ``.npy`` memmap goes (a scratch file).
+    layout : Layout
+        The store's bin grid.
+    dream_columns : list of tuple
+        ``(TSV path, first label column, number of cells)`` per TSV, in column order.
+
+    Returns
+    -------
+    numpy.memmap
+        int8 codes, shape (bins, DREAM tasks), ``MISSING`` where a TSV has no row.
+    """
+    n_cols = sum(n for _, _, n in dream_columns)
+    mm = np.lib.format.open_memmap(file, mode="w+", dtype=np.int8, shape=(layout.n_bins, n_cols))
     mm[:] = MISSING
     col0 = 0
-    for path, _, n in plan.dream_columns:
-        fill_dream_columns(mm, col0, plan.layout, path, n)
+    for path, _, n in dream_columns:
+        _fill_dream_columns(mm, col0, layout, path, n)
         col0 += n
     mm.flush()
     return mm
 
 
-def fill_dream_columns(mm: np.ndarray, col0: int, layout: Layout, path: str, n: int) -> None:
-    """Place the rows of one DREAM TSV (``n`` cells) into columns ``col0:col0 + n``.
-
-    Parameters
-    ----------
-    mm : numpy.ndarray
-        ``(n_bins, columns)`` int8 label codes (a memmap: bounded memory), filled in place.
-    col0 : int
-        The TSV's first column in ``mm``.
-    layout : Layout
-        The store's bin grid.
-    path : str
-        The TSV (its header gives ``n`` cells).
-    n : int
-        Its cell columns.
-
-    Raises
-    ------
-    InputError
-        For rows off the bin grid, past a chromosome's end, or with another letter.
-    """
+def _fill_dream_columns(mm: np.ndarray, col0: int, layout: Layout, path: str, n: int) -> None:
+    """Place the rows of one DREAM TSV (``n`` cells) into columns ``col0:col0 + n``."""
     chrom_index = {c: i for i, c in enumerate(layout.chroms)}
     first, counts = layout.first_bins, layout.bins_per_chrom
     for chroms, starts, stops, letters in iter_dream_tsv(path, n):
