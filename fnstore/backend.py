@@ -474,10 +474,9 @@ def data_parallel(devices: int, batch_size: int = 0) -> contextlib.AbstractConte
 def distributed_rank() -> tuple[int, int]:
     """``(rank, world size)`` of this process in a multi-process run, after joining it.
 
-    JAX: when ``KERAS_DISTRIBUTION_NUM_PROCESSES`` (with ``..._JOB_ADDRESSES`` and
-    ``..._PROCESS_ID``) is set, ``keras.distribution.initialize()`` joins the job (it calls
-    ``jax.distributed.initialize``) and the rank is ``jax.process_index()``. PyTorch under
-    ``torchrun`` (untested): ``RANK`` / ``WORLD_SIZE``. Otherwise ``(0, 1)``.
+    JAX, with ``KERAS_DISTRIBUTION_NUM_PROCESSES`` (``..._JOB_ADDRESSES``, ``..._PROCESS_ID``)
+    set: ``keras.distribution.initialize()`` joins (``jax.distributed``; tested with two
+    processes); PyTorch under ``torchrun``: ``RANK`` / ``WORLD_SIZE``. Else ``(0, 1)``.
 
     Returns
     -------
@@ -491,6 +490,7 @@ def distributed_rank() -> tuple[int, int]:
         import jax
 
         if not getattr(distributed_rank, "_joined", False):
+            keep_tensorflow_unloaded()  # joining seeds every framework Keras finds
             keras.distribution.initialize()
             distributed_rank._joined = True  # type: ignore[attr-defined]
         return int(jax.process_index()), int(jax.process_count())

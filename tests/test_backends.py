@@ -167,3 +167,81 @@ def test_data_parallel_on_two_virtual_devices_equals_one(
     assert report["seen"] == [None, 2]
     assert report["refused"] == ["--devices", "--batch-size"]
     assert report["diff"] < 1e-5
+
+
+JOB_SCRIPT = r"""
+import json, sys
+import numpy as np
+import fnstore, keras
+from fnstore.errors import InputError
+store, out = sys.argv[1], sys.argv[2]
+kw = dict(tracks=[], epochs=1, steps_per_epoch=3, valid_steps=1, verbose=0, batch_size=32,
+          hyperparameters={"window": 400, "lstm_units": 0})
+refused = None
+try:  # one device of a two-process job: each process would fit its own share alone
+    fnstore.train(store, out + "-bad", "YY1", ["GM12878"], devices=1, **kw)
+except InputError as exc:
+    refused = str(exc)
+fnstore.train(store, out, "YY1", ["GM12878"], devices=2, **kw)
+import jax
+print(json.dumps({"rank": jax.process_index(), "world": jax.process_count(), "refused": refused,
+                  "tensorflow": "tensorflow" in sys.modules}))
+"""
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.skipif("jax" not in OTHERS, reason="JAX not installed")
+def test_two_process_job_equals_two_devices_in_one_process(
+    example_store_path: Path, tmp_path: Path
+) -> None:
+    """Two JAX processes of one CPU device each (``jax.distributed`` over localhost, as on
+    two hosts) train exactly the weights of one process with two virtual devices: each rank
+    feeds its half of every global batch. ``--devices`` short of the job's is refused."""
+    import keras
+
+    import fnstore.model.architecture  # noqa: F401  (registers the layers for loading)
+
+    base = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, "-c", JOB_SCRIPT, str(example_store_path)]
+    one = {**base, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    port = _free_port()
+    job = {
+        "KERAS_DISTRIBUTION_JOB_ADDRESSES": f"localhost:{port},localhost:{port + 1}",
+        "KERAS_DISTRIBUTION_NUM_PROCESSES": "2",
+    }
+    ranks = [
+        subprocess.Popen(
+            [*cmd, str(tmp_path / f"rank{r}")],
+            env={**base, **job, "KERAS_DISTRIBUTION_PROCESS_ID": str(r)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        for r in range(2)
+    ]
+    reports = []
+    for proc in ranks:
+        out, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err[-3000:]
+        reports.append(json.loads(out.strip().splitlines()[-1]))
+    assert [(r["rank"], r["world"]) for r in reports] == [(0, 2), (1, 2)]
+    assert all("--devices 2" in r["refused"] and not r["tensorflow"] for r in reports)
+    done = subprocess.run(
+        [*cmd, str(tmp_path / "one")], env=one, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    weights = {
+        name: keras.saving.load_model(tmp_path / name / "model.keras", compile=False).get_weights()
+        for name in ("one", "rank0", "rank1")
+    }
+    for name in ("rank0", "rank1"):
+        pairs = zip(weights["one"], weights[name], strict=True)
+        diff = max(float(np.abs(a - b).max()) for a, b in pairs)
+        assert diff <= 1e-6, (name, diff)

@@ -261,6 +261,7 @@ def _resolve_inputs(
     sampler = Sampler(st, tfs, cells, config=sampler_config)
     rank, world = distributed_rank()
     if world > 1:  # several processes: each feeds its part of every global batch
+        _check_job_devices(world, config.devices)
         sampler.shard_by_rank(rank, world)
     motifs = _resolve_motifs(list(config.motifs), config.motif_file, sampler.tfs)
     _check_unseen_cells(st, config.unseen_cells, sampler.tfs)
@@ -278,6 +279,21 @@ def _resolve_inputs(
         sampler,
         valid,
     )
+
+
+def _check_job_devices(world: int, devices: int) -> None:
+    """A multi-process job trains one model over every device of every process: without
+    that, each process would fit its own share of the batches, unsynchronised."""
+    import keras
+
+    try:
+        total = len(keras.distribution.list_devices())
+    except (AttributeError, NotImplementedError, ValueError, RuntimeError):
+        why = f"a job of {world} processes needs keras.distribution (JAX; not {keras.backend.backend()})"
+        raise InputError("--devices", why) from None
+    if devices != total:
+        why = f"a job of {world} processes has {total} devices in all: train with --devices {total}"
+        raise InputError("--devices", why)
 
 
 @contextlib.contextmanager
