@@ -333,7 +333,7 @@ class TrainConfig:
         Batch reader workers (threads, or processes).
     devices
         Data-parallel devices (``MirroredStrategy`` on TensorFlow, Keras ``DataParallel``
-        on JAX, when more than one).
+        on JAX, when more than one); in a multi-process job, every process's together.
     feed, mixed_precision
         Training-only device feeding: ``codes`` ships uint8 base codes and float16 tracks
         and one-hot encodes on the device; a mixed dtype policy for the layers. Neither
@@ -381,7 +381,7 @@ class TrainConfig:
     use_multiprocessing: bool = knob(
         False, "Workers are processes, not threads.", option="--processes"
     )
-    devices: int = knob(1, "Data-parallel devices.", lo=1)
+    devices: int = knob(1, "Data-parallel devices (a multi-process job: all of its devices).", lo=1)
     feed: str = knob(
         "onehot",
         "What the host ships to the device: float one-hot windows, or uint8 base codes and "
