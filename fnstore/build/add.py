@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from fnstore.build.add_units import AddResult, run_units
+from fnstore.build.add_units import AddResult, run_units, staged_dream_labels
 from fnstore.build.fragment import AddPlan, load_fragment, plan_add
 from fnstore.errors import InputError, StoreError
 from fnstore.io.files import naming_os_errors, sweep_temporaries
@@ -151,13 +152,16 @@ def add_to_store(
         plan = plan_add(load_fragment(fragment), current)
         if os.path.exists(staging) and not resume:
             raise InputError(store, f"an interrupted add is in {staging}: finish it with --resume")
-        root = _resume(plan, staging) if os.path.exists(staging) else None
-        resumed = root is not None
-        if root is None and not _complete(staging):
-            root = _create(plan, current, staging)
-        if root is not None:
-            _run(plan, current, staging, root, workers, progress)
-            total = _commit(plan, staging, root, resumed)
+        with tempfile.TemporaryDirectory(prefix="fnstore-dream-") as scratch:
+            # DREAM TSV rows are checked here, before anything is written
+            dream = staged_dream_labels(plan, scratch) if plan.dream_columns else None
+            root = _resume(plan, staging) if os.path.exists(staging) else None
+            resumed = root is not None
+            if root is None and not _complete(staging):
+                root = _create(plan, current, staging)
+            if root is not None:
+                _run(plan, current, staging, root, workers, progress, dream)
+                total = _commit(plan, staging, root, resumed)
         if root is None:  # complete already (killed before its swap)
             root, total = open_store(staging).root, _count_chunks(staging)[1]
         version = dict(root.attrs[PROVENANCE_ATTR])["history"][-1]
@@ -228,7 +232,13 @@ def _resume(plan: AddPlan, staging: str) -> Any:
 
 
 def _run(
-    plan: AddPlan, current: Any, staging: str, root: Any, workers: int | None, progress: bool
+    plan: AddPlan,
+    current: Any,
+    staging: str,
+    root: Any,
+    workers: int | None,
+    progress: bool,
+    dream: Any = None,
 ) -> None:
     """Run the units still to do (:func:`run_units`), each flagged done after its chunks;
     the ``link`` unit hard-links the unchanged chunk files into the staging folder."""
@@ -244,6 +254,7 @@ def _run(
         done=len(plan.units) - len(todo),
         other=lambda kind, k: _link_unit(plan, staging),
         after=lambda index: mark_unit_done(root, index),
+        dream=dream,
     )
 
 

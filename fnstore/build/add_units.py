@@ -82,6 +82,7 @@ def run_units(
     done: int = 0,
     other: Callable[[str, int], None] | None = None,
     after: Callable[[int], None] | None = None,
+    dream: np.ndarray | None = None,
 ) -> None:
     """Run the units ``plan.units[i]`` for ``i`` in ``todo`` on threads.
 
@@ -107,11 +108,15 @@ def run_units(
         folder add's ``link``).
     after : callable, optional
         ``after(i)`` once unit ``i`` is written (a folder add flags it done).
+    dream : numpy.ndarray, optional
+        The new DREAM columns already staged (:func:`staged_dream_labels`); else staged
+        here when a bin unit needs them.
     """
     signals = {track: root[SIGNALS][track] for track in {t for t, _, _ in plan.signal_jobs}}
     with tempfile.TemporaryDirectory(prefix="fnstore-dream-") as scratch:
         needs_dream = plan.dream_columns and any(plan.units[i][0] == "bins" for i in todo)
-        dream = staged_dream_labels(plan, scratch) if needs_dream else None
+        if dream is None and needs_dream:
+            dream = staged_dream_labels(plan, scratch)
         bar = progress_bar(done + len(todo), "add", "unit", enabled=progress, initial=done)
 
         def run(index: int) -> None:

@@ -8,6 +8,7 @@ finishes it; bad fragments are refused before anything is written.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import signal
@@ -110,6 +111,21 @@ def test_add_dream_tsv_labels_then_peaks_equals_a_fresh_build(grown, tmp_path: P
     ]  # fmt: skip
     again = CliRunner().invoke(main, ["add", str(store), str(tmp_path / "dream.yaml")])
     assert again.exit_code == 1 and "task MAX.X already exists" in again.output
+
+
+def test_a_bad_dream_row_is_refused_before_anything_is_written(grown, tmp_path: Path) -> None:
+    store = grown["store"]
+    good = Path(dream_tsv(tmp_path / "in" / "MAX.tsv.gz", ["X"]))
+    rows = gzip.decompress(good.read_bytes()).decode().splitlines()
+    rows[40] = "chrA\t2025\t2225\tB"  # off the 50 bp grid, deep in the file
+    bad = write_gz(tmp_path / "in" / "MAX.bad.tsv.gz", "\n".join(rows) + "\n")
+    frag = write_yaml(tmp_path / "bad.yaml", {"labels": [{"dream_tsv": str(bad)}]})
+    before = sorted(p.relative_to(store) for p in store.rglob("*"))
+    result = CliRunner().invoke(main, ["add", str(store), str(frag)])
+    assert result.exit_code == 1 and "not on the 200 bp / 50 bp bin grid" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert sorted(p.relative_to(store) for p in store.rglob("*")) == before
+    assert not Path(f"{store}.adding").exists()
 
 
 def test_adding_a_cell_writes_only_its_chunks(grown, tmp_path: Path) -> None:
