@@ -11,8 +11,10 @@ bases from there. So they run ONCE over a whole stretch covering many consecutiv
 map. The max-pool (size ``P``, stride ``P``) of a window starting at offset ``o`` equals a
 stride-1 max-pool of the stretch read at ``o, o + P, o + 2P, ...``, so that too is computed
 once. Only the BiLSTM and dense head run per window, on both strands, from the very same
-layer objects (same weights), and the two strands' sigmoids are averaged as the full model
-does. The result equals the naive method up to float rounding (|diff| ~ 1e-7).
+layer objects (same weights; on TensorFlow the BiLSTM rewritten for inference,
+:mod:`fnstore.predict.head_lstm`), and the two strands' sigmoids are averaged as the full
+model does. On TensorFlow the result equals the naive method bit for bit
+(``benchmarks/predict.py``: difference 0); elsewhere up to float rounding (~1e-7).
 
 The fast path rebuilds two small Keras models from the trained model's layers, found by
 the names :mod:`fnstore.model` gives them; a model of another shape is refused with
