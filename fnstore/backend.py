@@ -418,16 +418,14 @@ def data_parallel(devices: int, batch_size: int = 0) -> contextlib.AbstractConte
     """A scope in which a model is built and trained on ``devices`` devices of this process.
 
     TensorFlow: ``tf.distribute.MirroredStrategy`` over that many GPUs (else logical CPUs).
-    JAX (and PyTorch, untested: Keras 3.15 ships no PyTorch distribution library, so there
-    Keras's own refusal is reported): ``keras.distribution.DataParallel`` over the first
-    ``devices`` of :func:`keras.distribution.list_devices`, variables replicated and each
-    global batch split along its first axis. Several processes (several hosts) call
-    :func:`distributed_rank` first; each then feeds its own share of every global batch.
+    JAX: ``keras.distribution.DataParallel`` over the first ``devices`` of
+    :func:`distribution_devices`, each global batch split along its first axis; in a
+    multi-process job (:func:`distributed_rank`) every process feeds its own share.
 
     Parameters
     ----------
     devices
-        Devices in this process; 1: no distribution (a null scope).
+        Devices (a multi-process job: all of them); 1: no distribution (a null scope).
     batch_size
         The global batch; off TensorFlow it must split evenly over the devices (JAX
         shards an array only into equal parts). 0: not checked.
@@ -440,7 +438,7 @@ def data_parallel(devices: int, batch_size: int = 0) -> contextlib.AbstractConte
     Raises
     ------
     InputError
-        When fewer devices exist than asked for, or the batch does not split evenly.
+        Too few devices, a batch that does not split evenly, or no ``keras.distribution``.
     """
     if devices <= 1:
         return contextlib.nullcontext()
@@ -457,11 +455,7 @@ def data_parallel(devices: int, batch_size: int = 0) -> contextlib.AbstractConte
     if batch_size % devices:
         why = f"{batch_size} does not split evenly over {devices} devices"
         raise InputError("--batch-size", why)
-    try:
-        found = keras.distribution.list_devices()
-    except (NotImplementedError, ValueError, RuntimeError) as exc:
-        why = f"no data-parallel support on {keras.backend.backend()}: {exc}"
-        raise InputError("--devices", why) from None
+    found = distribution_devices()
     if len(found) < devices:
         hint = "on CPU: XLA_FLAGS=--xla_force_host_platform_device_count=N"
         why = f"{devices} devices asked for, {len(found)} available ({hint})"
@@ -469,6 +463,24 @@ def data_parallel(devices: int, batch_size: int = 0) -> contextlib.AbstractConte
     return keras.distribution.DataParallel(
         devices=found[:devices], auto_shard_dataset=False
     ).scope()
+
+
+def distribution_devices() -> list[Any]:
+    """Every device ``keras.distribution`` sees (all processes of a joined job), or an
+    :class:`InputError` on a backend without it (PyTorch: none in Keras 3.15).
+
+    Returns
+    -------
+    list
+        The devices, as Keras names them.
+    """
+    import keras
+
+    try:
+        return list(keras.distribution.list_devices())
+    except (AttributeError, NotImplementedError, ValueError, RuntimeError) as exc:
+        why = f"no data-parallel support on {keras.backend.backend()}: {exc}"
+        raise InputError("--devices", why) from None
 
 
 def distributed_rank() -> tuple[int, int]:
@@ -515,23 +527,22 @@ def accelerator() -> str | None:
         import tensorflow as tf
 
         gpus = tf.config.list_physical_devices("GPU")
-        if not gpus:
-            return None
-        name = tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU")
-        return f"gpu: {name} ({len(gpus)} device{'s' if len(gpus) > 1 else ''})"
-    if backend == "jax":
+        details = gpus and tf.config.experimental.get_device_details(gpus[0])
+        found = gpus and ("gpu", details.get("device_name", "GPU"), len(gpus))
+    elif backend == "jax":
         import jax
 
         devices = [d for d in jax.devices() if d.platform != "cpu"]
-        if not devices:
-            return None
-        n = len(devices)
-        return f"{devices[0].platform}: {devices[0].device_kind} ({n} device{'s' if n > 1 else ''})"
-    import torch
+        found = devices and (devices[0].platform, devices[0].device_kind, len(devices))
+    else:
+        import torch
 
-    if not torch.cuda.is_available():
+        cuda = torch.cuda.is_available()
+        found = cuda and ("gpu", torch.cuda.get_device_name(0), torch.cuda.device_count())
+    if not found:
         return None
-    return f"gpu: {torch.cuda.get_device_name(0)} ({torch.cuda.device_count()} device(s))"
+    kind, name, n = found
+    return f"{kind}: {name} ({n} device{'s' if n > 1 else ''})"
 
 
 def peak_device_memory() -> int | None:
@@ -560,18 +571,6 @@ def peak_device_memory() -> int | None:
     import torch
 
     return int(torch.cuda.max_memory_allocated())
-
-
-def rewrite_fast_head() -> bool:
-    """Whether the fast scorer runs :class:`fnstore.predict.head_lstm.InferenceBiLSTM`:
-    on TensorFlow (~15 % faster, bit-identical); JAX compiles Keras's own loop already.
-
-    Returns
-    -------
-    bool
-        True on TensorFlow.
-    """
-    return current_backend() == "tensorflow"
 
 
 # ---------------------------------------------------------------- data for PyTorch

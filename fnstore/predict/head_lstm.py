@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import keras
 from keras import layers, ops
 
 #: Keras LSTM cell implementations whose arithmetic is mirrored here (1: per gate, with
@@ -28,6 +29,18 @@ IMPLEMENTATIONS = (1, 2)
 #: ``hard_sigmoid`` (``relu6(x + 3) / 6``) is not: TensorFlow's graph optimiser regroups
 #: the added constant differently in the model's loop, 6e-8 off in implementation 1.
 EXACT_ACTIVATIONS = {("tanh", "sigmoid"), ("tanh", "keras1_hard_sigmoid")}
+
+
+def rewrite_fast_head() -> bool:
+    """Whether the fast scorer runs :class:`InferenceBiLSTM` on this backend: on
+    TensorFlow (~15 % faster, bit-identical); JAX compiles Keras's own loop already.
+
+    Returns
+    -------
+    bool
+        True on TensorFlow.
+    """
+    return keras.backend.backend() == "tensorflow"
 
 
 def rewritable(bilstm: Any) -> bool:
@@ -165,4 +178,4 @@ class InferenceBiLSTM(layers.Layer):
         return (*input_shape[:2], 2 * units)
 
 
-__all__ = ["InferenceBiLSTM", "rewritable"]
+__all__ = ["InferenceBiLSTM", "rewritable", "rewrite_fast_head"]

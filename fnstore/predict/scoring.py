@@ -33,12 +33,12 @@ import keras
 import numpy as np
 from keras import layers
 
-from fnstore.backend import compiled_call, fused_window_scores, rewrite_fast_head
+from fnstore.backend import compiled_call, fused_window_scores
 from fnstore.errors import InputError
 from fnstore.model.architecture import model_input_sizes
 from fnstore.model.bag import bag_members
 from fnstore.model.card import CONV_LAYER
-from fnstore.predict.head_lstm import InferenceBiLSTM, rewritable
+from fnstore.predict.head_lstm import InferenceBiLSTM, rewritable, rewrite_fast_head
 from fnstore.predict.inputs import stretch_windows
 
 METHODS = ("fast", "naive")
@@ -66,7 +66,7 @@ def _layer(model: keras.Model, name: str, required: bool = True) -> Any:
 
 def _inference_bilstm(bilstm: Any) -> Any:
     """``bilstm`` itself, or the same maths rewritten for inference where that is faster
-    and exact (:mod:`fnstore.predict.head_lstm`, :func:`fnstore.backend.rewrite_fast_head`)."""
+    and exact (:mod:`fnstore.predict.head_lstm`)."""
     if rewrite_fast_head() and rewritable(bilstm):
         return InferenceBiLSTM(bilstm, name="fast_bilstm")
     return bilstm

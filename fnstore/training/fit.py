@@ -284,13 +284,9 @@ def _resolve_inputs(
 def _check_job_devices(world: int, devices: int) -> None:
     """A multi-process job trains one model over every device of every process: without
     that, each process would fit its own share of the batches, unsynchronised."""
-    import keras
+    from fnstore.backend import distribution_devices
 
-    try:
-        total = len(keras.distribution.list_devices())
-    except (AttributeError, NotImplementedError, ValueError, RuntimeError):
-        why = f"a job of {world} processes needs keras.distribution (JAX; not {keras.backend.backend()})"
-        raise InputError("--devices", why) from None
+    total = len(distribution_devices())
     if devices != total:
         why = f"a job of {world} processes has {total} devices in all: train with --devices {total}"
         raise InputError("--devices", why)

@@ -8,9 +8,12 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from fnstore.backend import rewrite_fast_head  # noqa: E402
 from fnstore.model.architecture import build_model  # noqa: E402
-from fnstore.predict.head_lstm import InferenceBiLSTM, rewritable  # noqa: E402
+from fnstore.predict.head_lstm import (  # noqa: E402
+    InferenceBiLSTM,
+    rewritable,
+    rewrite_fast_head,
+)
 from fnstore.predict.scoring import WindowScorer  # noqa: E402
 
 
