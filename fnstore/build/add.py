@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -152,9 +151,7 @@ def add_to_store(
         plan = plan_add(load_fragment(fragment), current)
         if os.path.exists(staging) and not resume:
             raise InputError(store, f"an interrupted add is in {staging}: finish it with --resume")
-        with tempfile.TemporaryDirectory(prefix="fnstore-dream-") as scratch:
-            # DREAM TSV rows are checked here, before anything is written
-            dream = staged_dream_labels(plan, scratch) if plan.dream_columns else None
+        with staged_dream_labels(plan) as dream:  # TSV rows checked before anything is written
             root = _resume(plan, staging) if os.path.exists(staging) else None
             resumed = root is not None
             if root is None and not _complete(staging):
@@ -238,7 +235,7 @@ def _run(
     root: Any,
     workers: int | None,
     progress: bool,
-    dream: Any = None,
+    dream: Any,
 ) -> None:
     """Run the units still to do (:func:`run_units`), each flagged done after its chunks;
     the ``link`` unit hard-links the unchanged chunk files into the staging folder."""

@@ -34,7 +34,7 @@ from zarr.core.buffer import default_buffer_prototype
 from zarr.core.sync import sync
 from zarr.storage import MemoryStore
 
-from fnstore.build.add_units import AddResult, run_units
+from fnstore.build.add_units import AddResult, run_units, staged_dream_labels
 from fnstore.build.fragment import AddPlan, load_fragment, plan_add
 from fnstore.errors import StoreError
 from fnstore.io.files import naming_os_errors
@@ -110,8 +110,9 @@ def add_to_icechunk(
         current = open_store(f"{SCHEME}{parsed.location}@{tx.parent}", storage_options)
         plan = plan_add(load_fragment(fragment), current)
         plan.store = url
-        root = _lay_out(plan, current, tx.store)
-        _run(plan, current, root, workers, progress)
+        with staged_dream_labels(plan) as dream:  # TSV rows checked before anything is written
+            root = _lay_out(plan, current, tx.store)
+            _run(plan, current, root, workers, progress, dream)
         written = sum(len(list(c)) for c in tx.session.status().updated_chunks.values())
         entry = record_version(root, "add", plan.added, written)
         finish_build(root, resumed=False)
@@ -218,13 +219,15 @@ def _move_rows(plan: AddPlan, current: Any, session: Any) -> None:
                 _set(session, f"{SIGNALS}/{track}/{meta.encode_chunk_key((row, k))}", data)
 
 
-def _run(plan: AddPlan, current: Any, root: Any, workers: int | None, progress: bool) -> None:
+def _run(
+    plan: AddPlan, current: Any, root: Any, workers: int | None, progress: bool, dream: Any
+) -> None:
     """The units that compute new data (new signal rows; labels and annotations with new
     columns), on threads (:func:`run_units`): the session takes writes from any thread of
     this process. Old label and annotation columns are read from the parent snapshot
     (``current``); unchanged chunks are simply left in place, so no ``link`` unit runs."""
     todo = [i for i, (kind, _) in enumerate(plan.units) if kind != "link"]
-    run_units(plan, todo, current.root, root, workers=workers, progress=progress)
+    run_units(plan, todo, current.root, root, workers=workers, progress=progress, dream=dream)
 
 
 def _count_chunks(session: Any) -> int:

@@ -9,9 +9,10 @@ same two units here, so both equal a fresh build of the combined spec.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -109,51 +110,54 @@ def run_units(
     after : callable, optional
         ``after(i)`` once unit ``i`` is written (a folder add flags it done).
     dream : numpy.ndarray, optional
-        The new DREAM columns already staged (:func:`staged_dream_labels`); else staged
-        here when a bin unit needs them.
+        The new DREAM columns (:func:`staged_dream_labels`); needed by bin units of an add
+        with DREAM TSVs.
     """
     signals = {track: root[SIGNALS][track] for track in {t for t, _, _ in plan.signal_jobs}}
-    with tempfile.TemporaryDirectory(prefix="fnstore-dream-") as scratch:
-        needs_dream = plan.dream_columns and any(plan.units[i][0] == "bins" for i in todo)
-        if dream is None and needs_dream:
-            dream = staged_dream_labels(plan, scratch)
-        bar = progress_bar(done + len(todo), "add", "unit", enabled=progress, initial=done)
+    bar = progress_bar(done + len(todo), "add", "unit", enabled=progress, initial=done)
 
-        def run(index: int) -> None:
-            kind, k = plan.units[index]
-            if kind == "positions":
-                positions_unit(plan, signals, k)
-            elif kind == "bins":
-                bins_unit(plan, old_root, root, k, dream)
-            elif other is not None:
-                other(kind, k)
-            if after is not None:
-                after(index)
-            bar.update(1)
+    def run(index: int) -> None:
+        kind, k = plan.units[index]
+        if kind == "positions":
+            positions_unit(plan, signals, k)
+        elif kind == "bins":
+            bins_unit(plan, old_root, root, k, dream)
+        elif other is not None:
+            other(kind, k)
+        if after is not None:
+            after(index)
+        bar.update(1)
 
-        with bar, ThreadPoolExecutor(max_workers=workers or min(4, os.cpu_count() or 1)) as pool:
-            for future in [pool.submit(run, i) for i in todo]:
-                future.result()
+    with bar, ThreadPoolExecutor(max_workers=workers or min(4, os.cpu_count() or 1)) as pool:
+        for future in [pool.submit(run, i) for i in todo]:
+            future.result()
     handles().clear()
 
 
-def staged_dream_labels(plan: AddPlan, folder: str) -> np.ndarray:
-    """The new DREAM TSVs' label codes for every bin, in a memmap in ``folder``
-    (:func:`fnstore.build.units.dream_label_memmap`).
+@contextlib.contextmanager
+def staged_dream_labels(plan: AddPlan) -> Iterator[np.ndarray | None]:
+    """The new DREAM TSVs' label codes for every bin, in a scratch memmap while the add
+    runs (:func:`fnstore.build.units.dream_label_memmap`); None without DREAM TSVs.
+
+    Both kinds of add enter it before writing anything, so a bad row anywhere in a TSV
+    stops the add with nothing written.
 
     Parameters
     ----------
     plan : AddPlan
         The add; its ``dream_columns`` name the TSVs.
-    folder : str
-        Scratch folder for the memmap.
 
-    Returns
-    -------
-    numpy.ndarray
+    Yields
+    ------
+    numpy.ndarray or None
         ``(n_bins, new DREAM columns)`` int8, -1 where a TSV has no row.
     """
-    return dream_label_memmap(os.path.join(folder, "dream.npy"), plan.layout, plan.dream_columns)
+    if not plan.dream_columns:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="fnstore-dream-") as scratch:
+        file = os.path.join(scratch, "dream.npy")
+        yield dream_label_memmap(file, plan.layout, plan.dream_columns)
 
 
 def positions_unit(plan: AddPlan, signals: dict[str, Any], k: int) -> None:
@@ -222,7 +226,7 @@ def bins_unit(
             if lo < hi:
                 starts = (np.arange(lo, hi, dtype=np.int64) - first[c]) * layout.stride
                 _fill_new(plan, name, out[lo - b0 : hi - b0], chrom, starts)
-        if name == LABELS and dream is not None:
+        if name == LABELS and plan.dream_columns:
             col = 0
             for _, first, n in plan.dream_columns:
                 out[:, first : first + n] = dream[b0:b1, col : col + n]

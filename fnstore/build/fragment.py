@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -55,15 +56,16 @@ class Fragment:
     annotations: dict[str, str]
     dream: list[DreamSource] = field(default_factory=list)
 
-    def dream_tasks(self) -> list[tuple[str, str]]:
-        """The (TF, cell) pairs of the fragment's DREAM TSVs (their header lines).
+    @cached_property
+    def dream_cells(self) -> list[tuple[DreamSource, list[str]]]:
+        """Each DREAM TSV with its cells (its header line, read once).
 
         Returns
         -------
         list of tuple
-            In TSV then column order: where a fresh build puts them, after every peak task.
+            ``(source, cells)`` in fragment order.
         """
-        return [(d.tf, cell) for d in self.dream for cell in dream_tsv_header(d.path)]
+        return [(d, dream_tsv_header(d.path)) for d in self.dream]
 
     def input_files(self) -> list[str]:
         """Every input file the fragment names.
@@ -220,8 +222,8 @@ def _refuse_existing(fragment: Fragment, store: Any, spec_cells: dict[str, list[
         if (t.tf, t.cell) in have:
             raise InputError(t.conservative, f"task {t.tf}.{t.cell} already exists in the store")
         have.add((t.tf, t.cell))
-    for d in fragment.dream:
-        for cell in dream_tsv_header(d.path):
+    for d, cells in fragment.dream_cells:
+        for cell in cells:
             if (d.tf, cell) in have:
                 raise InputError(d.path, f"task {d.tf}.{cell} already exists in the store")
             have.add((d.tf, cell))
@@ -250,7 +252,7 @@ def _combined_names(
         *(p for p in old_tasks if p not in dream),
         *new_tasks,
         *(p for p in old_tasks if p in dream),
-        *fragment.dream_tasks(),
+        *((d.tf, cell) for d, cells in fragment.dream_cells for cell in cells),  # last, as built
     ]
     cell_tracks = {c: list(v) for c, v in spec_cells.items()}
     for cell, tracks in fragment.cell_tracks.items():
@@ -420,11 +422,10 @@ def plan_add(fragment: Fragment, store: Any) -> AddPlan:
 
 def _dream_columns(fragment: Fragment, layout: Layout) -> list[tuple[str, int, int]]:
     """Per DREAM TSV of the fragment: its path, first label column and number of cells."""
-    out = []
-    for d in fragment.dream:
-        cells = dream_tsv_header(d.path)
-        out.append((d.path, layout.tasks.index((d.tf, cells[0])), len(cells)))
-    return out
+    return [
+        (d.path, layout.tasks.index((d.tf, cells[0])), len(cells))
+        for d, cells in fragment.dream_cells
+    ]
 
 
 def _layout_of(store: Any, params: dict[str, Any]) -> Layout:
